@@ -1,0 +1,56 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+export interface CliIO {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  run(argv: readonly string[], io: CliIO): Promise<number>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Bad usage: exit 2 and point at --help. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** The work could not be done: exit 1, the message says what to fix. */
+export class WorkError extends Error {
+  override readonly name = "WorkError";
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Strict flag parsing; unknown flags and missing values become UsageErrors. `--help`/`-h` is always accepted. */
+export function parseFlags<T extends Options>(argv: readonly string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+}
+
+export function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
+  return Number(value);
+}
+
+export function nonNegativeInteger(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number of 0 or more, got "${value}"`);
+  return Number(value);
+}
+
+export const write = (stream: NodeJS.WritableStream, text: string): void => {
+  stream.write(text.endsWith("\n") ? text : `${text}\n`);
+};

@@ -1,0 +1,129 @@
+import { readFile } from "node:fs/promises";
+import fastJsonPatch from "fast-json-patch";
+import { parseAllDocuments, stringify } from "yaml";
+import { runPipeline } from "../mutations/pipeline.js";
+import { builtInPolicy, loadPolicy, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { findPodSites } from "../resources/pod-templates.js";
+import { EXIT_FAILED, EXIT_OK, parseFlags, UsageError, write, type CliIO, type Command } from "./command.js";
+
+const HELP = `Usage: mesh-tailor inject -f FILE|- [--namespace NS] [--config FILE] [-o yaml|json|patch]
+
+Previews offline what the webhook does, like \`istioctl kube-inject\`: reads Pods, Deployments,
+StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Lists and multi-document YAML, mutates
+every pod or pod template, passes other documents through, and writes the result to stdout.
+Warnings go to stderr. Compose it with istioctl in a pipe, on either side:
+  istioctl kube-inject -f app.yaml | mesh-tailor inject -f -
+
+Flags:
+  -f, --filename FILE   input file, or - for standard input (required)
+  -n, --namespace NS    namespace for objects that name none (default "default")
+  --config FILE         TailorPolicy to apply (default: the built-in policy)
+  -o, --output FORMAT   yaml (default), json, or patch (the JSON patch per pod, as the webhook sends)`;
+
+const FLAGS = {
+  filename: { type: "string", short: "f" },
+  namespace: { type: "string", short: "n" },
+  config: { type: "string" },
+  output: { type: "string", short: "o" },
+} as const;
+
+type JsonObject = Record<string, unknown>;
+const FORMATS = new Set(["yaml", "json", "patch"]);
+
+async function readInput(file: string, io: CliIO): Promise<string> {
+  if (file !== "-") return readFile(file, "utf8");
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function describe(document: JsonObject, index: number): string {
+  const metadata = document["metadata"] as { name?: string } | undefined;
+  return `document ${index + 1} (${String(document["kind"] ?? "?")}${metadata?.name ? `/${metadata.name}` : ""})`;
+}
+
+/** Parses every YAML document, or throws a WorkError naming the document, line and column. */
+function parseDocuments(text: string, source: string): unknown[] {
+  const documents = parseAllDocuments(text, { uniqueKeys: true });
+  const list = Array.isArray(documents) ? documents : [documents];
+  return list.map((document, index) => {
+    const error = document.errors[0];
+    if (error) {
+      const where = error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "unknown position";
+      throw new PolicyError(source, [`document ${index + 1}, ${where}: ${error.message.split("\n")[0]}`]);
+    }
+    return document.toJS();
+  });
+}
+
+async function loadPolicyFlag(file: string | undefined): Promise<CompiledPolicy> {
+  if (!file) return builtInPolicy();
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new PolicyError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+  }
+  return loadPolicy(text, file);
+}
+
+export const injectCommand: Command = {
+  name: "inject",
+  summary: "preview the webhook's mutations offline on manifests",
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, FLAGS);
+    if (values.help) {
+      write(io.stdout, HELP);
+      return EXIT_OK;
+    }
+    if (positionals.length > 0) throw new UsageError(`inject takes its input with -f, got "${positionals.join(" ")}"`);
+    if (!values.filename) throw new UsageError("inject needs -f FILE (or -f - for standard input)");
+    const format = values.output ?? "yaml";
+    if (!FORMATS.has(format)) throw new UsageError(`-o must be yaml, json or patch, got "${format}"`);
+
+    let policy: CompiledPolicy;
+    let documents: unknown[];
+    const source = values.filename === "-" ? "<stdin>" : values.filename;
+    try {
+      policy = await loadPolicyFlag(values.config);
+      let text: string;
+      try {
+        text = await readInput(values.filename, io);
+      } catch (error) {
+        write(io.stderr, `mesh-tailor inject: cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        return EXIT_FAILED;
+      }
+      documents = parseDocuments(text, source);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      write(io.stderr, `mesh-tailor inject: ${error.message}`);
+      return EXIT_FAILED;
+    }
+
+    const outputs: unknown[] = [];
+    const patches: { document: number; kind: unknown; name: unknown; path: string; patch: unknown[] }[] = [];
+    documents.forEach((document, index) => {
+      if (document === null || document === undefined) return; // an empty document between separators
+      if (typeof document !== "object" || Array.isArray(document)) {
+        outputs.push(document);
+        return;
+      }
+      let result = document as JsonObject;
+      for (const site of findPodSites(result)) {
+        const namespace = site.namespace ?? values.namespace ?? "default";
+        const ran = runPipeline({ pod: site.pod, namespace, workload: site.workload }, policy);
+        for (const warning of ran.warnings) write(io.stderr, `${describe(result, index)}: ${warning}`);
+        if (ran.skipped) write(io.stderr, `${describe(result, index)}: not mutated: ${ran.skipped}`);
+        patches.push({ document: index + 1, kind: result["kind"], name: (result["metadata"] as JsonObject | undefined)?.["name"], path: site.path, patch: fastJsonPatch.compare(site.pod, ran.pod) });
+        result = site.replace(result, ran.pod);
+      }
+      outputs.push(result);
+    });
+
+    if (format === "patch") write(io.stdout, JSON.stringify(patches, null, 2));
+    else if (format === "json") write(io.stdout, JSON.stringify(outputs.length === 1 ? outputs[0] : { apiVersion: "v1", kind: "List", items: outputs }, null, 2));
+    else io.stdout.write(outputs.map((o) => stringify(o, { lineWidth: 0 })).join("---\n"));
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,125 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { issueServingBundle } from "../certs/serving.js";
+import { createLogger } from "../logging/logger.js";
+import { PolicyError } from "../policy/load.js";
+import { WebhookServer, type PolicySource, type TlsSource } from "../server/webhook-server.js";
+import { EXIT_FAILED, EXIT_OK, nonNegativeInteger, parseFlags, positiveInteger, UsageError, write, type Command } from "./command.js";
+
+const HELP = `Usage: mesh-tailor serve [flags]
+
+Serves the mutating admission webhook over HTTPS: POST /mutate, GET /healthz, /readyz, /metrics.
+With no TLS flags it generates an in-memory CA and serving certificate (development only);
+with no --config it uses the built-in policy. Certificate and policy files are hot reloaded.
+
+Flags (environment variable in brackets):
+  --port N                    HTTPS port (default 8443) [MESH_TAILOR_PORT]
+  --host ADDR                 address to bind (default: all) [MESH_TAILOR_HOST]
+  --tls-cert FILE             PEM certificate (chain) to serve [MESH_TAILOR_TLS_CERT]
+  --tls-key FILE              PEM private key of that certificate [MESH_TAILOR_TLS_KEY]
+  --config FILE               TailorPolicy YAML [MESH_TAILOR_CONFIG]
+  --poll-seconds N            also re-read certificate and policy every N s (default 10)
+  --shutdown-delay-seconds N  on SIGTERM, keep serving while not ready for N s (default 0)
+  --drain-timeout-seconds N   then give in-flight requests at most N s (default 10)
+  --log-level LEVEL           pino level: debug, info, warn, error (default info) [LOG_LEVEL]`;
+
+const FLAGS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  config: { type: "string" },
+  "poll-seconds": { type: "string" },
+  "shutdown-delay-seconds": { type: "string" },
+  "drain-timeout-seconds": { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+const LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"];
+
+async function ephemeralTls(): Promise<{ tls: TlsSource; caFile: string; caPem: string }> {
+  const bundle = await issueServingBundle({ hosts: LOCAL_HOSTS, days: 7 });
+  const caFile = join(tmpdir(), `mesh-tailor-ca-${process.pid}.pem`);
+  writeFileSync(caFile, bundle.caPem, { mode: 0o644 });
+  return { tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, caFile, caPem: bundle.caPem };
+}
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run the admission webhook (HTTPS)",
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, FLAGS);
+    if (values.help) {
+      write(io.stdout, HELP);
+      return EXIT_OK;
+    }
+    if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got "${positionals.join(" ")}"`);
+    const env = io.env;
+    const port = nonNegativeInteger("--port", values.port ?? env["MESH_TAILOR_PORT"], 8443);
+    if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+    const certFile = values["tls-cert"] ?? env["MESH_TAILOR_TLS_CERT"];
+    const keyFile = values["tls-key"] ?? env["MESH_TAILOR_TLS_KEY"];
+    if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError("--tls-cert and --tls-key go together: give both, or neither for a generated development certificate");
+    const configFile = values.config ?? env["MESH_TAILOR_CONFIG"];
+    const pollSeconds = positiveInteger("--poll-seconds", values["poll-seconds"], 10);
+    const shutdownDelaySeconds = nonNegativeInteger("--shutdown-delay-seconds", values["shutdown-delay-seconds"] ?? env["MESH_TAILOR_SHUTDOWN_DELAY_SECONDS"], 0);
+    const drainTimeoutSeconds = positiveInteger("--drain-timeout-seconds", values["drain-timeout-seconds"], 10);
+    const level = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
+    const logger = createLogger({ level });
+
+    let tls: TlsSource;
+    let ephemeralCa: { caFile: string; caPem: string } | undefined;
+    if (certFile && keyFile) {
+      tls = { kind: "files", certFile, keyFile };
+    } else {
+      const generated = await ephemeralTls();
+      tls = generated.tls;
+      ephemeralCa = generated;
+    }
+    const policy: PolicySource = configFile ? { kind: "file", path: configFile } : { kind: "built-in" };
+
+    let server: WebhookServer;
+    try {
+      server = await WebhookServer.start({
+        port,
+        ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
+        tls,
+        policy,
+        logger,
+        pollMs: pollSeconds * 1000,
+        shutdownDelayMs: shutdownDelaySeconds * 1000,
+        drainTimeoutMs: drainTimeoutSeconds * 1000,
+      });
+    } catch (error) {
+      if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
+      const message = error instanceof PolicyError ? `${error.message}\nFix the policy (see \`mesh-tailor policy default\`) or omit --config to use the built-in one.` : (error as Error).message;
+      write(io.stderr, `mesh-tailor serve: ${message}`);
+      return EXIT_FAILED;
+    }
+
+    if (ephemeralCa) {
+      logger.warn(
+        { caFile: ephemeralCa.caFile, ca: ephemeralCa.caPem },
+        `development mode: generated an in-memory serving certificate for ${LOCAL_HOSTS.join(", ")}; trust ${ephemeralCa.caFile}, e.g. ` +
+          `curl --cacert ${ephemeralCa.caFile} https://localhost:${server.port}/healthz ; ` +
+          `curl --cacert ${ephemeralCa.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${server.port}/mutate`,
+      );
+    }
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals): void => {
+        logger.info({ signal }, "signal received");
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+        void server.shutdown().then(resolve);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      process.on("SIGHUP", () => void server.reloadNow());
+    });
+    if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
+    return EXIT_OK;
+  },
+};

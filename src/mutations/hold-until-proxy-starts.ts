@@ -1,0 +1,73 @@
+import { isMap, parseDocument } from "yaml";
+import { annotationOf, replaceContainer, withAnnotation, withSpec } from "../pod/edit.js";
+import { findIstioProxy } from "../pod/istio-proxy.js";
+import type { Container, Pod } from "../pod/types.js";
+import { unchanged, type Mutation } from "./types.js";
+
+// Per-pod ProxyConfig overrides (istio/api annotation.ProxyConfig), YAML or JSON.
+export const PROXY_CONFIG_KEY = "proxy.istio.io/config";
+const HOLD_FIELD = "holdApplicationUntilProxyStarts";
+// What Istio's classic template gives the proxy when hold is on: the kubelet runs postStart hooks
+// to completion before it starts the next container, and `pilot-agent wait` returns once Envoy is
+// ready (injection-template.yaml, the `$holdProxy` branch).
+const WAIT_COMMAND = ["pilot-agent", "wait"];
+
+type ConfigMerge =
+  | { kind: "merged"; text: string }
+  | { kind: "already" }
+  | { kind: "user-disabled" }
+  | { kind: "unreadable"; reason: string };
+
+/** Sets holdApplicationUntilProxyStarts in a ProxyConfig document, keeping every other field and comment. */
+export function mergeHoldIntoProxyConfig(existing: string | undefined): ConfigMerge {
+  if (existing === undefined || existing.trim() === "") return { kind: "merged", text: `${HOLD_FIELD}: true\n` };
+  const document = parseDocument(existing, { uniqueKeys: true });
+  if (document.errors.length > 0) return { kind: "unreadable", reason: document.errors[0]!.message.split("\n")[0]! };
+  if (!isMap(document.contents)) return { kind: "unreadable", reason: "it is not a mapping of ProxyConfig fields" };
+  const current = document.get(HOLD_FIELD);
+  if (current === true) return { kind: "already" };
+  if (current === false) return { kind: "user-disabled" };
+  if (existing.trimStart().startsWith("{")) {
+    return { kind: "merged", text: JSON.stringify({ ...(document.toJSON() as object), [HOLD_FIELD]: true }) };
+  }
+  document.set(HOLD_FIELD, true);
+  return { kind: "merged", text: document.toString() };
+}
+
+const hasWaitHook = (proxy: Container): boolean => {
+  const command = proxy.lifecycle?.postStart?.exec?.command;
+  return command !== undefined && command.length === 2 && command[0] === WAIT_COMMAND[0] && command[1] === WAIT_COMMAND[1];
+};
+
+/** After classic injection: the proxy first, gated by `pilot-agent wait`. */
+function holdClassicProxy(pod: Pod, index: number, proxy: Container): { pod: Pod; warnings: string[] } {
+  const warnings: string[] = [];
+  let gated = proxy;
+  if (!hasWaitHook(proxy)) {
+    if (proxy.lifecycle?.postStart) warnings.push("mesh-tailor: replaced the istio-proxy postStart hook with `pilot-agent wait` to hold the app until the proxy is ready");
+    gated = { ...proxy, lifecycle: { ...proxy.lifecycle, postStart: { exec: { command: [...WAIT_COMMAND] } } } };
+  }
+  if (index === 0 && gated === proxy) return { pod, warnings };
+  const others = replaceContainer(pod.spec.containers, index, gated).filter((_, i) => i !== index);
+  return { pod: withSpec(pod, { containers: [gated, ...others] }), warnings };
+}
+
+/** Start-up ordering: the app container starts only once the proxy is ready. */
+export const holdUntilProxyStarts: Mutation = {
+  name: "hold",
+  apply(pod, { decision, policy }) {
+    if (!decision.selected || !policy.policy.startup.holdApplicationUntilProxyStarts) return unchanged(pod);
+    const merge = mergeHoldIntoProxyConfig(annotationOf(pod, PROXY_CONFIG_KEY));
+    if (merge.kind === "unreadable") {
+      return unchanged(pod, false, [`mesh-tailor: left ${PROXY_CONFIG_KEY} as written (${merge.reason}); the app is not held until the proxy starts`]);
+    }
+    if (merge.kind === "user-disabled") return unchanged(pod);
+    let result = merge.kind === "merged" ? withAnnotation(pod, PROXY_CONFIG_KEY, merge.text) : pod;
+    const proxy = findIstioProxy(result);
+    // A native sidecar's startup probe already gates the app containers; nothing to add.
+    if (proxy?.mode !== "classic") return { pod: result, warnings: [], inForce: true };
+    const held = holdClassicProxy(result, proxy.index, proxy.container);
+    result = held.pod;
+    return { pod: result, warnings: held.warnings, inForce: true };
+  },
+};

@@ -1,0 +1,47 @@
+import type { CompiledPolicy } from "../policy/load.js";
+import { annotationOf, labelOf } from "../pod/edit.js";
+import type { Pod } from "../pod/types.js";
+import type { Workload } from "../pod/workload.js";
+import type { InjectionDecision } from "./types.js";
+
+// Istio reads the label, and still honours the older annotation when no label is set
+// (istio/istio pkg/kube/inject/webhook.go, injectRequired; api label.SidecarInject).
+export const INJECT_KEY = "sidecar.istio.io/inject";
+
+/** The service a pod belongs to: the first configured label present, else its workload's name. */
+export function serviceNameOf(pod: Pod, labelKeys: readonly string[], workload: Workload | undefined): string | undefined {
+  for (const key of labelKeys) {
+    const value = labelOf(pod, key);
+    if (value) return value;
+  }
+  return workload?.name;
+}
+
+const userInjectValue = (pod: Pod): string | undefined => labelOf(pod, INJECT_KEY) ?? annotationOf(pod, INJECT_KEY);
+
+export function decideInjection(pod: Pod, namespace: string, serviceName: string | undefined, compiled: CompiledPolicy): InjectionDecision {
+  const { policy } = compiled;
+  const entry = serviceName === undefined ? undefined : compiled.services.lookup(namespace, serviceName);
+  const policyWants = entry?.inject ?? policy.defaults.inject;
+  const userValue = userInjectValue(pod);
+  const who = serviceName ? `service "${serviceName}"` : "this pod";
+  const warnings: string[] = [];
+  let selected: boolean;
+
+  if (!policy.mesh.enabled) {
+    selected = false;
+    if (userValue === "true") warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${INJECT_KEY}="true" on ${who} overridden to "false"`);
+  } else if (pod.spec.hostNetwork === true) {
+    // Istio never injects hostNetwork pods: the proxy's iptables rules would capture the node's traffic.
+    selected = false;
+    if (policyWants || userValue === "true") warnings.push(`mesh-tailor: ${who} uses hostNetwork, which Istio does not inject; it stays out of the mesh`);
+  } else if (userValue === "true" || userValue === "false") {
+    selected = userValue === "true";
+    if (selected !== policyWants) {
+      warnings.push(`mesh-tailor: ${who} sets ${INJECT_KEY}="${userValue}", which wins over the policy's inject: ${policyWants}`);
+    }
+  } else {
+    selected = policyWants;
+  }
+  return { selected, injectLabel: selected ? "true" : "false", entry, warnings };
+}

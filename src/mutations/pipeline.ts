@@ -1,0 +1,93 @@
+import type { CompiledPolicy } from "../policy/load.js";
+import { annotationOf, withAnnotation } from "../pod/edit.js";
+import type { Pod } from "../pod/types.js";
+import { workloadOf, type Workload } from "../pod/workload.js";
+import { hostPassthrough } from "./host-passthrough.js";
+import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
+import { decideInjection, serviceNameOf } from "./injection-decision.js";
+import { jobNativeSidecar } from "./job-native-sidecar.js";
+import { locality } from "./locality.js";
+import { proxyOutlivesApp } from "./proxy-outlives-app.js";
+import { proxyResources } from "./proxy-resources.js";
+import { sandboxBranch } from "./sandbox-branch.js";
+import { selectInjection } from "./select-injection.js";
+import type { Mutation, MutationContext } from "./types.js";
+
+export const APPLIED_KEY = "mesh-tailor.io/applied";
+// Static pods' API mirrors: the kubelet owns them and ignores any change (kubernetes
+// pkg/kubelet/types, ConfigMirrorAnnotationKey).
+const MIRROR_KEY = "kubernetes.io/config.mirror";
+const SYSTEM_NAMESPACES = new Set(["kube-system"]);
+
+/** In order: the decision's labels first, then what Istio reads, then edits to its proxy. */
+export const MUTATIONS: readonly Mutation[] = [
+  selectInjection,
+  proxyResources,
+  jobNativeSidecar,
+  holdUntilProxyStarts,
+  proxyOutlivesApp,
+  locality,
+  sandboxBranch,
+  hostPassthrough,
+];
+
+export interface PipelineInput {
+  readonly pod: Pod;
+  readonly namespace: string;
+  /** Set by `inject` for pod templates, whose owner is the enclosing object; else from ownerReferences. */
+  readonly workload?: Workload | undefined;
+}
+
+export interface MutationFailure {
+  readonly mutation: string;
+  readonly error: Error;
+}
+
+export interface PipelineResult {
+  readonly pod: Pod;
+  readonly warnings: readonly string[];
+  readonly applied: readonly string[];
+  readonly failures: readonly MutationFailure[];
+  readonly skipped?: string;
+  readonly workload: Workload | undefined;
+  readonly serviceName: string | undefined;
+}
+
+function skipReason(pod: Pod, namespace: string): string | undefined {
+  if (SYSTEM_NAMESPACES.has(namespace)) return `namespace ${namespace} is never mutated`;
+  if (annotationOf(pod, MIRROR_KEY) !== undefined) return "mirror pod";
+  return undefined;
+}
+
+/**
+ * Runs every customization over a pod. Pure: the input is never modified. A mutation that
+ * throws is left out and reported; the others still apply, so a bug never blocks a pod.
+ */
+export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutations: readonly Mutation[] = MUTATIONS): PipelineResult {
+  const { namespace } = input;
+  const workload = input.workload ?? workloadOf(input.pod);
+  const serviceName = serviceNameOf(input.pod, policy.policy.mesh.serviceLabelKeys, workload);
+  const skipped = skipReason(input.pod, namespace);
+  if (skipped) return { pod: input.pod, warnings: [], applied: [], failures: [], skipped, workload, serviceName };
+
+  const decision = decideInjection(input.pod, namespace, serviceName, policy);
+  const context: MutationContext = { namespace, workload, serviceName, decision, policy };
+  let pod = input.pod;
+  const warnings: string[] = [];
+  const applied: string[] = [];
+  const failures: MutationFailure[] = [];
+  for (const mutation of mutations) {
+    try {
+      const result = mutation.apply(pod, context);
+      pod = result.pod;
+      warnings.push(...result.warnings);
+      if (result.inForce) applied.push(mutation.name);
+    } catch (error) {
+      const cause = error instanceof Error ? error : new Error(String(error));
+      failures.push({ mutation: mutation.name, error: cause });
+      warnings.push(`mesh-tailor: the "${mutation.name}" customization failed and was skipped (${cause.message}); the pod is admitted without it`);
+    }
+  }
+  pod = withAnnotation(pod, APPLIED_KEY, applied.length > 0 ? applied.join(",") : "none");
+  return { pod, warnings, applied, failures, workload, serviceName };
+}

@@ -1,0 +1,40 @@
+import type { CompiledPolicy } from "../policy/load.js";
+import type { ServiceEntry } from "../policy/schema.js";
+import type { Pod } from "../pod/types.js";
+import type { Workload } from "../pod/workload.js";
+
+/** Whether a pod goes into the mesh, decided once per admission before any mutation runs. */
+export interface InjectionDecision {
+  readonly selected: boolean;
+  /** The `sidecar.istio.io/inject` label value to write. */
+  readonly injectLabel: "true" | "false";
+  readonly entry: ServiceEntry | undefined;
+  readonly warnings: readonly string[];
+}
+
+export interface MutationContext {
+  readonly namespace: string;
+  readonly workload: Workload | undefined;
+  readonly serviceName: string | undefined;
+  readonly decision: InjectionDecision;
+  readonly policy: CompiledPolicy;
+}
+
+export interface MutationResult {
+  readonly pod: Pod;
+  readonly warnings: readonly string[];
+  /**
+   * The customization's effect is on the pod as the policy wants it, whether this call wrote it
+   * or an earlier one did. Feeds `mesh-tailor.io/applied`, which must come out the same on every
+   * call for the pipeline to be idempotent.
+   */
+  readonly inForce: boolean;
+}
+
+export interface Mutation {
+  /** Short name: the tag in `mesh-tailor.io/applied`, the metric label, the file name's root. */
+  readonly name: string;
+  apply(pod: Pod, context: MutationContext): MutationResult;
+}
+
+export const unchanged = (pod: Pod, inForce = false, warnings: readonly string[] = []): MutationResult => ({ pod, warnings, inForce });

@@ -1,0 +1,71 @@
+import { createHash } from "node:crypto";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import { DEFAULT_POLICY_YAML } from "./default-policy.js";
+import { policySchema, type TailorPolicy } from "./schema.js";
+import { ServiceIndex } from "./service-index.js";
+
+/** A validated policy, with what the hot path needs precomputed. */
+export interface CompiledPolicy {
+  readonly policy: TailorPolicy;
+  readonly services: ServiceIndex;
+  readonly sandboxPattern: RegExp;
+  /** Short content hash, logged so an operator can tell which policy decided. */
+  readonly revision: string;
+  readonly source: string;
+}
+
+export class PolicyError extends Error {
+  constructor(
+    readonly origin: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${origin}: invalid policy:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "PolicyError";
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(top level)";
+  return path.map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join("");
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return `${formatPath(issue.path)}: unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")} (check the spelling against \`mesh-tailor policy default\`)`;
+    }
+    return `${formatPath(issue.path)}: ${issue.message}`;
+  });
+}
+
+export function compilePolicy(policy: TailorPolicy, source: string): CompiledPolicy {
+  return {
+    policy,
+    services: new ServiceIndex(policy.services),
+    sandboxPattern: new RegExp(policy.sandbox.namespacePattern),
+    revision: createHash("sha256").update(source).digest("hex").slice(0, 12),
+    source,
+  };
+}
+
+/** Parses and validates policy YAML (or JSON); throws PolicyError naming every bad field. */
+export function loadPolicy(text: string, origin = "policy"): CompiledPolicy {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
+    throw new PolicyError(origin, [`not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`]);
+  }
+  if (document === null || typeof document !== "object" || Array.isArray(document)) {
+    throw new PolicyError(origin, ["the document must be a mapping with apiVersion: mesh-tailor.io/v1alpha1 and kind: TailorPolicy"]);
+  }
+  const result = policySchema.safeParse(document);
+  if (!result.success) throw new PolicyError(origin, describeIssues(result.error.issues));
+  return compilePolicy(result.data, text);
+}
+
+export function builtInPolicy(): CompiledPolicy {
+  return loadPolicy(DEFAULT_POLICY_YAML, "built-in policy");
+}

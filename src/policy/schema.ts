@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { isDns1123Label, isLabelValue, isQualifiedName } from "../pod/k8s-names.js";
+
+// A Kubernetes resource quantity (k8s.io/apimachinery/pkg/api/resource), or "" for "not set".
+const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+const quantity = z
+  .string()
+  .refine((v) => v === "" || QUANTITY.test(v), { message: 'must be a Kubernetes quantity such as "500m" or "300Mi", or ""' });
+
+const labelKey = z.string().refine(isQualifiedName, { message: "must be a valid Kubernetes label key" });
+const labelValue = z.string().refine(isLabelValue, { message: "must be a valid Kubernetes label value (63 characters of [A-Za-z0-9-_.])" });
+const glob = z.string().min(1, { message: "must not be empty (use \"*\" for any)" });
+
+export const HOST_PASSTHROUGH_MODES = ["none", "outbound", "inbound", "both"] as const;
+
+const proxyResources = z.strictObject({
+  cpu: quantity.optional(),
+  memory: quantity.optional(),
+  cpuLimit: quantity.optional(),
+  memoryLimit: quantity.optional(),
+});
+
+const serviceEntry = z.strictObject({
+  namespace: glob.default("*"),
+  name: glob,
+  inject: z.boolean().default(true),
+  revision: z.string().refine(isDns1123Label, { message: "must be a DNS-1123 label, the name of an Istio revision" }).optional(),
+  hostPassthrough: z.enum(HOST_PASSTHROUGH_MODES).default("none"),
+  proxyResources: proxyResources.optional(),
+});
+
+// "region.zone.subzone" with dots, because Kubernetes label values cannot hold the slashes Istio uses.
+const locality = z.string().refine((v) => v === "" || (isLabelValue(v) && /^[^.]+(\.[^.]+){0,2}$/.test(v)), {
+  message: 'must be "", "region", "region.zone" or "region.zone.subzone" and a valid label value',
+});
+
+const namespacePattern = z.string().superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `is not a valid regular expression: ${(error as Error).message}` });
+    return;
+  }
+  if (!source.includes("(?<branch>")) {
+    ctx.addIssue({ code: "custom", message: "must have a named group (?<branch>...) that captures the branch" });
+  }
+});
+
+export const policySchema = z.strictObject({
+  apiVersion: z.literal("mesh-tailor.io/v1alpha1", { message: 'must be "mesh-tailor.io/v1alpha1"' }),
+  kind: z.literal("TailorPolicy", { message: 'must be "TailorPolicy"' }),
+  mesh: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      serviceLabelKeys: z.array(labelKey).default(["app.kubernetes.io/name", "app"]),
+    })
+    .prefault({}),
+  defaults: z
+    .strictObject({
+      inject: z.boolean().default(false),
+      proxyResources: proxyResources.optional(),
+    })
+    .prefault({}),
+  services: z.array(serviceEntry).default([]),
+  startup: z.strictObject({ holdApplicationUntilProxyStarts: z.boolean().default(true) }).prefault({}),
+  shutdown: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      appPreStopSecondsDefault: z.number().int().nonnegative().default(30),
+      marginSeconds: z.number().int().positive().default(5),
+      adjustTerminationGracePeriod: z.boolean().default(true),
+      // Istio's ProxyConfig.terminationDrainDuration defaults to 5s: the proxy drains after its preStop.
+      proxyDrainSeconds: z.number().int().nonnegative().default(5),
+      // "sleep": the Kubernetes sleep lifecycle action (beta and on by default since 1.30), needs no
+      // binary in the proxy image; "exec": `sleep N` inside the proxy image, for older clusters.
+      proxyPreStopAction: z.enum(["sleep", "exec"]).default("sleep"),
+    })
+    .prefault({}),
+  locality: z.strictObject({ enabled: z.boolean().default(true), default: locality.default("") }).prefault({}),
+  sandbox: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      labelKey: labelKey.default("branch"),
+      namespacePattern: namespacePattern.default("^(?<base>[a-z0-9-]+?)--(?<branch>box-[a-z0-9]+)$"),
+      defaultBranch: labelValue.default("master"),
+    })
+    .prefault({}),
+  jobs: z.strictObject({ nativeSidecar: z.boolean().default(false) }).prefault({}),
+});
+
+export type TailorPolicy = z.output<typeof policySchema>;
+export type ServiceEntry = TailorPolicy["services"][number];
+export type ProxyResources = z.output<typeof proxyResources>;
+export type HostPassthroughMode = (typeof HOST_PASSTHROUGH_MODES)[number];

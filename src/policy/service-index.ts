@@ -1,0 +1,62 @@
+import picomatch from "picomatch";
+import type { ServiceEntry } from "./schema.js";
+
+interface CompiledEntry {
+  readonly order: number;
+  readonly entry: ServiceEntry;
+  readonly matchesNamespace: (namespace: string) => boolean;
+  readonly matchesName: (name: string) => boolean;
+}
+
+const isGlob = (pattern: string): boolean => picomatch.scan(pattern).isGlob;
+
+function compileGlob(pattern: string): (value: string) => boolean {
+  if (!isGlob(pattern)) return (value) => value === pattern;
+  return picomatch(pattern, { dot: true });
+}
+
+/**
+ * First-match lookup of `services` entries by (namespace, name) that does not scan every entry:
+ * entries with a literal name are indexed by it, and only the (usually few) glob-named entries
+ * are tried on every lookup. The winner is the candidate that comes first in the policy.
+ */
+export class ServiceIndex {
+  private readonly byName = new Map<string, CompiledEntry[]>();
+  private readonly globNamed: CompiledEntry[] = [];
+
+  constructor(entries: readonly ServiceEntry[]) {
+    entries.forEach((entry, order) => {
+      const compiled: CompiledEntry = {
+        order,
+        entry,
+        matchesNamespace: compileGlob(entry.namespace),
+        matchesName: compileGlob(entry.name),
+      };
+      if (isGlob(entry.name)) {
+        this.globNamed.push(compiled);
+      } else {
+        const list = this.byName.get(entry.name) ?? [];
+        list.push(compiled);
+        this.byName.set(entry.name, list);
+      }
+    });
+  }
+
+  lookup(namespace: string, name: string): ServiceEntry | undefined {
+    let best: CompiledEntry | undefined;
+    for (const candidate of this.byName.get(name) ?? []) {
+      if (candidate.matchesNamespace(namespace)) {
+        best = candidate;
+        break;
+      }
+    }
+    for (const candidate of this.globNamed) {
+      if (best && candidate.order > best.order) break;
+      if (candidate.matchesName(name) && candidate.matchesNamespace(namespace)) {
+        best = candidate;
+        break;
+      }
+    }
+    return best?.entry;
+  }
+}

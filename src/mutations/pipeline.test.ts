@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import fastJsonPatch from "fast-json-patch";
+import { arbitraryPod, deepFreeze, namespaces } from "../../test/fixtures/arbitrary-pods.js";
+import { appPod, classicInjected, jobPod, migratingPolicy, nativeInjected, policyWith } from "../../test/fixtures/pods.js";
+import { APPLIED_KEY, MUTATIONS, runPipeline } from "./pipeline.js";
+import type { Mutation } from "./types.js";
+
+const policy = migratingPolicy({ jobs: { nativeSidecar: true }, locality: { default: "r.z" } }, ["reviews", "report", "details"]);
+const sleep30 = { preStop: { exec: { command: ["sleep", "30"] } } };
+
+describe("the customization pipeline", () => {
+  it("records what is in force in mesh-tailor.io/applied", () => {
+    const result = runPipeline({ pod: appPod({ preStop: sleep30 }), namespace: "shop--box-9" }, policy);
+    assert.equal(result.pod.metadata?.annotations?.[APPLIED_KEY], "inject,hold,branch");
+    const after = runPipeline({ pod: classicInjected(result.pod), namespace: "shop--box-9" }, policy);
+    assert.equal(after.pod.metadata?.annotations?.[APPLIED_KEY], "inject,hold,prestop,branch");
+  });
+
+  it('writes "none" when nothing is in force', () => {
+    const result = runPipeline({ pod: appPod({ name: "ratings" }), namespace: "shop" }, policyWith({ sandbox: { enabled: false } }));
+    assert.equal(result.pod.metadata?.annotations?.[APPLIED_KEY], "none");
+  });
+
+  it("never touches kube-system or mirror pods", () => {
+    const pod = appPod();
+    assert.equal(runPipeline({ pod, namespace: "kube-system" }, policy).pod, pod);
+    const mirror = appPod({ annotations: { "kubernetes.io/config.mirror": "hash" } });
+    const result = runPipeline({ pod: mirror, namespace: "shop" }, policy);
+    assert.equal(result.pod, mirror);
+    assert.equal(result.skipped, "mirror pod");
+  });
+
+  it("skips a customization that throws, keeps the others, and says so", () => {
+    const broken: Mutation = {
+      name: "broken",
+      apply() {
+        throw new Error("boom");
+      },
+    };
+    const result = runPipeline({ pod: appPod(), namespace: "shop" }, policy, [MUTATIONS[0]!, broken, ...MUTATIONS.slice(1)]);
+    assert.equal(result.failures[0]?.mutation, "broken");
+    assert.match(result.warnings.join("\n"), /"broken" customization failed and was skipped \(boom\)/);
+    assert.equal(result.pod.metadata?.labels?.["sidecar.istio.io/inject"], "true");
+    assert.equal(result.pod.metadata?.labels?.["branch"], "master");
+  });
+
+  it("brings a selected pod through the before, classic-after and native-after calls", () => {
+    const before = runPipeline({ pod: appPod({ preStop: sleep30 }), namespace: "shop" }, policy).pod;
+    const classic = runPipeline({ pod: classicInjected(before), namespace: "shop" }, policy).pod;
+    assert.equal(classic.spec.containers[0]!.name, "istio-proxy");
+    assert.deepEqual(classic.spec.containers[0]!.lifecycle, { postStart: { exec: { command: ["pilot-agent", "wait"] } }, preStop: { sleep: { seconds: 35 } } });
+    assert.equal(classic.spec.terminationGracePeriodSeconds, 40);
+    const native = runPipeline({ pod: nativeInjected(before), namespace: "shop" }, policy).pod;
+    assert.equal(native.spec.containers[0]!.name, "app");
+    assert.equal(native.spec.terminationGracePeriodSeconds, 40);
+  });
+
+  it("labels a CronJob's pod with locality and the native-sidecar opt-in", () => {
+    const result = runPipeline({ pod: jobPod(), namespace: "batch" }, policy);
+    assert.equal(result.pod.metadata?.labels?.["istio-locality"], "r.z");
+    assert.equal(result.pod.metadata?.annotations?.["sidecar.istio.io/nativeSidecar"], "true");
+    assert.deepEqual(result.workload, { kind: "CronJob", name: "report" });
+  });
+
+  it("is pure, idempotent, and its patch applies cleanly to the original, for any pod", () => {
+    fc.assert(
+      fc.property(arbitraryPod, namespaces, fc.boolean(), (generated, namespace, meshEnabled) => {
+        const pod = deepFreeze(generated); // a write to the input would throw
+        const chosen = meshEnabled ? policy : migratingPolicy({ mesh: { enabled: false } }, ["reviews"]);
+        const once = runPipeline({ pod, namespace }, chosen);
+        const twice = runPipeline({ pod: once.pod, namespace }, chosen);
+        assert.deepEqual(twice.pod, once.pod);
+        const patch = fastJsonPatch.compare(pod, once.pod);
+        const patched = fastJsonPatch.applyPatch(structuredClone(pod), patch, true, true).newDocument;
+        assert.deepEqual(patched, once.pod);
+        assert.equal(fastJsonPatch.compare(once.pod, twice.pod).length, 0);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("is idempotent across Istio's injection in between (reinvocation)", () => {
+    fc.assert(
+      fc.property(arbitraryPod, fc.constantFrom("classic", "native"), (generated, mode) => {
+        if ((generated.spec.containers.some((c) => c.name === "istio-proxy")) || generated.spec.initContainers?.some((c) => c.name === "istio-proxy")) return;
+        const before = runPipeline({ pod: generated, namespace: "shop" }, policy).pod;
+        const injected = mode === "classic" ? classicInjected(before) : nativeInjected(before);
+        const after = runPipeline({ pod: injected, namespace: "shop" }, policy).pod;
+        assert.deepEqual(runPipeline({ pod: after, namespace: "shop" }, policy).pod, after);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DEFAULT_POLICY_YAML } from "./default-policy.js";
+import { builtInPolicy, loadPolicy, PolicyError } from "./load.js";
+
+const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
+
+function problemsOf(text: string): string[] {
+  try {
+    loadPolicy(text, "test.yaml");
+  } catch (error) {
+    assert.ok(error instanceof PolicyError);
+    return [...error.problems];
+  }
+  assert.fail("expected the policy to be refused");
+}
+
+describe("loadPolicy", () => {
+  it("accepts the built-in policy, which migrates nothing", () => {
+    const { policy } = builtInPolicy();
+    assert.equal(policy.mesh.enabled, true);
+    assert.equal(policy.defaults.inject, false);
+    assert.deepEqual(policy.services, []);
+    assert.equal(policy.shutdown.marginSeconds, 5);
+    assert.equal(policy.sandbox.labelKey, "branch");
+  });
+
+  it("fills every default from a two-line policy", () => {
+    const { policy } = loadPolicy(HEADER);
+    assert.deepEqual(policy.mesh.serviceLabelKeys, ["app.kubernetes.io/name", "app"]);
+    assert.equal(policy.startup.holdApplicationUntilProxyStarts, true);
+    assert.equal(policy.shutdown.appPreStopSecondsDefault, 30);
+    assert.equal(policy.jobs.nativeSidecar, false);
+  });
+
+  it("reads the contract example from the README, entry defaults included", () => {
+    const { policy } = loadPolicy(`${HEADER}services:\n  - namespace: "shop*"\n    name: reviews\n    revision: canary\n    hostPassthrough: both\n    proxyResources: {cpu: 500m, memory: 300Mi, cpuLimit: "", memoryLimit: ""}\n`);
+    assert.deepEqual(policy.services[0], {
+      namespace: "shop*",
+      name: "reviews",
+      inject: true,
+      revision: "canary",
+      hostPassthrough: "both",
+      proxyResources: { cpu: "500m", memory: "300Mi", cpuLimit: "", memoryLimit: "" },
+    });
+  });
+
+  it("names the field and the reason for each problem", () => {
+    const problems = problemsOf(`${HEADER}mesh:\n  enabled: "yes"\nservices:\n  - name: reviews\n    hostPassthrough: sideways\n    proxyResources: {cpu: lots}\nshutdown:\n  marginSeconds: -1\n`);
+    assert.ok(problems.some((p) => p.startsWith("mesh.enabled:")), problems.join("\n"));
+    assert.ok(problems.some((p) => p.startsWith("services[0].hostPassthrough:") && p.includes("outbound")), problems.join("\n"));
+    assert.ok(problems.some((p) => p.startsWith("services[0].proxyResources.cpu:") && p.includes("quantity")), problems.join("\n"));
+    assert.ok(problems.some((p) => p.startsWith("shutdown.marginSeconds:")), problems.join("\n"));
+  });
+
+  it("refuses unknown fields, so a typo cannot silently do nothing", () => {
+    const problems = problemsOf(`${HEADER}mesh:\n  enabeld: false\n`);
+    assert.deepEqual(problems, ['mesh: unknown field "enabeld" (check the spelling against `mesh-tailor policy default`)']);
+  });
+
+  it("refuses the wrong apiVersion and kind", () => {
+    const problems = problemsOf("apiVersion: v1\nkind: ConfigMap\n");
+    assert.ok(problems.some((p) => p.startsWith("apiVersion:")));
+    assert.ok(problems.some((p) => p.startsWith("kind:")));
+  });
+
+  it("says where YAML is broken", () => {
+    const [problem] = problemsOf(`${HEADER}services: [\n`);
+    assert.match(problem!, /not valid YAML at line \d+, column \d+/);
+  });
+
+  it("refuses duplicate keys rather than keeping the last one", () => {
+    const [problem] = problemsOf(`${HEADER}mesh:\n  enabled: true\n  enabled: false\n`);
+    assert.match(problem!, /not valid YAML/);
+  });
+
+  it("refuses a document that is not a mapping", () => {
+    assert.match(problemsOf("- a\n- b\n")[0]!, /must be a mapping/);
+  });
+
+  it("refuses a sandbox pattern that does not compile or captures no branch", () => {
+    assert.match(problemsOf(`${HEADER}sandbox:\n  namespacePattern: "(["\n`)[0]!, /^sandbox.namespacePattern: is not a valid regular expression/);
+    assert.match(problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^(.*)--box$"\n`)[0]!, /named group \(\?<branch>/);
+  });
+
+  it("refuses label keys and values Kubernetes would refuse", () => {
+    assert.ok(problemsOf(`${HEADER}sandbox:\n  labelKey: "bad key"\n`)[0]!.startsWith("sandbox.labelKey:"));
+    assert.ok(problemsOf(`${HEADER}locality:\n  default: "a/b/c"\n`)[0]!.startsWith("locality.default:"));
+    assert.ok(problemsOf(`${HEADER}services:\n  - name: x\n    revision: Canary_1\n`)[0]!.startsWith("services[0].revision:"));
+  });
+
+  it("gives a policy a stable revision from its text", () => {
+    assert.equal(loadPolicy(DEFAULT_POLICY_YAML).revision, builtInPolicy().revision);
+    assert.notEqual(loadPolicy(HEADER).revision, builtInPolicy().revision);
+  });
+});

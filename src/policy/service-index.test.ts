@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import picomatch from "picomatch";
+import { policySchema, type ServiceEntry } from "./schema.js";
+import { ServiceIndex } from "./service-index.js";
+
+const entry = (namespace: string, name: string, inject = true): ServiceEntry => ({ namespace, name, inject, hostPassthrough: "none" });
+
+describe("ServiceIndex finds the first matching services entry", () => {
+  it("lets the first matching entry win, even when a later one is more specific", () => {
+    const index = new ServiceIndex([entry("shop*", "*", false), entry("shop", "reviews", true)]);
+    assert.equal(index.lookup("shop", "reviews")?.inject, false);
+  });
+
+  it("prefers an earlier literal entry over a later glob", () => {
+    const index = new ServiceIndex([entry("shop", "reviews", true), entry("*", "rev*", false)]);
+    assert.equal(index.lookup("shop", "reviews")?.inject, true);
+    assert.equal(index.lookup("other", "reviews")?.inject, false);
+  });
+
+  it("matches sandbox namespaces with a namespace glob", () => {
+    const index = new ServiceIndex([entry("shop*", "reviews")]);
+    assert.ok(index.lookup("shop--box-10326", "reviews"));
+    assert.equal(index.lookup("payments", "reviews"), undefined);
+  });
+
+  it("supports ? and character globs", () => {
+    const index = new ServiceIndex([entry("team-?", "api-v[12]")]);
+    assert.ok(index.lookup("team-a", "api-v1"));
+    assert.equal(index.lookup("team-ab", "api-v1"), undefined);
+    assert.equal(index.lookup("team-a", "api-v3"), undefined);
+  });
+
+  it("agrees with a linear first-match scan for any entries and lookups", () => {
+    const segment = fc.constantFrom("shop", "pay", "shop--box-1", "reviews", "ratings", "api");
+    const pattern = fc.oneof(segment, segment.map((s) => `${s.slice(0, 2)}*`), fc.constant("*"));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(pattern, pattern, fc.boolean()), { maxLength: 12 }), segment, segment, (raw, namespace, name) => {
+        const entries = raw.map(([ns, n, inject]) => entry(ns, n, inject));
+        const linear = entries.find((e) => picomatch.isMatch(namespace, e.namespace, { dot: true }) && picomatch.isMatch(name, e.name, { dot: true }));
+        assert.equal(new ServiceIndex(entries).lookup(namespace, name), linear);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("parses into entries the index accepts", () => {
+    const parsed = policySchema.parse({ apiVersion: "mesh-tailor.io/v1alpha1", kind: "TailorPolicy", services: [{ name: "reviews" }] });
+    assert.equal(new ServiceIndex(parsed.services).lookup("any", "reviews")?.namespace, "*");
+  });
+});

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Builds the end-to-end test infrastructure from the Go module proxy: kube-apiserver, etcd and
+# istioctl. Test infrastructure only; nothing here ships in the product. Binaries are cached by
+# version under $MESH_TAILOR_E2E_CACHE (default ~/.cache/mesh-tailor-e2e), so only the first run
+# on a machine pays for the build. Prints the cache's bin directory on the last line.
+set -euo pipefail
+
+KUBE_VERSION="${KUBE_VERSION:-v1.34.4}"
+ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
+# Istio's tags carry no "v", and the module proxy serves no version for them: it resolves Istio
+# to pseudo-versions only. ISTIO_VERSION pins one; the default is the one this suite was written
+# against.
+ISTIO_VERSION="${ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}"
+
+CACHE="${MESH_TAILOR_E2E_CACHE:-$HOME/.cache/mesh-tailor-e2e}"
+BIN="$CACHE/bin"
+WORK="$CACHE/work"
+mkdir -p "$BIN" "$WORK"
+export GOFLAGS="-buildvcs=false -trimpath"
+export GOTOOLCHAIN=local
+LDFLAGS="-s -w"
+
+log() { echo "[build-infra] $*" >&2; }
+
+# A scratch module requiring MODULE at VERSION, with REPLACES (module=>module version lines)
+# standing in for the local paths the upstream go.mod uses; then go get + go build of PACKAGE.
+build_from_scratch_module() {
+  local name="$1" module="$2" version="$3" package="$4" out="$5" replaces="$6" godebug="${7:-}"
+  local dir="$WORK/$name-$version"
+  rm -rf "$dir" && mkdir -p "$dir"
+  {
+    echo "module mesh-tailor.test/e2e/$name"
+    echo
+    echo "go 1.24"
+    [[ -n "$godebug" ]] && echo "godebug default=$godebug"
+    echo
+    echo "require $module $version"
+    if [[ -n "$replaces" ]]; then
+      echo
+      echo "replace ("
+      echo "$replaces"
+      echo ")"
+    fi
+  } >"$dir/go.mod"
+  (cd "$dir" && go get "$package@$version" >&2 && go build -ldflags="$LDFLAGS" -o "$out.tmp" "$package" && mv "$out.tmp" "$out")
+}
+
+# Replace lines for every "X => ./path" or "X => ../path" in an upstream go.mod, pinned to a version
+# the function VERSION_FOR maps the module to.
+local_replaces() {
+  local gomod="$1" version_for="$2"
+  grep -E '^\s*[a-z0-9./-]+\s+=>\s+\.\.?/' "$gomod" | awk '{print $1}' | sort -u | while read -r mod; do
+    echo "	$mod => $mod $("$version_for" "$mod")"
+  done
+}
+
+kube_staging_version() { echo "v0.${KUBE_VERSION#v1.}"; }
+
+build_kube_apiserver() {
+  local out="$BIN/kube-apiserver-$KUBE_VERSION"
+  [[ -x "$out" ]] && { log "kube-apiserver $KUBE_VERSION cached"; return; }
+  log "building kube-apiserver $KUBE_VERSION (several minutes on 2 cores)"
+  local gomod
+  gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  build_from_scratch_module kube-apiserver k8s.io/kubernetes "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver "$out" \
+    "$(local_replaces "$gomod" kube_staging_version)" go1.24
+}
+
+build_etcd() {
+  local out="$BIN/etcd-$ETCD_VERSION"
+  [[ -x "$out" ]] && { log "etcd $ETCD_VERSION cached"; return; }
+  log "building etcd $ETCD_VERSION"
+  # The upstream replaces point at sibling modules released at the same version, which the
+  # proxy serves; a scratch module that requires server/v3 resolves them by itself.
+  build_from_scratch_module etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$out" ""
+}
+
+build_istioctl() {
+  local out="$BIN/istioctl-$ISTIO_VERSION"
+  [[ -x "$out" ]] && { log "istioctl $ISTIO_VERSION cached"; return; }
+  log "building istioctl $ISTIO_VERSION"
+  GOBIN="$WORK/istioctl-bin" go install -ldflags="$LDFLAGS" "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"
+  mv "$WORK/istioctl-bin/istioctl" "$out"
+}
+
+case "${1:-all}" in
+  kube-apiserver) build_kube_apiserver ;;
+  etcd) build_etcd ;;
+  istioctl) build_istioctl ;;
+  all) build_etcd; build_istioctl; build_kube_apiserver ;;
+  *) echo "usage: $0 [all|kube-apiserver|etcd|istioctl]" >&2; exit 2 ;;
+esac
+ln -sf "kube-apiserver-$KUBE_VERSION" "$BIN/kube-apiserver" 2>/dev/null || true
+ln -sf "etcd-$ETCD_VERSION" "$BIN/etcd" 2>/dev/null || true
+ln -sf "istioctl-$ISTIO_VERSION" "$BIN/istioctl" 2>/dev/null || true
+echo "$BIN"

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { describe, it } from "node:test";
+import request from "supertest";
+import { createLogger } from "../src/logging/logger.js";
+import { APPLIED_KEY } from "../src/mutations/pipeline.js";
+import { createApp } from "../src/server/app.js";
+import { Metrics } from "../src/server/metrics.js";
+import type { CompiledPolicy } from "../src/policy/load.js";
+import { appPod, migratingPolicy } from "./fixtures/pods.js";
+import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
+
+function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: string } = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const metrics = new Metrics({ processMetrics: false });
+  const policy = options.policy ?? migratingPolicy();
+  const app = createApp({
+    logger: createLogger({ level: "info", destination }),
+    metrics,
+    currentPolicy: typeof policy === "function" ? policy : () => policy,
+    notReadyReasons: () => options.notReady ?? [],
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+  });
+  return { app, metrics, lines };
+}
+
+const metricValue = async (metrics: Metrics, name: string, labels: Record<string, string>): Promise<number> => {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const sample = (metric?.values ?? []).find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+  return Number(sample?.value ?? 0);
+};
+
+describe("HTTP routes", () => {
+  it("POST /mutate answers a v1 review in v1 with the patch and logs one admission line", async () => {
+    const { app, lines } = appUnderTest();
+    const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-1" })).expect(200).expect("content-type", /json/);
+    assert.equal(response.body.apiVersion, "admission.k8s.io/v1");
+    assert.equal(response.body.kind, "AdmissionReview");
+    assert.equal(response.body.response.uid, "uid-1");
+    assert.ok(decodePatch(response.body.response.patch).some((op) => op.path === `/metadata/annotations/${APPLIED_KEY.replace("/", "~1")}`));
+    const admission = lines.filter((l) => l["msg"] === "admission");
+    assert.equal(admission.length, 1);
+    const fields = admission[0]!["admission"] as Record<string, unknown>;
+    assert.equal(fields["uid"], "uid-1");
+    assert.equal(fields["namespace"], "shop");
+    assert.equal(fields["workload"], "Deployment/reviews");
+    assert.deepEqual(fields["mutations"], ["inject", "hold", "branch"]);
+    assert.equal(typeof fields["durationMs"], "number");
+  });
+
+  it("POST /mutate answers a v1beta1 review in v1beta1", async () => {
+    const { app } = appUnderTest();
+    const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { version: "admission.k8s.io/v1beta1" })).expect(200);
+    assert.equal(response.body.apiVersion, "admission.k8s.io/v1beta1");
+    assert.equal(response.body.response.allowed, true);
+  });
+
+  it("carries warnings kubectl will print", async () => {
+    const { app } = appUnderTest();
+    const pod = appPod({ labels: { "sidecar.istio.io/inject": "false" } });
+    const response = await request(app).post("/mutate").send(podCreateReview(pod)).expect(200);
+    assert.match(response.body.response.warnings[0], /wins over the policy/);
+  });
+
+  describe("bad input gets a 4xx with a JSON message, never a 5xx", () => {
+    const rows: [string, (r: request.Test) => request.Test, number, RegExp][] = [
+      ["a non-JSON body", (r) => r.set("Content-Type", "application/json").send("{not json"), 400, /not valid JSON/],
+      ["a wrong content type", (r) => r.set("Content-Type", "text/plain").send("hello"), 415, /Content-Type must be application\/json/],
+      ["no content type", (r) => r.send(Buffer.from("{}")), 415, /Content-Type/],
+      ["an AdmissionReview with no request", (r) => r.send({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }), 400, /no request object/],
+      ["a request with no uid", (r) => r.send({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: {} }), 400, /request.uid/],
+      ["a JSON value that is not an object", (r) => r.send([1, 2]), 400, /JSON object/],
+      ["a JSON scalar", (r) => r.set("Content-Type", "application/json").send("42"), 400, /JSON object/],
+      ["an unsupported body encoding", (r) => r.set("Content-Type", "application/json").set("Content-Encoding", "br-x").send("{}"), 415, /encoding/i],
+    ];
+    for (const [name, build, status, message] of rows) {
+      it(name, async () => {
+        const { app, metrics } = appUnderTest();
+        const response = await build(request(app).post("/mutate")).expect(status).expect("content-type", /json/);
+        assert.match(response.body.error, message);
+        assert.equal(response.body.status, status);
+        assert.equal(await metricValue(metrics, "mesh_tailor_admission_requests_total", { outcome: "bad_request" }), 1);
+      });
+    }
+    it("a body over the limit", async () => {
+      const { app } = appUnderTest({ bodyLimit: "1kb" });
+      const pod = appPod({ annotations: { big: "x".repeat(4096) } });
+      const response = await request(app).post("/mutate").send(podCreateReview(pod)).expect(413);
+      assert.match(response.body.error, /larger than the 1kb limit/);
+    });
+    it("the default limit admits a large pod but refuses more than 7 MiB", async () => {
+      const { app } = appUnderTest();
+      await request(app).post("/mutate").send(podCreateReview(appPod({ annotations: { big: "x".repeat(2 * 1024 * 1024) } }))).expect(200);
+      await request(app).post("/mutate").send(podCreateReview(appPod({ annotations: { big: "x".repeat(7.5 * 1024 * 1024) } }))).expect(413);
+    });
+    it("GET /mutate", async () => {
+      const { app } = appUnderTest();
+      const response = await request(app).get("/mutate").expect(405).expect("allow", "POST");
+      assert.match(response.body.error, /use POST/);
+    });
+    it("an unknown path", async () => {
+      const { app } = appUnderTest();
+      const response = await request(app).get("/nope").expect(404);
+      assert.match(response.body.error, /routes: POST \/mutate/);
+    });
+  });
+
+  it("admits the pod unchanged, with a warning and a metric, when the handler itself fails", async () => {
+    const { app, metrics } = appUnderTest({
+      policy: () => {
+        throw new Error("policy exploded");
+      },
+    });
+    const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "u-err" })).expect(200);
+    assert.deepEqual(Object.keys(response.body.response).sort(), ["allowed", "uid", "warnings"]);
+    assert.equal(response.body.response.uid, "u-err");
+    assert.match(response.body.response.warnings[0], /internal error, pod admitted without customization \(policy exploded\)/);
+    assert.equal(await metricValue(metrics, "mesh_tailor_handler_panics_total", {}), 1);
+  });
+
+  it("GET /healthz says the process is alive", async () => {
+    const { app } = appUnderTest({ notReady: ["shutting down"] });
+    await request(app).get("/healthz").expect(200, { status: "ok" });
+  });
+
+  it("GET /readyz is 200 when ready and 503 with reasons when not", async () => {
+    await request(appUnderTest().app).get("/readyz").expect(200, { status: "ready" });
+    await request(appUnderTest({ notReady: ["shutting down"] }).app).get("/readyz").expect(503, { status: "not ready", reasons: ["shutting down"] });
+  });
+
+  it("GET /metrics exports requests by outcome, latency, mutations, reloads and in-flight", async () => {
+    const { app } = appUnderTest();
+    await request(app).post("/mutate").send(podCreateReview(appPod())).expect(200);
+    const text = (await request(app).get("/metrics").expect(200).expect("content-type", /text\/plain/)).text;
+    assert.match(text, /mesh_tailor_admission_requests_total\{outcome="mutated"\} 1/);
+    assert.match(text, /mesh_tailor_admission_duration_seconds_bucket\{le="0.005",outcome="mutated"\} 1/);
+    assert.match(text, /mesh_tailor_mutations_applied_total\{mutation="inject"\} 1/);
+    assert.match(text, /mesh_tailor_reloads_total\{kind="policy",result="failure"\} 0/);
+    assert.match(text, /mesh_tailor_admission_in_flight_requests 0/);
+  });
+});

@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { parse, parseAllDocuments } from "yaml";
+import { loadPolicy } from "../src/policy/load.js";
+import { COMMANDS, main } from "../src/cli/run.js";
+import { CLI } from "./fixtures/serve-process.js";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], stdin = ""): Promise<Run> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (c) => (out += c));
+  stderr.on("data", (c) => (err += c));
+  const code = await main(args, { stdout, stderr, stdin: Readable.from([stdin]), env: {} });
+  return { code, stdout: out, stderr: err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-cli-"));
+const file = (name: string, content: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+const POLICY = file("policy.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    hostPassthrough: both\n  - name: nightly\n");
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: reviews
+  namespace: shop
+  annotations:
+    example.com/owner~team: platform
+spec:
+  selector:
+    matchLabels: {app: reviews}
+  template:
+    metadata:
+      labels: {app: reviews}
+    spec:
+      containers:
+        - name: app
+          image: reviews:1
+          lifecycle:
+            preStop:
+              exec: {command: [sleep, "30"]}
+`;
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+spec:
+  ports: [{port: 9080, name: http}]
+`;
+const CRONJOB = `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          nodeSelector: {topology.kubernetes.io/region: eu, topology.kubernetes.io/zone: eu-b}
+          containers: [{name: job, image: job:1}]
+`;
+
+describe("the mesh-tailor CLI", () => {
+  it("prints usage and exits 2 with no command, or an unknown one", async () => {
+    const none = await cli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Usage: mesh-tailor <command>/);
+    const unknown = await cli(["frobnicate"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  });
+
+  it("has --help on every command", async () => {
+    for (const command of COMMANDS) {
+      const run = await cli([command.name, "--help"]);
+      assert.equal(run.code, 0, command.name);
+      assert.match(run.stdout, /Usage:/, command.name);
+    }
+    assert.equal((await cli(["--help"])).code, 0);
+  });
+
+  it("exits 2 naming an unknown flag or a bad value", async () => {
+    const flag = await cli(["serve", "--prot", "1"]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /Unknown option '--prot'/);
+    assert.match(flag.stderr, /mesh-tailor serve --help/);
+    const port = await cli(["serve", "--port", "eighty"]);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /--port must be a whole number/);
+    const half = await cli(["serve", "--tls-cert", "x.pem"]);
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /--tls-cert and --tls-key go together/);
+  });
+
+  it("serve exits 1 with what to fix when the policy is invalid", async () => {
+    const run = await cli(["serve", "--port", "0", "--config", file("bad-serve.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nshutdown: {marginSeconds: 0}\n")]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /shutdown\.marginSeconds:/);
+    assert.match(run.stderr, /mesh-tailor policy default/);
+  });
+
+  describe("policy", () => {
+    it("default prints the built-in policy, which validates", async () => {
+      const run = await cli(["policy", "default"]);
+      assert.equal(run.code, 0);
+      assert.equal(loadPolicy(run.stdout).policy.mesh.enabled, true);
+      assert.match(run.stdout, /# false = system-wide rollback/);
+    });
+    it("validate exits 0 on a valid file", async () => {
+      const run = await cli(["policy", "validate", POLICY]);
+      assert.equal(run.code, 0);
+      assert.match(run.stdout, /valid \(2 service entries/);
+    });
+    it("validate exits 1 listing every problem", async () => {
+      const run = await cli(["policy", "validate", file("bad.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nmesh: {enabled: 1}\nsandbox: {labelKey: '!'}\n")]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /mesh\.enabled:/);
+      assert.match(run.stderr, /sandbox\.labelKey:/);
+    });
+    it("validate exits 1 on a missing file and 2 on missing arguments", async () => {
+      const missing = await cli(["policy", "validate", join(dir, "nope.yaml")]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /cannot read .*ENOENT/);
+      assert.equal((await cli(["policy", "validate"])).code, 2);
+      assert.equal((await cli(["policy"])).code, 2);
+    });
+    it("exits with the same codes as a real process", () => {
+      const bad = spawnSync(process.execPath, [CLI, "policy", "validate", join(dir, "bad.yaml")], { encoding: "utf8" });
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /mesh\.enabled/);
+      assert.equal(spawnSync(process.execPath, [CLI, "policy", "--bogus"], { encoding: "utf8" }).status, 2);
+      assert.equal(spawnSync(process.execPath, [CLI, "policy", "default"], { encoding: "utf8" }).status, 0);
+    });
+  });
+
+  describe("inject", () => {
+    it("mutates a Deployment's pod template and passes other documents through", async () => {
+      const run = await cli(["inject", "-f", file("app.yaml", `${DEPLOYMENT}---\n${SERVICE}`), "--config", POLICY]);
+      assert.equal(run.code, 0, run.stderr);
+      const [deployment, service] = parseAllDocuments(run.stdout).map((d) => d.toJS());
+      const template = deployment.spec.template;
+      assert.equal(template.metadata.labels["sidecar.istio.io/inject"], "true");
+      assert.equal(template.metadata.labels["mesh-tailor.io/host-passthrough"], "both");
+      assert.equal(template.metadata.labels["branch"], "master");
+      assert.equal(template.spec.terminationGracePeriodSeconds, 40);
+      assert.equal(deployment.metadata.annotations["example.com/owner~team"], "platform");
+      assert.deepEqual(service, parse(SERVICE));
+      assert.match(run.stderr, /document 1 \(Deployment\/reviews\): mesh-tailor: raised terminationGracePeriodSeconds from 30 to 40/);
+    });
+
+    it("labels a CronJob's pods with locality, from stdin, in the namespace given", async () => {
+      const run = await cli(["inject", "-f", "-", "-n", "shop--box-3", "--config", POLICY], CRONJOB);
+      assert.equal(run.code, 0, run.stderr);
+      const template = parse(run.stdout).spec.jobTemplate.spec.template;
+      assert.equal(template.metadata.labels["istio-locality"], "eu.eu-b");
+      assert.equal(template.metadata.labels["branch"], "box-3");
+      assert.equal(template.metadata.labels["sidecar.istio.io/inject"], "true");
+    });
+
+    it("walks Lists, and writes json", async () => {
+      const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: [parse(DEPLOYMENT), parse(SERVICE)] });
+      const run = await cli(["inject", "-f", file("list.json", list), "-o", "json", "--config", POLICY]);
+      const output = JSON.parse(run.stdout);
+      assert.equal(output.kind, "List");
+      assert.equal(output.items[0].spec.template.metadata.labels["sidecar.istio.io/inject"], "true");
+      assert.deepEqual(output.items[1], parse(SERVICE));
+    });
+
+    it("writes the JSON patch per pod with -o patch", async () => {
+      const run = await cli(["inject", "-f", file("deploy.yaml", DEPLOYMENT), "-o", "patch", "--config", POLICY]);
+      const [entry] = JSON.parse(run.stdout);
+      assert.equal(entry.kind, "Deployment");
+      assert.equal(entry.path, "spec.template");
+      assert.ok(entry.patch.some((op: { path: string }) => op.path === "/metadata/labels/sidecar.istio.io~1inject"));
+    });
+
+    it("gives identical output when fed its own output", async () => {
+      const first = await cli(["inject", "-f", file("round.yaml", `${DEPLOYMENT}---\n${CRONJOB}---\n${SERVICE}`), "--config", POLICY]);
+      const second = await cli(["inject", "-f", "-", "--config", POLICY], first.stdout);
+      assert.equal(second.stdout, first.stdout);
+    });
+
+    it("exits 1 saying which document and line is malformed", async () => {
+      const run = await cli(["inject", "-f", file("broken.yaml", `${SERVICE}---\nkind: Pod\nspec: {containers: [\n`)]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /document 2, line \d+, column \d+/);
+    });
+
+    it("exits 2 without -f or with an unknown format, and 1 for a missing file", async () => {
+      assert.equal((await cli(["inject"])).code, 2);
+      assert.match((await cli(["inject", "-f", "x", "-o", "xml"])).stderr, /-o must be yaml, json or patch/);
+      const missing = await cli(["inject", "-f", join(dir, "absent.yaml")]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /cannot read .*ENOENT/);
+    });
+  });
+});

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { loadPolicy } from "../src/policy/load.js";
+
+const MANIFESTS = fileURLToPath(new URL("../../manifests", import.meta.url));
+
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
+
+function render(): K8sObject[] {
+  const result = spawnSync("kubectl", ["kustomize", MANIFESTS], { encoding: "utf8" });
+  if (result.error) throw new Error(`kubectl is needed to render the manifests: ${result.error.message}`);
+  assert.equal(result.status, 0, result.stderr);
+  return parseAllDocuments(result.stdout).map((d) => d.toJS() as K8sObject);
+}
+
+const objects = render();
+const find = (kind: string, name?: string): K8sObject => {
+  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  assert.ok(found, `${kind} ${name ?? ""} is rendered`);
+  return found;
+};
+
+describe("manifests/ (kustomize)", () => {
+  it("renders every object the install needs", () => {
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    for (const expected of ["Namespace/mesh-tailor", "ServiceAccount/mesh-tailor", "ConfigMap/mesh-tailor-policy", "Deployment/mesh-tailor", "PodDisruptionBudget/mesh-tailor", "Service/mesh-tailor", "MutatingWebhookConfiguration/00-mesh-tailor"]) {
+      assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(", ")}`);
+    }
+  });
+
+  it("passes the Kubernetes API schemas, object by object", async () => {
+    for (const object of objects) {
+      const module = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`);
+      const Model = module[object.kind] ?? module.default;
+      assert.doesNotThrow(() => new Model(object).validate(), `${object.kind}/${object.metadata.name}`);
+    }
+  });
+
+  it("catches a schema violation (the check is real)", async () => {
+    const { Deployment } = await import("kubernetes-models/apps/v1/Deployment");
+    const broken = structuredClone(find("Deployment"));
+    broken["spec"].replicas = "three";
+    assert.throws(() => new Deployment(broken).validate(), /replicas must be integer/);
+  });
+
+  it("registers a webhook that sorts before Istio's and is safe to run in front of every pod", () => {
+    const config = find("MutatingWebhookConfiguration");
+    for (const istio of ["istio-sidecar-injector", "istio-revision-tag-default"]) assert.ok(config.metadata.name < istio, `${config.metadata.name} sorts before ${istio}`);
+    const [webhook] = config["webhooks"];
+    assert.deepEqual(webhook.rules, [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }]);
+    assert.deepEqual(webhook.admissionReviewVersions, ["v1"]);
+    assert.equal(webhook.sideEffects, "None");
+    assert.equal(webhook.failurePolicy, "Ignore");
+    assert.equal(webhook.reinvocationPolicy, "IfNeeded");
+    assert.ok(webhook.timeoutSeconds <= 5);
+    assert.deepEqual(webhook.namespaceSelector.matchExpressions, [
+      { key: "mesh-tailor.io/enabled", operator: "In", values: ["true"] },
+      { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "mesh-tailor"] },
+    ]);
+    assert.deepEqual(webhook.objectSelector.matchExpressions, [{ key: "mesh-tailor.io/skip", operator: "NotIn", values: ["true"] }]);
+    assert.deepEqual(webhook.clientConfig.service, { name: "mesh-tailor", namespace: "mesh-tailor", path: "/mutate", port: 443 });
+  });
+
+  it("runs the webhook hardened: 3 spread replicas, probes, limits, non-root, read-only, no capabilities", () => {
+    const deployment = find("Deployment");
+    const spec = deployment["spec"];
+    assert.equal(spec.replicas, 3);
+    assert.ok(spec.template.spec.topologySpreadConstraints.some((c: { topologyKey: string }) => c.topologyKey === "topology.kubernetes.io/zone"));
+    const pod = spec.template.spec;
+    const [container] = pod.containers;
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" });
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+    assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
+    assert.ok(container.resources.requests.cpu && container.resources.limits.memory);
+    assert.equal(container.readinessProbe.httpGet.path, "/readyz");
+    assert.equal(container.livenessProbe.httpGet.path, "/healthz");
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(spec.template.metadata.labels["sidecar.istio.io/inject"], "false");
+    assert.equal(find("PodDisruptionBudget")["spec"].maxUnavailable, 1);
+    const namespace = find("Namespace");
+    assert.equal(namespace.metadata.labels?.["mesh-tailor.io/enabled"], "false");
+  });
+
+  it("ships a policy ConfigMap that validates, mounted where serve reads it", () => {
+    const configMap = find("ConfigMap", "mesh-tailor-policy");
+    assert.equal(loadPolicy(configMap["data"]["policy.yaml"]).policy.apiVersion, "mesh-tailor.io/v1alpha1");
+    const args: string[] = find("Deployment")["spec"].template.spec.containers[0].args;
+    assert.ok(args.includes("--config=/etc/mesh-tailor/policy/policy.yaml"));
+  });
+
+  it("grants the certificate job only what `certs webhook --apply` needs", () => {
+    const clusterRole = find("ClusterRole", "mesh-tailor-certs");
+    assert.deepEqual(clusterRole["rules"], [{ apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["00-mesh-tailor"], verbs: ["get", "patch"] }]);
+    for (const object of objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+      for (const rule of object["rules"]) assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
+    }
+  });
+});

@@ -3,29 +3,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { loadPolicy } from "../src/policy/load.js";
-import { COMMANDS, main } from "../src/cli/run.js";
+import { COMMANDS } from "../src/cli/run.js";
+import { cli } from "./fixtures/run-cli.js";
 import { CLI } from "./fixtures/serve-process.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], stdin = ""): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += c));
-  stderr.on("data", (c) => (err += c));
-  const code = await main(args, { stdout, stderr, stdin: Readable.from([stdin]), env: {} });
-  return { code, stdout: out, stderr: err };
-}
 
 const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-cli-"));
 const file = (name: string, content: string): string => {

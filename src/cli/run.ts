@@ -1,9 +1,10 @@
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type CliIO, type Command } from "./command.js";
+import { certsCommand } from "./certs-command.js";
 import { injectCommand } from "./inject-command.js";
 import { policyCommand } from "./policy-command.js";
 import { serveCommand } from "./serve-command.js";
 
-export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, policyCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, policyCommand];
 
 const HELP = `Usage: mesh-tailor <command> [flags]
 

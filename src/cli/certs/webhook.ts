@@ -1,0 +1,76 @@
+import { isIP } from "node:net";
+import { join } from "node:path";
+import { CERT_MODE, KEY_MODE } from "../../certs/istio-layout.js";
+import { issueServingBundle } from "../../certs/serving.js";
+import { EXIT_OK, parseFlags, positiveInteger, UsageError, write, type CliIO } from "../command.js";
+import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
+import { dnsLabel, keySize, listWritten, refuseExisting, requiredDir, writeAll } from "./shared.js";
+
+export const WEBHOOK_HELP = `Usage: mesh-tailor certs webhook --out DIR --service NAME --namespace NS [--ip IP...]
+         [--days N] [--key-size 2048|3072|4096] [--force]
+         [--apply [--context CTX] [--secret NAME] [--webhook-configuration NAME]]
+
+Issues a CA and a serving certificate for the webhook, with SANs NAME, NAME.NS, NAME.NS.svc,
+NAME.NS.svc.cluster.local (and each --ip), extendedKeyUsage serverAuth. Writes DIR/tls.crt,
+DIR/tls.key and DIR/ca.crt (the Kubernetes TLS Secret keys) and prints the base64 caBundle on
+standard output. Defaults: --days 365, --key-size 2048.
+--apply creates the TLS Secret (default mesh-tailor-tls in NS) and sets the caBundle of every
+webhook in the MutatingWebhookConfiguration (default 00-mesh-tailor); rotating an existing
+Secret needs --force, and the caBundle then trusts the old and the new CA.`;
+
+const FLAGS = {
+  out: { type: "string" },
+  service: { type: "string" },
+  namespace: { type: "string" },
+  ip: { type: "string", multiple: true },
+  days: { type: "string" },
+  "key-size": { type: "string" },
+  force: { type: "boolean" },
+  secret: { type: "string" },
+  "webhook-configuration": { type: "string" },
+  ...APPLY_FLAGS,
+} as const;
+
+export async function webhook(argv: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(argv, FLAGS);
+  if (values.help) {
+    write(io.stdout, WEBHOOK_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const dir = requiredDir(values.out);
+  const service = dnsLabel("--service", values.service);
+  const namespace = dnsLabel("--namespace", values.namespace);
+  const ips = values.ip ?? [];
+  const badIp = ips.find((ip) => isIP(ip) === 0);
+  if (badIp) throw new UsageError(`--ip "${badIp}" is not an IPv4 or IPv6 address`);
+  const days = positiveInteger("--days", values.days, 365);
+  const bits = keySize(values["key-size"], 2048);
+  if ((values.context || values.secret || values["webhook-configuration"]) && !values.apply) throw new UsageError("--context, --secret and --webhook-configuration go with --apply");
+
+  const why = "pass --force to replace the webhook's certificate.";
+  refuseExisting(["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), values.force === true, why);
+  const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
+  const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
+  const files = [
+    { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+    { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
+    { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+  ];
+  await writeAll(files, values.force === true, why);
+  write(io.stderr, `wrote the webhook's CA and serving certificate for ${hosts.join(", ")}:`);
+  listWritten(io.stderr, files);
+  if (values.apply) {
+    const messages = await withCluster(values.context, (config, kube) =>
+      kube.applyWebhookTls(
+        config,
+        { namespace, secretName: values.secret ?? "mesh-tailor-tls", webhookConfiguration: values["webhook-configuration"] ?? "00-mesh-tailor", certPem: files[0]!.content, keyPem: files[1]!.content, caPem: files[2]!.content },
+        { force: values.force === true },
+      ),
+    );
+    for (const message of messages) write(io.stderr, message);
+  }
+  write(io.stderr, "caBundle (base64 of ca.crt):");
+  write(io.stdout, Buffer.from(files[2]!.content).toString("base64"));
+  return EXIT_OK;
+}

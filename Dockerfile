@@ -13,6 +13,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY lua ./lua
 # Any non-root UID works; the manifests run it as 65532 with a read-only root filesystem.
 USER 65532:65532
 EXPOSE 8443

@@ -2,9 +2,10 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type Cl
 import { certsCommand } from "./certs-command.js";
 import { injectCommand } from "./inject-command.js";
 import { policyCommand } from "./policy-command.js";
+import { renderCommand } from "./render-command.js";
 import { serveCommand } from "./serve-command.js";
 
-export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, policyCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand];
 
 const HELP = `Usage: mesh-tailor <command> [flags]
 

@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import jsonPatch from "fast-json-patch";
+import { kubeInject, type RenderedIstio } from "./istio.js";
+
+export interface InjectorCall {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly receivedAt: number;
+  answeredAt?: number;
+}
+
+export interface IstioInjector {
+  readonly url: string;
+  /** Every admission request Istio's injection answered, in order. */
+  readonly calls: InjectorCall[];
+  stop(): Promise<void>;
+}
+
+// Fields Go's marshalling adds to any object ("creationTimestamp: null", "status: {}"): not part
+// of what the injection changes, so they keep the request's values.
+function withRequestBookkeeping(injected: Record<string, any>, original: Record<string, any>): Record<string, any> {
+  const metadata = { ...injected["metadata"] };
+  for (const key of ["creationTimestamp", "namespace"]) {
+    if (key in (original["metadata"] ?? {})) metadata[key] = original["metadata"][key];
+    else delete metadata[key];
+  }
+  const result: Record<string, any> = { ...injected, metadata };
+  if ("status" in original) result["status"] = original["status"];
+  else delete result["status"];
+  return result;
+}
+
+/**
+ * A stand-in for istiod's injection endpoint that runs Istio's real injection code
+ * (`istioctl kube-inject`) on the pod of each AdmissionReview and answers the difference as a
+ * JSON patch. It is registered under Istio's own MutatingWebhookConfiguration and selectors.
+ */
+export async function startIstioInjector(istio: RenderedIstio, tls: { cert: string; key: string }): Promise<IstioInjector> {
+  const calls: InjectorCall[] = [];
+  const server: Server = createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", async () => {
+      const review = JSON.parse(body);
+      const request = review.request;
+      const call: InjectorCall = { uid: request.uid, namespace: request.namespace, receivedAt: Date.now() };
+      calls.push(call);
+      const pod = request.object;
+      let response: Record<string, unknown> = { uid: request.uid, allowed: true };
+      try {
+        const injected = await kubeInject(istio, { ...pod, metadata: { ...pod.metadata, namespace: request.namespace } });
+        const patch = jsonPatch.compare(pod, withRequestBookkeeping(injected, pod));
+        if (patch.length > 0) response = { ...response, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") };
+      } catch (error) {
+        response = { uid: request.uid, allowed: false, status: { code: 500, message: (error as Error).message } };
+      }
+      call.answeredAt = Date.now();
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify({ apiVersion: review.apiVersion, kind: "AdmissionReview", response }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}/inject`,
+    calls,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

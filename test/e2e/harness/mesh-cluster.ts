@@ -1,0 +1,169 @@
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1MutatingWebhookConfiguration,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { CLI } from "../../fixtures/serve-process.js";
+import { startControlPlane, type ControlPlane } from "./control-plane.js";
+import { startIstioInjector, type IstioInjector } from "./istio-injector.js";
+import { renderIstio, type RenderedIstio } from "./istio.js";
+import { startMeshTailor, type MeshTailorServe } from "./mesh-tailor-process.js";
+import { issueLoopbackServingCert } from "./pki.js";
+import { freePort, waitFor } from "./processes.js";
+
+export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
+const FIELD_MANAGER = "mesh-tailor-e2e";
+export const MESH_TAILOR_WEBHOOK = "00-mesh-tailor";
+/** A namespace the readiness probe uses, opted in to mesh-tailor and to nothing else. */
+const PROBE_NAMESPACE = "e2e-probe";
+
+/** The objects `kubectl kustomize manifests` renders: what `kubectl apply -k manifests` installs. */
+export function renderManifests(): KubernetesObject[] {
+  const result = spawnSync("kubectl", ["kustomize", join(REPO, "manifests")], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`kubectl kustomize manifests failed: ${result.error?.message ?? result.stderr}`);
+  return parseAllDocuments(result.stdout).map((d) => d.toJS() as KubernetesObject);
+}
+
+export interface MeshCluster {
+  readonly dir: string;
+  readonly controlPlane: ControlPlane;
+  readonly istio: RenderedIstio;
+  readonly injector: IstioInjector;
+  readonly meshTailor: MeshTailorServe;
+  readonly core: CoreV1Api;
+  readonly objects: KubernetesObjectApi;
+  readonly policyFile: string;
+  applyServerSide(object: KubernetesObject, options?: { dryRun?: boolean }): Promise<KubernetesObject>;
+  createNamespace(name: string, labels: Record<string, string>): Promise<void>;
+  createPod(namespace: string, pod: V1Pod, options?: { dryRun?: boolean }): Promise<V1Pod>;
+  /** Runs the mesh-tailor CLI in its own process with KUBECONFIG pointing at this cluster. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Replaces the policy file the way a ConfigMap volume update does: a new file renamed in. */
+  writePolicy(yaml: string): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Istio's CRDs, applied with kubectl: client-node's typed serializer drops schema extensions
+ * such as x-kubernetes-int-or-string, which Istio's CRDs use and kube-apiserver then refuses.
+ */
+async function installCrds(kubeconfig: string, crds: KubernetesObject[]): Promise<void> {
+  const kubectl = (args: string[], input?: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], (error, _stdout, stderr) => (error ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve()));
+      if (input !== undefined) child.stdin!.end(input);
+    });
+  await kubectl(["apply", "--server-side", `--field-manager=${FIELD_MANAGER}`, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: crds }));
+  await kubectl(["wait", "--for=condition=Established", "--timeout=60s", ...crds.map((crd) => `crd/${crd.metadata!.name}`)]);
+}
+
+/** Istio's own webhook configuration, every webhook pointed at the test injector. */
+function istioWebhookFor(istio: RenderedIstio, url: string, caBundle: string): V1MutatingWebhookConfiguration {
+  const rendered = structuredClone(istio.injectorWebhook);
+  return {
+    ...rendered,
+    webhooks: (rendered.webhooks ?? []).map((webhook) => ({ ...webhook, clientConfig: { url, caBundle } })),
+  };
+}
+
+/** mesh-tailor's webhook configuration from manifests/, only its clientConfig rewritten to a URL. */
+function meshTailorWebhookFor(manifests: KubernetesObject[], url: string): V1MutatingWebhookConfiguration {
+  const rendered = manifests.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === MESH_TAILOR_WEBHOOK) as V1MutatingWebhookConfiguration | undefined;
+  if (!rendered) throw new Error(`manifests/ renders no MutatingWebhookConfiguration ${MESH_TAILOR_WEBHOOK}`);
+  const copy = structuredClone(rendered);
+  // caBundle is left for `mesh-tailor certs webhook --apply` to set.
+  return { ...copy, webhooks: (copy.webhooks ?? []).map((webhook) => ({ ...webhook, clientConfig: { url } })) };
+}
+
+/**
+ * The whole chain: etcd and kube-apiserver, Istio's CRDs and injection webhook (real Istio
+ * injection code), mesh-tailor's manifests, certificate (`certs webhook --apply`) and server.
+ * Resolves once a dry-run pod creation shows both webhooks at work.
+ */
+export async function startMeshCluster(policyYaml: string): Promise<MeshCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-e2e-"));
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stoppers.reverse()) await stopOne().catch(() => undefined);
+    if (!process.env["MESH_TAILOR_E2E_KEEP"]) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const [controlPlane, istio] = await Promise.all([startControlPlane(join(dir, "cluster")), renderIstio(dir)]);
+    stoppers.push(controlPlane.stop);
+    const kubeConfig = controlPlane.kubeConfig;
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    const applyServerSide = (object: KubernetesObject, options: { dryRun?: boolean } = {}) =>
+      objects.patch(object, undefined, options.dryRun ? "All" : undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    const createNamespace = async (name: string, labels: Record<string, string>) => {
+      await core.createNamespace({ body: { metadata: { name, labels } } });
+      // No controller-manager: the ServiceAccount admission plugin needs this one to exist.
+      await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } });
+    };
+
+    await installCrds(controlPlane.kubeconfigPath, istio.crds);
+    await createNamespace("istio-system", {});
+
+    const injectorTls = await issueLoopbackServingCert(dir, "istio-injector", controlPlane.pki);
+    const injector = await startIstioInjector(istio, injectorTls);
+    stoppers.push(injector.stop);
+    const caBundle = readFileSync(controlPlane.pki.caCert).toString("base64");
+    await admission.createMutatingWebhookConfiguration({ body: istioWebhookFor(istio, injector.url, caBundle) });
+
+    const manifests = renderManifests();
+    const port = await freePort();
+    for (const object of manifests) {
+      if (object.kind === "MutatingWebhookConfiguration") continue;
+      await applyServerSide(object);
+    }
+    // Applied by the same field manager as the manifests, so that re-applying the unmodified
+    // manifest (the dry-run scenario) swaps the URL back for the Service instead of holding both.
+    await applyServerSide(meshTailorWebhookFor(manifests, `https://127.0.0.1:${port}/mutate`));
+
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: controlPlane.kubeconfigPath } }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+        );
+      });
+    const tlsDir = join(dir, "webhook-tls");
+    const certs = await cli(["certs", "webhook", "--out", tlsDir, "--service", "mesh-tailor", "--namespace", "mesh-tailor", "--ip", "127.0.0.1", "--apply"]);
+    if (certs.code !== 0) throw new Error(`mesh-tailor certs webhook --apply failed: ${certs.stderr}`);
+
+    const policyFile = join(dir, "policy.yaml");
+    const writePolicy = (yaml: string) => {
+      writeFileSync(`${policyFile}.new`, yaml);
+      renameSync(`${policyFile}.new`, policyFile);
+    };
+    writePolicy(policyYaml);
+    const meshTailor = await startMeshTailor({ port, certFile: join(tlsDir, "tls.crt"), keyFile: join(tlsDir, "tls.key"), policyFile });
+    stoppers.push(meshTailor.stop);
+
+    const createPod = (namespace: string, pod: V1Pod, options: { dryRun?: boolean } = {}) =>
+      core.createNamespacedPod({ namespace, body: pod, dryRun: options.dryRun ? "All" : undefined });
+
+    // kube-apiserver loads webhook configurations asynchronously: wait until both answer.
+    await createNamespace(PROBE_NAMESPACE, { "mesh-tailor.io/enabled": "true" });
+    const probe: V1Pod = { metadata: { name: "probe", labels: { "sidecar.istio.io/inject": "true" } }, spec: { containers: [{ name: "app", image: "probe:1" }] } };
+    await waitFor("mesh-tailor and Istio's injector to be called by kube-apiserver", 60_000, async () => {
+      const annotations = (await createPod(PROBE_NAMESPACE, probe, { dryRun: true })).metadata?.annotations ?? {};
+      return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
+    }, 500);
+
+    return { dir, controlPlane, istio, injector, meshTailor, core, objects, policyFile, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -78,6 +78,8 @@ describe("HTTP routes", () => {
       ["a JSON value that is not an object", (r) => r.send([1, 2]), 400, /JSON object/],
       ["a JSON scalar", (r) => r.set("Content-Type", "application/json").send("42"), 400, /JSON object/],
       ["an unsupported body encoding", (r) => r.set("Content-Type", "application/json").set("Content-Encoding", "br-x").send("{}"), 415, /encoding/i],
+      ["a compressed body", (r) => r.set("Content-Type", "application/json").set("Content-Encoding", "gzip").send("{}"), 415, /uncompressed/],
+      ["a charset other than UTF-8", (r) => r.set("Content-Type", "application/json; charset=latin1").send("{}"), 415, /UTF-8/],
     ];
     for (const [name, build, status, message] of rows) {
       it(name, async () => {

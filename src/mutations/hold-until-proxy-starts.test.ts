@@ -28,6 +28,16 @@ describe("hold-until-proxy-starts: start-up ordering", () => {
     assert.deepEqual(JSON.parse((merged as { text: string }).text), { concurrency: 2, proxyMetadata: { A: "b" }, holdApplicationUntilProxyStarts: true });
   });
 
+  it("answers a value it has seen from memory, exactly as a first parse does, and stays bounded", () => {
+    const value = "concurrency: 3\nproxyMetadata:\n  ISTIO_META_DNS_CAPTURE: \"true\"\n";
+    const first = mergeHoldIntoProxyConfig(value);
+    const again = mergeHoldIntoProxyConfig(value);
+    assert.equal(again, first);
+    assert.deepEqual(parse((again as { text: string }).text), { concurrency: 3, proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" }, holdApplicationUntilProxyStarts: true });
+    for (let i = 0; i < 3000; i++) assert.equal(mergeHoldIntoProxyConfig(`concurrency: ${i}\n`).kind, "merged");
+    assert.deepEqual(mergeHoldIntoProxyConfig(value), first);
+  });
+
   it("leaves an unparseable annotation as written and warns", () => {
     const pod = appPod({ annotations: { [PROXY_CONFIG_KEY]: "concurrency: [2" } });
     const result = runMutation(holdUntilProxyStarts, pod, policy);

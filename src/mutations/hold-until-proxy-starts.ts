@@ -18,9 +18,24 @@ type ConfigMerge =
   | { kind: "user-disabled" }
   | { kind: "unreadable"; reason: string };
 
+// Every pod of a workload carries the same annotation text, and parsing YAML was the costliest
+// step of the whole admission: remember recent answers (the function is pure). Bounded, and
+// simply emptied when full, so a stream of distinct values cannot grow it.
+const MERGE_MEMO_LIMIT = 1024;
+const mergeMemo = new Map<string, ConfigMerge>();
+
 /** Sets holdApplicationUntilProxyStarts in a ProxyConfig document, keeping every other field and comment. */
 export function mergeHoldIntoProxyConfig(existing: string | undefined): ConfigMerge {
   if (existing === undefined || existing.trim() === "") return { kind: "merged", text: `${HOLD_FIELD}: true\n` };
+  const remembered = mergeMemo.get(existing);
+  if (remembered) return remembered;
+  const merge = Object.freeze(parseAndMerge(existing));
+  if (mergeMemo.size >= MERGE_MEMO_LIMIT) mergeMemo.clear();
+  mergeMemo.set(existing, merge);
+  return merge;
+}
+
+function parseAndMerge(existing: string): ConfigMerge {
   const document = parseDocument(existing, { uniqueKeys: true });
   if (document.errors.length > 0) return { kind: "unreadable", reason: document.errors[0]!.message.split("\n")[0]! };
   if (!isMap(document.contents)) return { kind: "unreadable", reason: "it is not a mapping of ProxyConfig fields" };

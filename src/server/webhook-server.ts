@@ -26,7 +26,7 @@ export interface WebhookServerOptions {
 }
 
 // Modern TLS only: kube-apiserver speaks TLS 1.2 and 1.3.
-const MIN_TLS_VERSION = "TLSv1.2";
+export const MIN_TLS_VERSION = "TLSv1.2";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

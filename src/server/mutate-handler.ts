@@ -1,0 +1,167 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import contentType from "content-type";
+import getRawBody from "raw-body";
+import typeIs from "type-is";
+import { decodeAdmissionReview } from "../admission/decode.js";
+import { handleAdmission } from "../admission/handler.js";
+import { allowed, review } from "../admission/response.js";
+import type { AdmissionReview } from "../admission/types.js";
+import type { Logger } from "../logging/logger.js";
+import type { CompiledPolicy } from "../policy/load.js";
+import type { Metrics, RequestOutcome } from "./metrics.js";
+
+// kube-apiserver caps request bodies at 3 MiB of object plus overhead; 7 MiB leaves room for
+// an AdmissionReview carrying a large pod twice (object and oldObject) without inviting abuse.
+export const DEFAULT_BODY_LIMIT = "7mb";
+
+export interface MutateOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The policy in force now; it may change between requests (hot reload). */
+  readonly currentPolicy: () => CompiledPolicy;
+  readonly bodyLimit?: string;
+}
+
+/** The one log line each AdmissionReview gets. */
+export interface AdmissionLog {
+  uid: string;
+  namespace?: string | undefined;
+  workload?: string | undefined;
+  service?: string | undefined;
+  operation?: string | undefined;
+  dryRun?: boolean | undefined;
+  outcome: RequestOutcome;
+  reason?: string | undefined;
+  mutations?: readonly string[] | undefined;
+  warnings?: number | undefined;
+  durationMs: number;
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": body.length });
+  res.end(body);
+}
+
+/** raw-body's errors carry a 4xx status and a type; say what to fix. */
+function bodyErrorMessage(error: { type?: string; message?: string }, limit: string): string {
+  if (error.type === "entity.too.large") return `request body is larger than the ${limit} limit`;
+  if (error.type === "request.aborted") return "request aborted by the client";
+  return String(error.message ?? "bad request body");
+}
+
+/**
+ * POST /mutate as a plain Node request handler. It is on the path of every pod creation, so it
+ * skips the per-request work a general web framework does (routing, request decoration,
+ * per-request child loggers): read the body with a limit, parse it once, answer, log one line.
+ */
+export function createMutateHandler(options: MutateOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { logger, metrics } = options;
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+
+  const finish = (res: ServerResponse, status: number, value: unknown, log: AdmissionLog) => {
+    sendJson(res, status, value);
+    const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    logger[level]({ admission: log, res: { statusCode: status } }, "admission");
+  };
+  const refuse = (res: ServerResponse, status: number, message: string, startedAt: bigint) => {
+    metrics.requests.labels("bad_request").inc();
+    finish(res, status, { error: message, status }, { uid: "", outcome: "bad_request", reason: message, durationMs: elapsedMs(startedAt) });
+  };
+
+  return (req, res) => {
+    const startedAt = process.hrtime.bigint();
+    if (!typeIs(req, ["application/json"])) {
+      req.resume();
+      refuse(res, 415, `Content-Type must be application/json, got ${JSON.stringify(req.headers["content-type"] ?? null)}`, startedAt);
+      return;
+    }
+    // kube-apiserver sends AdmissionReviews as plain UTF-8 JSON; anything else is not from it.
+    const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+    if (encoding !== "identity") {
+      req.resume();
+      refuse(res, 415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send the AdmissionReview uncompressed`, startedAt);
+      return;
+    }
+    const charset = charsetOf(req.headers["content-type"]);
+    if (charset && charset !== "utf-8" && charset !== "utf8") {
+      req.resume();
+      refuse(res, 415, `unsupported charset ${JSON.stringify(charset)}: send the AdmissionReview as UTF-8`, startedAt);
+      return;
+    }
+    getRawBody(req, { limit, length: req.headers["content-length"], encoding: "utf-8" }).then(
+      (text) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (error) {
+          refuse(res, 400, `request body is not valid JSON: ${(error as Error).message}`, startedAt);
+          return;
+        }
+        answer(res, body, startedAt);
+      },
+      (error: { status?: number; type?: string; message?: string }) => {
+        const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 400;
+        refuse(res, status, bodyErrorMessage(error, limit), startedAt);
+      },
+    );
+  };
+
+  function answer(res: ServerResponse, body: unknown, startedAt: bigint): void {
+    metrics.inFlight.inc();
+    try {
+      const decoded = decodeAdmissionReview(body);
+      if (!decoded.ok) {
+        refuse(res, 400, decoded.message, startedAt);
+        return;
+      }
+      const { request, version } = decoded;
+      const log: AdmissionLog = { uid: request.uid, namespace: request.namespace, operation: request.operation, dryRun: request.dryRun, outcome: "allowed", durationMs: 0 };
+      let outcome: RequestOutcome;
+      let reply: AdmissionReview;
+      try {
+        const handled = handleAdmission(request, options.currentPolicy());
+        outcome = handled.outcome;
+        reply = review(version, handled.response);
+        const pipeline = handled.pipeline;
+        if (pipeline) {
+          log.workload = pipeline.workload ? `${pipeline.workload.kind}/${pipeline.workload.name}` : undefined;
+          log.service = pipeline.serviceName;
+          log.mutations = pipeline.applied;
+          log.warnings = pipeline.warnings.length;
+          for (const name of pipeline.applied) metrics.mutationsApplied.labels(name).inc();
+          for (const failure of pipeline.failures) {
+            metrics.mutationFailures.labels(failure.mutation).inc();
+            logger.error({ err: failure.error, uid: request.uid, mutation: failure.mutation }, "customization failed; admitted without it");
+          }
+        }
+        log.reason = handled.reason;
+      } catch (error) {
+        // Never fail a pod because of a bug here: admit it as it came, and say so.
+        outcome = "error";
+        metrics.handlerPanics.inc();
+        logger.error({ err: error, uid: request.uid }, "admission handler failed; admitted unchanged");
+        reply = review(version, allowed(request.uid, [`mesh-tailor: internal error, pod admitted without customization (${(error as Error).message})`]));
+      }
+      log.outcome = outcome;
+      log.durationMs = elapsedMs(startedAt);
+      metrics.requests.labels(outcome).inc();
+      metrics.duration.labels(outcome).observe(log.durationMs / 1000);
+      finish(res, 200, reply, log);
+    } finally {
+      metrics.inFlight.dec();
+    }
+  }
+}
+
+function charsetOf(contentTypeHeader: string | undefined): string | undefined {
+  try {
+    return contentTypeHeader ? contentType.parse(contentTypeHeader).parameters["charset"]?.toLowerCase() : undefined;
+  } catch {
+    return undefined; // type-is has already accepted the media type
+  }
+}
+
+function elapsedMs(startedAt: bigint): number {
+  return Number(process.hrtime.bigint() - startedAt) / 1e6;
+}

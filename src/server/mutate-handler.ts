@@ -104,7 +104,13 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
         const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 400;
         refuse(res, status, bodyErrorMessage(error, limit), startedAt);
       },
-    );
+    ).catch((error: unknown) => {
+      // A bug past every guard above: report it, never let it take the process down.
+      metrics.handlerPanics.inc();
+      logger.error({ err: error }, "admission request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error", status: 500 });
+      else res.destroy();
+    });
   };
 
   function answer(res: ServerResponse, body: unknown, startedAt: bigint): void {

@@ -80,6 +80,19 @@ describe("the mesh-tailor CLI", () => {
     assert.equal((await cli(["--help"])).code, 0);
   });
 
+  it("has --help on every certs subcommand, and refuses stray arguments with exit 2", async () => {
+    for (const sub of ["bootstrap", "add-cluster", "webhook", "verify"]) {
+      const help = await cli(["certs", sub, "--help"]);
+      assert.equal(help.code, 0, sub);
+      assert.match(help.stdout, new RegExp(`Usage: mesh-tailor certs ${sub}`), sub);
+    }
+    for (const argv of [["serve", "extra"], ["inject", "-f", "-", "extra"], ["certs", "verify", "--dir", ".", "extra"]]) {
+      const run = await cli(argv);
+      assert.equal(run.code, 2, argv.join(" "));
+      assert.match(run.stderr, /Unexpected argument 'extra'/, argv.join(" "));
+    }
+  });
+
   it("exits 2 naming an unknown flag or a bad value", async () => {
     const flag = await cli(["serve", "--prot", "1"]);
     assert.equal(flag.code, 2);

@@ -39,6 +39,17 @@ export function parseFlags<T extends Options>(argv: readonly string[], options: 
   }
 }
 
+/**
+ * A command's flags, or undefined once `--help` has printed HELP (the command then exits 0).
+ * Without allowPositionals, any positional argument is a UsageError from parseFlags.
+ */
+export function parseCommandLine<T extends Options>(argv: readonly string[], options: T, help: string, io: CliIO, allowPositionals = false) {
+  const parsed = parseFlags(argv, options, allowPositionals);
+  if (!(parsed.values as { help?: boolean }).help) return parsed;
+  write(io.stdout, help);
+  return undefined;
+}
+
 export function positiveInteger(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === "") return fallback;
   if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);

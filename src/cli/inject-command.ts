@@ -4,7 +4,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { runPipeline } from "../mutations/pipeline.js";
 import { builtInPolicy, loadPolicy, PolicyError, type CompiledPolicy } from "../policy/load.js";
 import { findPodSites } from "../resources/pod-templates.js";
-import { EXIT_FAILED, EXIT_OK, parseFlags, UsageError, write, type CliIO, type Command } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type CliIO, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor inject -f FILE|- [--namespace NS] [--config FILE] [-o yaml|json|patch]
 
@@ -72,12 +72,9 @@ export const injectCommand: Command = {
   summary: "preview the webhook's mutations offline on manifests",
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, FLAGS);
-    if (values.help) {
-      write(io.stdout, HELP);
-      return EXIT_OK;
-    }
-    if (positionals.length > 0) throw new UsageError(`inject takes its input with -f, got "${positionals.join(" ")}"`);
+    const parsed = parseCommandLine(argv, FLAGS, HELP, io);
+    if (!parsed) return EXIT_OK;
+    const { values } = parsed;
     if (!values.filename) throw new UsageError("inject needs -f FILE (or -f - for standard input)");
     const format = values.output ?? "yaml";
     if (!FORMATS.has(format)) throw new UsageError(`-o must be yaml, json or patch, got "${format}"`);

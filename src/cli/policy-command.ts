@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { DEFAULT_POLICY_YAML } from "../policy/default-policy.js";
 import { loadPolicy, PolicyError } from "../policy/load.js";
-import { EXIT_FAILED, EXIT_OK, parseFlags, UsageError, write, type Command } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
 const HELP = `Usage:
   mesh-tailor policy validate FILE   check a TailorPolicy; exit 0 if valid, 1 with every problem if not
@@ -14,11 +14,9 @@ export const policyCommand: Command = {
   summary: "validate a policy file, or print the built-in policy",
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, {}, true);
-    if (values.help) {
-      write(io.stdout, HELP);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandLine(argv, {}, HELP, io, true);
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     const [action, ...rest] = positionals;
     if (action === "default") {
       if (rest.length > 0) throw new UsageError("policy default takes no arguments");

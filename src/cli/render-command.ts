@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { hostPassthroughFilters } from "../host-passthrough/envoy-filters.js";
 import { DEFAULT_OPTIONS, optionProblems, type HostPassthroughOptions } from "../host-passthrough/options.js";
-import { EXIT_OK, parseFlags, UsageError, write, type Command } from "./command.js";
+import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor render host-passthrough [--header NAME] [--service-cidr CIDR...]
          [--trust-domain DOMAIN...] [--namespace ROOT_NS]
@@ -34,11 +34,9 @@ export const renderCommand: Command = {
   summary: "print the EnvoyFilter manifests (host-passthrough)",
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, FLAGS, true);
-    if (values.help) {
-      write(io.stdout, HELP);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandLine(argv, FLAGS, HELP, io, true);
+    if (!parsed) return EXIT_OK;
+    const { values, positionals } = parsed;
     const [what, ...rest] = positionals;
     if (what !== "host-passthrough") throw new UsageError(what === undefined ? "render needs a target: host-passthrough" : `unknown render target "${what}"; use host-passthrough`);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);

@@ -5,7 +5,7 @@ import { issueServingBundle } from "../certs/serving.js";
 import { createLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
 import { WebhookServer, type PolicySource, type TlsSource } from "../server/webhook-server.js";
-import { EXIT_FAILED, EXIT_OK, nonNegativeInteger, parseFlags, positiveInteger, UsageError, write, type Command } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, nonNegativeInteger, parseCommandLine, positiveInteger, UsageError, write, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor serve [flags]
 
@@ -50,12 +50,9 @@ export const serveCommand: Command = {
   summary: "run the admission webhook (HTTPS)",
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, FLAGS);
-    if (values.help) {
-      write(io.stdout, HELP);
-      return EXIT_OK;
-    }
-    if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got "${positionals.join(" ")}"`);
+    const parsed = parseCommandLine(argv, FLAGS, HELP, io);
+    if (!parsed) return EXIT_OK;
+    const { values } = parsed;
     const env = io.env;
     const port = nonNegativeInteger("--port", values.port ?? env["MESH_TAILOR_PORT"], 8443);
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import forge from "node-forge";
 import { cacertsData, clusterFiles, ROOT_CERT, ROOT_KEY } from "../../certs/istio-layout.js";
 import { DAY_MS, issueIntermediate } from "../../certs/mesh-ca.js";
-import { EXIT_OK, parseFlags, positiveInteger, UsageError, WorkError, write, type CliIO } from "../command.js";
+import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, WorkError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, requiredDir, writeAll } from "./shared.js";
 
@@ -43,12 +43,9 @@ function readRoot(dir: string): { certPem: string; keyPem: string; cert: X509Cer
 }
 
 export async function addCluster(argv: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, FLAGS);
-  if (values.help) {
-    write(io.stdout, ADD_CLUSTER_HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const parsed = parseCommandLine(argv, FLAGS, ADD_CLUSTER_HELP, io);
+  if (!parsed) return EXIT_OK;
+  const { values } = parsed;
   const dir = requiredDir(values.out);
   const cluster = dnsLabel("--cluster", values.cluster);
   const intermediateDays = positiveInteger("--intermediate-days", values["intermediate-days"], 730);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY, rootFiles } from "../../certs/istio-layout.js";
 import { issueIntermediate, issueRoot } from "../../certs/mesh-ca.js";
-import { EXIT_OK, parseFlags, positiveInteger, UsageError, write, type CliIO } from "../command.js";
+import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, refuseExisting, requiredDir, writeAll } from "./shared.js";
 
@@ -28,12 +28,9 @@ const FLAGS = {
 } as const;
 
 export async function bootstrap(argv: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, FLAGS);
-  if (values.help) {
-    write(io.stdout, BOOTSTRAP_HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const parsed = parseCommandLine(argv, FLAGS, BOOTSTRAP_HELP, io);
+  if (!parsed) return EXIT_OK;
+  const { values } = parsed;
   const dir = requiredDir(values.out);
   if (!values.clusters) throw new UsageError("--clusters c1[,c2...] is required");
   const clusters = values.clusters.split(",").map((name) => dnsLabel("cluster name", name.trim()));

@@ -1,5 +1,5 @@
 import { verifyDirectory, type Finding } from "../../certs/verify.js";
-import { EXIT_FAILED, EXIT_OK, parseFlags, UsageError, write, type CliIO } from "../command.js";
+import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type CliIO } from "../command.js";
 
 export const VERIFY_HELP = `Usage: mesh-tailor certs verify --dir DIR
 
@@ -14,12 +14,9 @@ function table(findings: readonly Finding[]): string {
 }
 
 export async function verify(argv: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { dir: { type: "string" } });
-  if (values.help) {
-    write(io.stdout, VERIFY_HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const parsed = parseCommandLine(argv, { dir: { type: "string" } }, VERIFY_HELP, io);
+  if (!parsed) return EXIT_OK;
+  const { values } = parsed;
   if (!values.dir) throw new UsageError("--dir DIR is required");
   const findings = verifyDirectory(values.dir);
   write(io.stdout, table(findings));

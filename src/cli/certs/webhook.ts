@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import { CERT_MODE, KEY_MODE } from "../../certs/istio-layout.js";
 import { issueServingBundle } from "../../certs/serving.js";
-import { EXIT_OK, parseFlags, positiveInteger, UsageError, write, type CliIO } from "../command.js";
+import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, refuseExisting, requiredDir, writeAll } from "./shared.js";
 
@@ -32,12 +32,9 @@ const FLAGS = {
 } as const;
 
 export async function webhook(argv: readonly string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseFlags(argv, FLAGS);
-  if (values.help) {
-    write(io.stdout, WEBHOOK_HELP);
-    return EXIT_OK;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const parsed = parseCommandLine(argv, FLAGS, WEBHOOK_HELP, io);
+  if (!parsed) return EXIT_OK;
+  const { values } = parsed;
   const dir = requiredDir(values.out);
   const service = dnsLabel("--service", values.service);
   const namespace = dnsLabel("--namespace", values.namespace);

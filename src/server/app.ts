@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import express, { type ErrorRequestHandler, type Response } from "express";
+import express, { type ErrorRequestHandler } from "express";
 import { pinoHttp } from "pino-http";
 import type { Logger } from "../logging/logger.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { Metrics } from "./metrics.js";
-import { createMutateHandler } from "./mutate-handler.js";
+import { createMutateHandler, sendJson } from "./mutate-handler.js";
 
 export interface AppOptions {
   readonly logger: Logger;
@@ -20,9 +20,8 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
-function sendError(res: Response, status: number, message: string): void {
-  res.status(status).json({ error: message, status });
-}
+// Errors look the same whichever handler answers them.
+const sendError = (res: ServerResponse, status: number, message: string): void => sendJson(res, status, { error: message, status });
 
 /**
  * The webhook's HTTP surface. POST /mutate, on the path of every pod creation, goes straight to

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import contentType from "content-type";
 import getRawBody from "raw-body";
-import typeIs from "type-is";
 import { decodeAdmissionReview } from "../admission/decode.js";
 import { handleAdmission } from "../admission/handler.js";
 import { allowed, review } from "../admission/response.js";
@@ -71,22 +70,10 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
 
   return (req, res) => {
     const startedAt = process.hrtime.bigint();
-    if (!typeIs(req, ["application/json"])) {
+    const unacceptable = unacceptableHeaders(req);
+    if (unacceptable) {
       req.resume();
-      refuse(res, 415, `Content-Type must be application/json, got ${JSON.stringify(req.headers["content-type"] ?? null)}`, startedAt);
-      return;
-    }
-    // kube-apiserver sends AdmissionReviews as plain UTF-8 JSON; anything else is not from it.
-    const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
-    if (encoding !== "identity") {
-      req.resume();
-      refuse(res, 415, `unsupported Content-Encoding ${JSON.stringify(encoding)}: send the AdmissionReview uncompressed`, startedAt);
-      return;
-    }
-    const charset = charsetOf(req.headers["content-type"]);
-    if (charset && charset !== "utf-8" && charset !== "utf8") {
-      req.resume();
-      refuse(res, 415, `unsupported charset ${JSON.stringify(charset)}: send the AdmissionReview as UTF-8`, startedAt);
+      refuse(res, 415, unacceptable, startedAt);
       return;
     }
     getRawBody(req, { limit, length: req.headers["content-length"], encoding: "utf-8" }).then(
@@ -160,12 +147,25 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
   }
 }
 
-function charsetOf(contentTypeHeader: string | undefined): string | undefined {
+/**
+ * Why the request's headers rule it out, if they do: kube-apiserver sends AdmissionReviews as
+ * uncompressed UTF-8 application/json, so anything else is not from it. One parse of
+ * Content-Type answers both the media type and the charset.
+ */
+function unacceptableHeaders(req: IncomingMessage): string | undefined {
+  const header = req.headers["content-type"];
+  let parsed: contentType.ParsedMediaType | undefined;
   try {
-    return contentTypeHeader ? contentType.parse(contentTypeHeader).parameters["charset"]?.toLowerCase() : undefined;
+    parsed = header ? contentType.parse(header) : undefined;
   } catch {
-    return undefined; // type-is has already accepted the media type
+    parsed = undefined;
   }
+  if (parsed?.type !== "application/json") return `Content-Type must be application/json, got ${JSON.stringify(header ?? null)}`;
+  const charset = parsed.parameters["charset"]?.toLowerCase();
+  if (charset && charset !== "utf-8" && charset !== "utf8") return `unsupported charset ${JSON.stringify(charset)}: send the AdmissionReview as UTF-8`;
+  const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+  if (encoding !== "identity") return `unsupported Content-Encoding ${JSON.stringify(encoding)}: send the AdmissionReview uncompressed`;
+  return undefined;
 }
 
 function elapsedMs(startedAt: bigint): number {

@@ -1,6 +1,5 @@
 import { Agent, request } from "node:https";
-import * as hdr from "hdr-histogram-js";
-import type { LoadResult } from "./load.js";
+import { LatencyRecorder, type LoadResult } from "./latency.js";
 
 export interface FixedRateOptions {
   readonly port: number;
@@ -22,7 +21,7 @@ export interface FixedRateOptions {
  */
 export async function driveAtFixedRate(options: FixedRateOptions): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections, ca: options.ca });
-  const latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const latencies = new LatencyRecorder();
   const total = Math.round(options.rate * options.durationSeconds);
   const intervalNs = BigInt(Math.round(1e9 / options.rate));
   const body = Buffer.from(options.body);
@@ -37,7 +36,7 @@ export async function driveAtFixedRate(options: FixedRateOptions): Promise<LoadR
         (res) => {
           res.resume();
           res.on("end", () => {
-            if (res.statusCode === 200) latencies.recordValue(Math.max(1, Number((process.hrtime.bigint() - sentAt) / 1000n)));
+            if (res.statusCode === 200) latencies.recordMs(Number(process.hrtime.bigint() - sentAt) / 1e6);
             else errors++;
             resolve();
           });
@@ -65,13 +64,5 @@ export async function driveAtFixedRate(options: FixedRateOptions): Promise<LoadR
   await Promise.all(inFlight);
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
   agent.destroy();
-  const ms = (percentile: number) => latencies.getValueAtPercentile(percentile) / 1000;
-  const result: LoadResult = {
-    requests: total,
-    requestsPerSecond: total / seconds,
-    latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9), max: latencies.maxValue / 1000 },
-    errors,
-  };
-  latencies.destroy();
-  return result;
+  return latencies.finish(total, seconds, errors);
 }

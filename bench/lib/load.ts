@@ -1,5 +1,7 @@
 import autocannon from "autocannon";
-import * as hdr from "hdr-histogram-js";
+import { LatencyRecorder, type LoadResult } from "./latency.js";
+
+export type { LoadResult };
 
 export interface LoadOptions {
   readonly port: number;
@@ -12,19 +14,12 @@ export interface LoadOptions {
   readonly onTick?: () => void;
 }
 
-export interface LoadResult {
-  readonly requests: number;
-  readonly requestsPerSecond: number;
-  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly p999: number; readonly max: number };
-  readonly errors: number;
-}
-
 /**
  * Drives one server with autocannon. Latency goes into our own microsecond HDR histogram:
  * autocannon's own records whole milliseconds, too coarse for a webhook answering in one.
  */
 export async function drive(options: LoadOptions): Promise<LoadResult> {
-  const latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const latencies = new LatencyRecorder();
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     // The callback form returns the instance, whose "response" events carry each latency.
@@ -41,20 +36,13 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
     );
   });
   instance.on("response", (_client, statusCode, _bytes, responseTimeMs) => {
-    if (statusCode === 200) latencies.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
+    if (statusCode === 200) latencies.recordMs(responseTimeMs);
   });
   const ticker = options.onTick ? setInterval(options.onTick, 1000) : undefined;
   try {
     const result = await finished;
-    const ms = (percentile: number) => latencies.getValueAtPercentile(percentile) / 1000;
-    return {
-      requests: result.requests.total,
-      requestsPerSecond: result.requests.total / result.duration,
-      latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9), max: latencies.maxValue / 1000 },
-      errors: result.errors + result.timeouts + result.non2xx,
-    };
+    return latencies.finish(result.requests.total, result.duration, result.errors + result.timeouts + result.non2xx);
   } finally {
     if (ticker) clearInterval(ticker);
-    latencies.destroy();
   }
 }

@@ -16,8 +16,7 @@ export const policyCommand: Command = {
   async run(argv, io) {
     const parsed = parseCommandLine(argv, {}, HELP, io, true);
     if (!parsed) return EXIT_OK;
-    const { values, positionals } = parsed;
-    const [action, ...rest] = positionals;
+    const [action, ...rest] = parsed.positionals;
     if (action === "default") {
       if (rest.length > 0) throw new UsageError("policy default takes no arguments");
       io.stdout.write(DEFAULT_POLICY_YAML);

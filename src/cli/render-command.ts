@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { hostPassthroughFilters } from "../host-passthrough/envoy-filters.js";
 import { DEFAULT_OPTIONS, optionProblems, type HostPassthroughOptions } from "../host-passthrough/options.js";
-import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { EXIT_OK, parseCommandLine, UsageError, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor render host-passthrough [--header NAME] [--service-cidr CIDR...]
          [--trust-domain DOMAIN...] [--namespace ROOT_NS]

@@ -41,7 +41,6 @@ export interface MeshCluster {
   readonly injector: IstioInjector;
   readonly meshTailor: MeshTailorServe;
   readonly core: CoreV1Api;
-  readonly objects: KubernetesObjectApi;
   readonly policyFile: string;
   applyServerSide(object: KubernetesObject, options?: { dryRun?: boolean }): Promise<KubernetesObject>;
   createNamespace(name: string, labels: Record<string, string>): Promise<void>;
@@ -161,7 +160,7 @@ export async function startMeshCluster(policyYaml: string): Promise<MeshCluster>
       return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
     }, 500);
 
-    return { dir, controlPlane, istio, injector, meshTailor, core, objects, policyFile, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
+    return { dir, controlPlane, istio, injector, meshTailor, core, policyFile, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
   } catch (error) {
     await stop();
     throw error;

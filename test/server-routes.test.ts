@@ -37,6 +37,22 @@ const metricValue = async (metrics: Metrics, name: string, labels: Record<string
 };
 
 describe("HTTP routes", () => {
+  it("answers a failure past every guard with 500, counts it, and keeps serving", async () => {
+    const { app, metrics, lines } = appUnderTest();
+    const observe = metrics.duration.labels.bind(metrics.duration);
+    let broken = true;
+    metrics.duration.labels = ((...args: Parameters<typeof observe>) => {
+      if (broken) throw new Error("metrics backend broke");
+      return observe(...args);
+    }) as typeof metrics.duration.labels;
+    const failed = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-broken" })).expect(500);
+    assert.equal(failed.body.error, "internal error");
+    assert.equal(await metricValue(metrics, "mesh_tailor_handler_panics_total", {}), 1);
+    assert.ok(lines.some((l) => l["msg"] === "admission request failed"));
+    broken = false;
+    await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-after" })).expect(200);
+  });
+
   it("POST /mutate answers a v1 review in v1 with the patch and logs one admission line", async () => {
     const { app, lines } = appUnderTest();
     const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-1" })).expect(200).expect("content-type", /json/);

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { MIN_TLS_VERSION } from "../src/server/webhook-server.js";
+import { TLS_SETTINGS } from "../src/tls/settings.js";
 
 const [certFile, keyFile, responsesFile] = process.argv.slice(2);
 if (!certFile || !keyFile || !responsesFile) {
@@ -16,7 +16,7 @@ const byRequestLength = new Map<number, Buffer>(
   Object.entries(JSON.parse(readFileSync(responsesFile, "utf8")) as Record<string, string>).map(([length, body]) => [Number(length), Buffer.from(body)]),
 );
 
-const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: MIN_TLS_VERSION }, (req, res) => {
+const server = createServer({ ...TLS_SETTINGS, cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
   let length = 0;
   req.on("data", (chunk: Buffer) => (length += chunk.length));
   req.on("end", () => {

@@ -17,14 +17,17 @@ const temp = (): string => mkdtempSync(join(tmpdir(), "mesh-tailor-certs-"));
 const openssl = (...args: string[]) => spawnSync("openssl", args, { encoding: "utf8" });
 const text = (path: string): string => execFileSync("openssl", ["x509", "-in", path, "-noout", "-text"], { encoding: "utf8" });
 
-/** Every file under a directory with its bytes' hash and mode, to prove a refusal wrote nothing. */
+/** What a reader of the directory sees: its files (through the set's links) as names. */
+const listed = (dir: string): string[] => readdirSync(dir).filter((name) => !name.startsWith("..")).sort();
+
+/** Every file a reader sees under a directory, with its bytes' hash and mode, to prove a refusal wrote nothing. */
 function snapshot(dir: string): Record<string, string> {
   if (!existsSync(dir)) return {};
   const result: Record<string, string> = {};
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
+    for (const name of listed(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
       else result[path] = `${createHash("sha256").update(readFileSync(path)).digest("hex")} ${statSync(path).mode.toString(8)}`;
     }
   };
@@ -67,9 +70,9 @@ describe("certs bootstrap", () => {
 
   it("writes exactly Istio's plug-in CA layout, keys 0600 in 0700 directories", () => {
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(readdirSync(dir).sort(), ["east", "root-cert.pem", "root-key.pem", "west"]);
+    assert.deepEqual(listed(dir), ["east", "root-cert.pem", "root-key.pem", "west"]);
     for (const cluster of ["east", "west"]) {
-      assert.deepEqual(readdirSync(join(dir, cluster)).sort(), ["ca-cert.pem", "ca-key.pem", "cacerts.yaml", "cert-chain.pem", "root-cert.pem"]);
+      assert.deepEqual(listed(join(dir, cluster)), ["ca-cert.pem", "ca-key.pem", "cacerts.yaml", "cert-chain.pem", "root-cert.pem"]);
       assert.equal(statSync(join(dir, cluster)).mode & 0o777, 0o700);
       assert.equal(statSync(join(dir, cluster, "ca-key.pem")).mode & 0o777, 0o600);
     }
@@ -254,7 +257,7 @@ describe("certs webhook", () => {
     const dir = join(temp(), "webhook");
     const result = await cli(["certs", "webhook", "--out", dir, "--service", "mesh-tailor", "--namespace", "mesh-tailor", "--ip", "127.0.0.1", "--ip", "::1"]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(readdirSync(dir).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    assert.deepEqual(listed(dir), ["ca.crt", "tls.crt", "tls.key"]);
     assert.equal(Buffer.from(result.stdout.trim(), "base64").toString(), readFileSync(join(dir, "ca.crt"), "utf8"));
     assert.match(openssl("verify", "-CAfile", join(dir, "ca.crt"), "-purpose", "sslserver", join(dir, "tls.crt")).stdout, /: OK/);
     const output = text(join(dir, "tls.crt"));

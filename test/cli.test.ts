@@ -197,7 +197,35 @@ describe("the mesh-tailor CLI", () => {
     it("exits 1 saying which document and line is malformed", async () => {
       const run = await cli(["inject", "-f", file("broken.yaml", `${SERVICE}---\nkind: Pod\nspec: {containers: [\n`)]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /document 2, line \d+, column \d+/);
+      assert.match(run.stderr, /broken\.yaml: not a valid manifest: document 2, line \d+, column \d+/);
+      assert.doesNotMatch(run.stderr, /policy/, "a broken manifest is not called a policy problem");
+    });
+
+    it("refuses a billion-laughs document with a message, not a stack trace", async () => {
+      const names = "abcdefghij";
+      const laughs = [`${names[0]}: &${names[0]} ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]`];
+      for (let i = 1; i < names.length; i++) laughs.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]`);
+      const run = await cli(["inject", "-f", "-"], laughs.join("\n"));
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /<stdin>: not a valid manifest: document 1: .*alias/i);
+      assert.doesNotMatch(run.stderr, /unexpected error|\n\s+at /);
+    });
+
+    it("refuses aliases that would multiply the input, before writing any of it", async () => {
+      const big = "x".repeat(100_000);
+      const run = await cli(["inject", "-f", "-"], `a: &a "${big}"\nb: [${Array(90).fill("*a").join(", ")}]\n`);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /aliases expand the input past 4 times its size/);
+      assert.equal(run.stdout, "");
+    });
+
+    it("refuses input over 8 MiB without parsing it", async () => {
+      const run = await cli(["inject", "-f", "-"], `# ${"x".repeat(8 * 1024 * 1024)}\n`);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /over the 8388608-byte limit; split it/);
+      const onDisk = await cli(["inject", "-f", file("huge.yaml", `# ${"x".repeat(8 * 1024 * 1024)}\n`)]);
+      assert.equal(onDisk.code, 1);
+      assert.match(onDisk.stderr, /huge\.yaml: it is \d+ bytes, over the 8388608-byte limit/);
     });
 
     it("exits 2 without -f or with an unknown format, and 1 for a missing file", async () => {

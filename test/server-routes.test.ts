@@ -10,7 +10,7 @@ import type { CompiledPolicy } from "../src/policy/load.js";
 import { appPod, migratingPolicy } from "./fixtures/pods.js";
 import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
 
-function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: string } = {}) {
+function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: number; bufferedBodiesLimit?: number } = {}) {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -26,6 +26,7 @@ function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy
     currentPolicy: typeof policy === "function" ? policy : () => policy,
     notReadyReasons: () => options.notReady ?? [],
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.bufferedBodiesLimit ? { bufferedBodiesLimit: options.bufferedBodiesLimit } : {}),
   });
   return { app, metrics, lines };
 }
@@ -107,10 +108,10 @@ describe("HTTP routes", () => {
       });
     }
     it("a body over the limit", async () => {
-      const { app } = appUnderTest({ bodyLimit: "1kb" });
+      const { app } = appUnderTest({ bodyLimit: 1024 });
       const pod = appPod({ annotations: { big: "x".repeat(4096) } });
       const response = await request(app).post("/mutate").send(podCreateReview(pod)).expect(413);
-      assert.match(response.body.error, /larger than the 1kb limit/);
+      assert.match(response.body.error, /larger than the 1024-byte limit/);
     });
     it("the default limit admits a large pod but refuses more than 7 MiB", async () => {
       const { app } = appUnderTest();
@@ -126,6 +127,39 @@ describe("HTTP routes", () => {
       const { app } = appUnderTest();
       const response = await request(app).get("/nope").expect(404);
       assert.match(response.body.error, /routes: POST \/mutate/);
+    });
+  });
+
+  describe("values chosen by the caller never make an answer or a log line large, or a 5xx", () => {
+    const send = (app: ReturnType<typeof appUnderTest>["app"], text: string) => request(app).post("/mutate").set("Content-Type", "application/json").send(text);
+
+    it("a kind nested 100,000 deep is refused with 400, not a stack overflow", async () => {
+      const { app } = appUnderTest();
+      const deep = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`;
+      const response = await send(app, `{"apiVersion":"admission.k8s.io/v1","kind":${deep},"request":{"uid":"u"}}`).expect(400);
+      assert.match(response.body.error, /kind must be "AdmissionReview", got a JSON object/);
+    });
+
+    it("a 6 MB kind is quoted in at most a few dozen characters, in the answer and the log", async () => {
+      const { app, lines } = appUnderTest();
+      const response = await send(app, JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "K".repeat(6_000_000), request: { uid: "u" } })).expect(400);
+      assert.ok(response.text.length < 1_000, `answer of ${response.text.length} bytes`);
+      assert.ok(JSON.stringify(lines.at(-1)).length < 2_000, `log line of ${JSON.stringify(lines.at(-1)).length} bytes`);
+    });
+
+    it("a uid kube-apiserver could not have sent is refused, not echoed", async () => {
+      const { app } = appUnderTest();
+      const response = await send(app, JSON.stringify(podCreateReview(appPod(), { uid: "u".repeat(1_000_000) }))).expect(400);
+      assert.match(response.body.error, /request.uid must be at most 128 characters/);
+      assert.ok(response.text.length < 1_000);
+    });
+
+    it("a huge namespace or label reaches the admission log line cut short", async () => {
+      const { app, lines } = appUnderTest();
+      const pod = appPod({ labels: { app: "r".repeat(3_000_000) } });
+      await request(app).post("/mutate").send(podCreateReview(pod, { namespace: "n".repeat(3_000_000) })).expect(200);
+      const line = JSON.stringify(lines.find((l) => l["msg"] === "admission"));
+      assert.ok(line.length < 2_000, `log line of ${line.length} bytes`);
     });
   });
 

@@ -37,6 +37,15 @@ function extensionsOf(pem: string): Extensions {
   };
 }
 
+/** A directory, or a link to one; false for anything else, a dangling link included. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Splits a PEM bundle into its certificates. */
 export function splitPem(bundle: string): string[] {
   return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -155,9 +164,10 @@ export function verifyDirectory(dir: string, now = new Date()): Finding[] {
       checker.caExtensions(ROOT_CERT, root.toString(), undefined);
       checker.validity(ROOT_CERT, root);
       checker.keyMatches(ROOT_CERT, root, join(dir, ROOT_KEY));
-      const clusters = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, "ca-cert.pem")));
+      // Clusters are directories, or links to them in a set written by certs (..data and its versions are not clusters).
+      const clusters = readdirSync(dir).filter((name) => !name.startsWith("..") && isDirectory(join(dir, name)) && existsSync(join(dir, name, "ca-cert.pem")));
       if (clusters.length === 0) checker.findings.push({ target: dir, check: "clusters", status: "warn", detail: "no cluster intermediates yet" });
-      for (const cluster of clusters) verifyCluster(checker, dir, cluster.name, root);
+      for (const cluster of clusters) verifyCluster(checker, dir, cluster, root);
     }
   }
   if (hasWebhook) verifyWebhook(checker, dir);

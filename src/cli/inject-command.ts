@@ -1,17 +1,19 @@
-import { readFile } from "node:fs/promises";
 import fastJsonPatch from "fast-json-patch";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { runPipeline } from "../mutations/pipeline.js";
-import { builtInPolicy, loadPolicy, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { builtInPolicy } from "../policy/load.js";
+import { readPolicyFile } from "../policy/read-file.js";
+import { parseManifests, readManifestText } from "../resources/manifest-reader.js";
 import { findPodSites } from "../resources/pod-templates.js";
-import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type CliIO, type Command } from "./command.js";
+import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor inject -f FILE|- [--namespace NS] [--config FILE] [-o yaml|json|patch]
 
 Previews offline what the webhook does, like \`istioctl kube-inject\`: reads Pods, Deployments,
 StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, Lists and multi-document YAML, mutates
 every pod or pod template, passes other documents through, and writes the result to stdout.
-Warnings go to stderr. Compose it with istioctl in a pipe, on either side:
+Warnings go to stderr. Input is at most 8 MiB (split larger input). Compose it with istioctl
+in a pipe, on either side:
   istioctl kube-inject -f app.yaml | mesh-tailor inject -f -
 
 Flags:
@@ -30,41 +32,9 @@ const FLAGS = {
 type JsonObject = Record<string, unknown>;
 const FORMATS = new Set(["yaml", "json", "patch"]);
 
-async function readInput(file: string, io: CliIO): Promise<string> {
-  if (file !== "-") return readFile(file, "utf8");
-  const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function describe(document: JsonObject, index: number): string {
   const metadata = document["metadata"] as { name?: string } | undefined;
   return `document ${index + 1} (${String(document["kind"] ?? "?")}${metadata?.name ? `/${metadata.name}` : ""})`;
-}
-
-/** Parses every YAML document, or throws a WorkError naming the document, line and column. */
-function parseDocuments(text: string, source: string): unknown[] {
-  const documents = parseAllDocuments(text, { uniqueKeys: true });
-  const list = Array.isArray(documents) ? documents : [documents];
-  return list.map((document, index) => {
-    const error = document.errors[0];
-    if (error) {
-      const where = error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "unknown position";
-      throw new PolicyError(source, [`document ${index + 1}, ${where}: ${error.message.split("\n")[0]}`]);
-    }
-    return document.toJS();
-  });
-}
-
-async function loadPolicyFlag(file: string | undefined): Promise<CompiledPolicy> {
-  if (!file) return builtInPolicy();
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new PolicyError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
-  }
-  return loadPolicy(text, file);
 }
 
 export const injectCommand: Command = {
@@ -79,24 +49,9 @@ export const injectCommand: Command = {
     const format = values.output ?? "yaml";
     if (!FORMATS.has(format)) throw new UsageError(`-o must be yaml, json or patch, got "${format}"`);
 
-    let policy: CompiledPolicy;
-    let documents: unknown[];
     const source = values.filename === "-" ? "<stdin>" : values.filename;
-    try {
-      policy = await loadPolicyFlag(values.config);
-      let text: string;
-      try {
-        text = await readInput(values.filename, io);
-      } catch (error) {
-        write(io.stderr, `mesh-tailor inject: cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-        return EXIT_FAILED;
-      }
-      documents = parseDocuments(text, source);
-    } catch (error) {
-      if (!(error instanceof PolicyError)) throw error;
-      write(io.stderr, `mesh-tailor inject: ${error.message}`);
-      return EXIT_FAILED;
-    }
+    const policy = values.config ? await readPolicyFile(values.config) : builtInPolicy();
+    const documents = parseManifests(await readManifestText(values.filename, io.stdin, source), source);
 
     const outputs: unknown[] = [];
     const patches: { document: number; kind: unknown; name: unknown; path: string; patch: unknown[] }[] = [];

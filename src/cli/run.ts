@@ -1,3 +1,5 @@
+import { PolicyError } from "../policy/load.js";
+import { ManifestError } from "../resources/manifest-reader.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type CliIO, type Command } from "./command.js";
 import { certsCommand } from "./certs-command.js";
 import { injectCommand } from "./inject-command.js";
@@ -36,7 +38,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       write(io.stderr, `mesh-tailor ${command.name}: ${error.message}\nRun \`mesh-tailor ${command.name} --help\` for usage.`);
       return EXIT_USAGE;
     }
-    if (error instanceof WorkError) {
+    // The work could not be done, and the message says what to fix.
+    if (error instanceof WorkError || error instanceof PolicyError || error instanceof ManifestError) {
       write(io.stderr, `mesh-tailor ${command.name}: ${error.message}`);
       return EXIT_FAILED;
     }

@@ -66,57 +66,76 @@ export const serveCommand: Command = {
     const level = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
     const logger = createLogger({ level });
 
-    let tls: TlsSource;
-    let ephemeralCa: { caFile: string; caPem: string } | undefined;
-    if (certFile && keyFile) {
-      tls = { kind: "files", certFile, keyFile };
-    } else {
-      const generated = await ephemeralTls();
-      tls = generated.tls;
-      ephemeralCa = generated;
-    }
-    const policy: PolicySource = configFile ? { kind: "file", path: configFile } : { kind: "built-in" };
-
-    let server: WebhookServer;
+    // Signals are handled from here on, before anything slow: a SIGHUP while starting reloads
+    // nothing (there is nothing yet), a SIGTERM while starting stops the server once it is up,
+    // and a second SIGTERM while draining is noted, never a reason to skip the drain.
+    let server: WebhookServer | undefined;
+    let stopSignal: NodeJS.Signals | undefined;
+    let requestStop!: () => void;
+    const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopSignal) {
+        logger.info({ signal }, "already shutting down: in-flight requests are still being answered");
+        return;
+      }
+      stopSignal = signal;
+      logger.info({ signal }, "signal received");
+      requestStop();
+    };
+    const reload = (): void => {
+      if (server) void server.reloadNow();
+      else logger.info("SIGHUP while starting: the files are read once start-up finishes");
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGHUP", reload);
+    logger.info({ pid: process.pid }, "mesh-tailor starting");
     try {
-      server = await WebhookServer.start({
-        port,
-        ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
-        tls,
-        policy,
-        logger,
-        pollMs: pollSeconds * 1000,
-        shutdownDelayMs: shutdownDelaySeconds * 1000,
-        drainTimeoutMs: drainTimeoutSeconds * 1000,
-      });
-    } catch (error) {
+      let tls: TlsSource;
+      let ephemeralCa: { caFile: string; caPem: string } | undefined;
+      if (certFile && keyFile) {
+        tls = { kind: "files", certFile, keyFile };
+      } else {
+        const generated = await ephemeralTls();
+        tls = generated.tls;
+        ephemeralCa = generated;
+      }
+      const policy: PolicySource = configFile ? { kind: "file", path: configFile } : { kind: "built-in" };
+
+      try {
+        server = await WebhookServer.start({
+          port,
+          ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
+          tls,
+          policy,
+          logger,
+          pollMs: pollSeconds * 1000,
+          shutdownDelayMs: shutdownDelaySeconds * 1000,
+          drainTimeoutMs: drainTimeoutSeconds * 1000,
+        });
+      } catch (error) {
+        if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
+        const message = error instanceof PolicyError ? `${error.message}\nFix the policy (see \`mesh-tailor policy default\`) or omit --config to use the built-in one.` : (error as Error).message;
+        write(io.stderr, `mesh-tailor serve: ${message}`);
+        return EXIT_FAILED;
+      }
+
+      if (ephemeralCa) {
+        logger.warn(
+          { caFile: ephemeralCa.caFile, ca: ephemeralCa.caPem },
+          `development mode: generated an in-memory serving certificate for ${LOCAL_HOSTS.join(", ")}; trust ${ephemeralCa.caFile}, e.g. ` +
+            `curl --cacert ${ephemeralCa.caFile} https://localhost:${server.port}/healthz ; ` +
+            `curl --cacert ${ephemeralCa.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${server.port}/mutate`,
+        );
+      }
+      await stopRequested;
+      await server.shutdown();
       if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
-      const message = error instanceof PolicyError ? `${error.message}\nFix the policy (see \`mesh-tailor policy default\`) or omit --config to use the built-in one.` : (error as Error).message;
-      write(io.stderr, `mesh-tailor serve: ${message}`);
-      return EXIT_FAILED;
+      return EXIT_OK;
+    } finally {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      process.off("SIGHUP", reload);
     }
-
-    if (ephemeralCa) {
-      logger.warn(
-        { caFile: ephemeralCa.caFile, ca: ephemeralCa.caPem },
-        `development mode: generated an in-memory serving certificate for ${LOCAL_HOSTS.join(", ")}; trust ${ephemeralCa.caFile}, e.g. ` +
-          `curl --cacert ${ephemeralCa.caFile} https://localhost:${server.port}/healthz ; ` +
-          `curl --cacert ${ephemeralCa.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${server.port}/mutate`,
-      );
-    }
-
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals): void => {
-        logger.info({ signal }, "signal received");
-        process.off("SIGTERM", stop);
-        process.off("SIGINT", stop);
-        void server.shutdown().then(resolve);
-      };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
-      process.on("SIGHUP", () => void server.reloadNow());
-    });
-    if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
-    return EXIT_OK;
   },
 };

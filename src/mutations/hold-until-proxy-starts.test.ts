@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { appPod, classicInjected, migratingPolicy, nativeInjected } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { holdUntilProxyStarts, mergeHoldIntoProxyConfig, PROXY_CONFIG_KEY } from "./hold-until-proxy-starts.js";
+import { MAX_PROXY_CONFIG_CHARS } from "../pod/proxy-config.js";
+import { holdUntilProxyStarts, MERGE_MEMO_CHARS, mergeHoldIntoProxyConfig, mergeMemoSize, PROXY_CONFIG_KEY } from "./hold-until-proxy-starts.js";
 
 const policy = migratingPolicy();
 const config = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[PROXY_CONFIG_KEY];
@@ -82,5 +83,33 @@ describe("hold-until-proxy-starts: start-up ordering", () => {
     const pod = appPod();
     assert.equal(runMutation(holdUntilProxyStarts, pod, migratingPolicy({ startup: { holdApplicationUntilProxyStarts: false } })).pod, pod);
     assert.equal(runMutation(holdUntilProxyStarts, pod, migratingPolicy({}, [])).pod, pod);
+  });
+
+  it("leaves an annotation over the size it parses as written, without parsing it (26,001 keys once froze a replica)", () => {
+    const huge = Array.from({ length: 26_001 }, (_, i) => `k${i}: v`).join("\n");
+    const result = runMutation(holdUntilProxyStarts, appPod({ annotations: { [PROXY_CONFIG_KEY]: huge } }), policy);
+    assert.equal(config(result), huge);
+    assert.match(result.warnings[0]!, new RegExp(`over the ${MAX_PROXY_CONFIG_CHARS} mesh-tailor reads`));
+  });
+
+  it("finds a duplicate key among thousands in one pass, and refuses it as Istio would", () => {
+    const keys = Array.from({ length: 1500 }, (_, i) => `k${i}: v`);
+    assert.equal(mergeHoldIntoProxyConfig(keys.join("\n")).kind, "merged");
+    const merge = mergeHoldIntoProxyConfig([...keys, "k7: again"].join("\n"));
+    assert.deepEqual(merge, { kind: "unreadable", reason: 'the key "k7" appears twice' });
+    assert.equal(mergeHoldIntoProxyConfig("proxyMetadata:\n  A: x\n  A: y\n").kind, "unreadable", "nested maps too");
+  });
+
+  it("refuses an alias bomb rather than expanding it", () => {
+    const laughs = ["a: &a [x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    assert.equal(mergeHoldIntoProxyConfig(`{"concurrency": 2}`).kind, "merged");
+    assert.equal(mergeHoldIntoProxyConfig(laughs).kind, "unreadable");
+  });
+
+  it("bounds the characters its memory holds, whatever the stream of distinct values", () => {
+    for (let i = 0; i < 400; i++) {
+      mergeHoldIntoProxyConfig(`k${i}: ${"x".repeat(MAX_PROXY_CONFIG_CHARS - 20)}`);
+      assert.ok(mergeMemoSize().chars <= MERGE_MEMO_CHARS, `held ${mergeMemoSize().chars} characters`);
+    }
   });
 });

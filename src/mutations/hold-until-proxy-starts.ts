@@ -1,11 +1,10 @@
-import { isMap, parseDocument } from "yaml";
 import { annotationOf, replaceContainer, withAnnotation, withSpec } from "../pod/edit.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
+import { MAX_PROXY_CONFIG_CHARS, PROXY_CONFIG_KEY, proxyConfigText, readProxyConfig } from "../pod/proxy-config.js";
 import type { Container, Pod } from "../pod/types.js";
 import { unchanged, type Mutation } from "./types.js";
 
-// Per-pod ProxyConfig overrides (istio/api annotation.ProxyConfig), YAML or JSON.
-export const PROXY_CONFIG_KEY = "proxy.istio.io/config";
+export { PROXY_CONFIG_KEY };
 const HOLD_FIELD = "holdApplicationUntilProxyStarts";
 // What Istio's classic template gives the proxy when hold is on: the kubelet runs postStart hooks
 // to completion before it starts the next container, and `pilot-agent wait` returns once Envoy is
@@ -19,34 +18,43 @@ type ConfigMerge =
   | { kind: "unreadable"; reason: string };
 
 // Every pod of a workload carries the same annotation text, and parsing YAML was the costliest
-// step of the whole admission: remember recent answers (the function is pure). Bounded, and
-// simply emptied when full, so a stream of distinct values cannot grow it.
-const MERGE_MEMO_LIMIT = 1024;
+// step of the whole admission: remember recent answers (the function is pure). Bounded in
+// entries and in characters held (keys and merged texts), and simply emptied when either is
+// reached, so a stream of distinct values cannot grow it.
+const MERGE_MEMO_ENTRIES = 1024;
+export const MERGE_MEMO_CHARS = 2 * 1024 * 1024;
 const mergeMemo = new Map<string, ConfigMerge>();
+let mergeMemoChars = 0;
+
+/** Characters the memo holds now (for tests of its bound). */
+export const mergeMemoSize = (): { entries: number; chars: number } => ({ entries: mergeMemo.size, chars: mergeMemoChars });
 
 /** Sets holdApplicationUntilProxyStarts in a ProxyConfig document, keeping every other field and comment. */
 export function mergeHoldIntoProxyConfig(existing: string | undefined): ConfigMerge {
   if (existing === undefined || existing.trim() === "") return { kind: "merged", text: `${HOLD_FIELD}: true\n` };
+  // Over the size it parses, the answer is immediate and not worth remembering.
+  if (existing.length > MAX_PROXY_CONFIG_CHARS) return parseAndMerge(existing);
   const remembered = mergeMemo.get(existing);
   if (remembered) return remembered;
   const merge = Object.freeze(parseAndMerge(existing));
-  if (mergeMemo.size >= MERGE_MEMO_LIMIT) mergeMemo.clear();
+  const chars = existing.length + (merge.kind === "merged" ? merge.text.length : 0);
+  if (mergeMemo.size >= MERGE_MEMO_ENTRIES || mergeMemoChars + chars > MERGE_MEMO_CHARS) {
+    mergeMemo.clear();
+    mergeMemoChars = 0;
+  }
   mergeMemo.set(existing, merge);
+  mergeMemoChars += chars;
   return merge;
 }
 
 function parseAndMerge(existing: string): ConfigMerge {
-  const document = parseDocument(existing, { uniqueKeys: true });
-  if (document.errors.length > 0) return { kind: "unreadable", reason: document.errors[0]!.message.split("\n")[0]! };
-  if (!isMap(document.contents)) return { kind: "unreadable", reason: "it is not a mapping of ProxyConfig fields" };
-  const current = document.get(HOLD_FIELD);
+  const read = readProxyConfig(existing);
+  if (!read.ok) return { kind: "unreadable", reason: read.reason };
+  const current = read.document.get(HOLD_FIELD);
   if (current === true) return { kind: "already" };
   if (current === false) return { kind: "user-disabled" };
-  if (existing.trimStart().startsWith("{")) {
-    return { kind: "merged", text: JSON.stringify({ ...(document.toJSON() as object), [HOLD_FIELD]: true }) };
-  }
-  document.set(HOLD_FIELD, true);
-  return { kind: "merged", text: document.toString() };
+  read.document.set(HOLD_FIELD, true);
+  return { kind: "merged", text: proxyConfigText(read) };
 }
 
 const hasWaitHook = (proxy: Container): boolean => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appPod, classicInjected, migratingPolicy, nativeInjected } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { proxyOutlivesApp } from "./proxy-outlives-app.js";
+import { MAX_POD_SECONDS, proxyOutlivesApp } from "./proxy-outlives-app.js";
 
 const policy = migratingPolicy();
 const sleep30 = { preStop: { exec: { command: ["sh", "-c", "sleep 30"] } } };
@@ -79,5 +79,25 @@ describe("proxy-outlives-app: shutdown ordering", () => {
     assert.equal(runMutation(proxyOutlivesApp, pod, migratingPolicy({ shutdown: { enabled: false } })).pod, pod);
     const noGrace = runMutation(proxyOutlivesApp, pod, migratingPolicy({ shutdown: { adjustTerminationGracePeriod: false } }));
     assert.equal(noGrace.pod.spec.terminationGracePeriodSeconds, undefined);
+  });
+
+  it("clamps what it writes to integers the API and the kubelet can hold, and says so", () => {
+    for (const seconds of ["99999999999999999999", "9".repeat(400)]) {
+      const pod = classicInjected(appPod({ preStop: { preStop: { exec: { command: ["sleep", seconds] } } } }));
+      const result = runMutation(proxyOutlivesApp, pod, policy);
+      const written = JSON.parse(JSON.stringify(result.pod));
+      assert.equal(written.spec.terminationGracePeriodSeconds, MAX_POD_SECONDS);
+      assert.deepEqual(written.spec.containers.find((c: { name: string }) => c.name === "istio-proxy").lifecycle.preStop, { sleep: { seconds: MAX_POD_SECONDS } });
+      assert.ok(result.warnings.some((w) => w.includes(`longer than ${MAX_POD_SECONDS}s`)), result.warnings.join("\n"));
+    }
+  });
+
+  it("keeps the proxy's sleep within a grace period it may not raise, as Kubernetes validation requires", () => {
+    const pod = classicInjected(appPod({ preStop: sleep30 }));
+    const result = runMutation(proxyOutlivesApp, pod, migratingPolicy({ shutdown: { adjustTerminationGracePeriod: false } }));
+    assert.deepEqual(proxyOf(result).lifecycle?.preStop, { sleep: { seconds: 30 } });
+    assert.match(result.warnings.join("\n"), /sleeps 30s, the pod's terminationGracePeriodSeconds/);
+    const exec = runMutation(proxyOutlivesApp, pod, migratingPolicy({ shutdown: { adjustTerminationGracePeriod: false, proxyPreStopAction: "exec" } }));
+    assert.deepEqual(proxyOf(exec).lifecycle?.preStop, { exec: { command: ["sleep", "35"] } }, "an exec sleep is not validated against the grace period");
   });
 });

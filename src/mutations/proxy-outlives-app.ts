@@ -7,6 +7,12 @@ import { unchanged, type Mutation } from "./types.js";
 
 // Kubernetes' default when a pod sets no terminationGracePeriodSeconds.
 const DEFAULT_GRACE_SECONDS = 30;
+/**
+ * The most seconds mesh-tailor writes into a pod. The API stores int64 seconds, but the kubelet
+ * turns them into a Go time.Duration (int64 nanoseconds), which overflows past about 292 years,
+ * and JavaScript numbers are exact only up to 2^53: 2^31 - 1 seconds (68 years) is safe for all.
+ */
+export const MAX_POD_SECONDS = 2_147_483_647;
 
 function longestAppPreStop(pod: Pod, fallback: number): number {
   return appContainers(pod).reduce((longest, container) => Math.max(longest, preStopSeconds(container.lifecycle?.preStop) ?? fallback), 0);
@@ -14,6 +20,13 @@ function longestAppPreStop(pod: Pod, fallback: number): number {
 
 function sleepHandler(seconds: number, action: TailorPolicy["shutdown"]["proxyPreStopAction"]): LifecycleHandler {
   return action === "sleep" ? { sleep: { seconds } } : { exec: { command: ["sleep", String(seconds)] } };
+}
+
+/** The pod's grace period as the API would read it; undefined when it is not a number the API could have sent. */
+function gracePeriodOf(pod: Pod): number | undefined {
+  const value: unknown = pod.spec.terminationGracePeriodSeconds;
+  if (value === undefined || value === null) return DEFAULT_GRACE_SECONDS;
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 /**
@@ -28,33 +41,47 @@ export const proxyOutlivesApp: Mutation = {
   apply(pod, { decision, policy }) {
     const shutdown = policy.policy.shutdown;
     if (!decision.selected || !shutdown.enabled) return unchanged(pod);
-    const appSeconds = longestAppPreStop(pod, shutdown.appPreStopSecondsDefault);
-    const proxySeconds = appSeconds + shutdown.marginSeconds;
     const warnings: string[] = [];
+    const readSeconds = longestAppPreStop(pod, shutdown.appPreStopSecondsDefault);
+    const appSeconds = Math.min(readSeconds, MAX_POD_SECONDS);
+    if (readSeconds > MAX_POD_SECONDS) warnings.push(`mesh-tailor: an app preStop sleeps longer than ${MAX_POD_SECONDS}s, the most mesh-tailor writes into a pod; counted as ${MAX_POD_SECONDS}s`);
+    const proxySeconds = Math.min(appSeconds + shutdown.marginSeconds, MAX_POD_SECONDS);
     let result = pod;
     let inForce = true;
 
-    const proxy = findIstioProxy(pod);
+    // The grace period is decided first (the proxy's sleep may not exceed it); its warning comes last.
+    let graceWarning: string | undefined;
+    let grace = gracePeriodOf(pod);
+    if (shutdown.adjustTerminationGracePeriod && grace !== undefined) {
+      const needed = Math.min(proxySeconds + shutdown.proxyDrainSeconds, MAX_POD_SECONDS);
+      if (grace < needed) {
+        graceWarning = `mesh-tailor: raised terminationGracePeriodSeconds from ${grace} to ${needed} to cover the app's ${appSeconds}s preStop, a ${shutdown.marginSeconds}s margin and the proxy's ${shutdown.proxyDrainSeconds}s drain`;
+        result = withSpec(result, { terminationGracePeriodSeconds: needed });
+        grace = needed;
+      }
+    }
+
+    const proxy = findIstioProxy(result);
     if (proxy?.mode === "classic") {
+      let target = proxySeconds;
+      // Kubernetes refuses a sleep action longer than the grace period (validateSleepAction).
+      if (shutdown.proxyPreStopAction === "sleep" && grace !== undefined && target > grace) {
+        target = grace;
+        warnings.push(`mesh-tailor: the istio-proxy preStop sleeps ${grace}s, the pod's terminationGracePeriodSeconds, not the ${proxySeconds}s that would outlive the app: Kubernetes allows no longer sleep; raise the grace period`);
+      }
       const existing = proxy.container.lifecycle?.preStop;
       const existingSeconds = existing ? preStopSeconds(existing) : undefined;
-      if (existingSeconds === undefined || existingSeconds < proxySeconds) {
-        if (existing) warnings.push(`mesh-tailor: replaced the istio-proxy preStop hook with a ${proxySeconds}s sleep so the proxy outlives the app's ${appSeconds}s preStop`);
-        const lifecycle = { ...proxy.container.lifecycle, preStop: sleepHandler(proxySeconds, shutdown.proxyPreStopAction) };
+      if (target <= 0) {
+        inForce = false;
+      } else if (existingSeconds === undefined || existingSeconds < target) {
+        if (existing) warnings.push(`mesh-tailor: replaced the istio-proxy preStop hook with a ${target}s sleep so the proxy outlives the app's ${appSeconds}s preStop`);
+        const lifecycle = { ...proxy.container.lifecycle, preStop: sleepHandler(target, shutdown.proxyPreStopAction) };
         result = withSpec(result, { containers: replaceContainer(result.spec.containers, proxy.index, { ...proxy.container, lifecycle }) });
       }
     } else if (proxy === undefined) {
       inForce = false; // nothing to order yet: Istio has not injected (or never will, offline)
     }
-
-    if (shutdown.adjustTerminationGracePeriod) {
-      const needed = proxySeconds + shutdown.proxyDrainSeconds;
-      const current = result.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
-      if (current < needed) {
-        warnings.push(`mesh-tailor: raised terminationGracePeriodSeconds from ${current} to ${needed} to cover the app's ${appSeconds}s preStop, a ${shutdown.marginSeconds}s margin and the proxy's ${shutdown.proxyDrainSeconds}s drain`);
-        result = withSpec(result, { terminationGracePeriodSeconds: needed });
-      }
-    }
+    if (graceWarning) warnings.push(graceWarning);
     return { pod: result, warnings, inForce };
   },
 };

@@ -49,8 +49,22 @@ export function compilePolicy(policy: TailorPolicy, source: string): CompiledPol
   };
 }
 
+/**
+ * The largest policy mesh-tailor reads: a ConfigMap holds at most 1 MiB, and YAML parsing costs
+ * about a second per megabyte.
+ */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
 /** Parses and validates policy YAML (or JSON); throws PolicyError naming every bad field. */
 export function loadPolicy(text: string, origin = "policy"): CompiledPolicy {
+  return compilePolicy(validatePolicy(text, origin), text);
+}
+
+/** Parsing and validation alone: plain data, so a worker thread can do it (see load-off-thread.ts). */
+export function validatePolicy(text: string, origin = "policy"): TailorPolicy {
+  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
+    throw new PolicyError(origin, [`the policy is ${Buffer.byteLength(text)} bytes, over the ${MAX_POLICY_BYTES}-byte limit (a ConfigMap holds at most 1 MiB)`]);
+  }
   let document: unknown;
   try {
     document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
@@ -63,7 +77,7 @@ export function loadPolicy(text: string, origin = "policy"): CompiledPolicy {
   }
   const result = policySchema.safeParse(document);
   if (!result.success) throw new PolicyError(origin, describeIssues(result.error.issues));
-  return compilePolicy(result.data, text);
+  return result.data;
 }
 
 export function builtInPolicy(): CompiledPolicy {

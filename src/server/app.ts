@@ -1,19 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler } from "express";
 import { pinoHttp } from "pino-http";
-import type { Logger } from "../logging/logger.js";
-import type { CompiledPolicy } from "../policy/load.js";
-import type { Metrics } from "./metrics.js";
-import { createMutateHandler, sendJson } from "./mutate-handler.js";
+import { createMutateHandler, sendJson, type MutateOptions } from "./mutate-handler.js";
 
-export interface AppOptions {
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  /** The policy in force now; it may change between requests (hot reload). */
-  readonly currentPolicy: () => CompiledPolicy;
+export interface AppOptions extends MutateOptions {
   /** What /readyz reports: a list of reasons not to send traffic, empty when ready. */
   readonly notReadyReasons: () => readonly string[];
-  readonly bodyLimit?: string;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;

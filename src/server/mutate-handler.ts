@@ -7,18 +7,25 @@ import { allowed, review } from "../admission/response.js";
 import type { AdmissionReview } from "../admission/types.js";
 import type { Logger } from "../logging/logger.js";
 import type { CompiledPolicy } from "../policy/load.js";
+import { truncate } from "../util/describe-value.js";
+import { DEFAULT_LIMITS } from "./limits.js";
 import type { Metrics, RequestOutcome } from "./metrics.js";
 
-// kube-apiserver caps request bodies at 3 MiB of object plus overhead; 7 MiB leaves room for
-// an AdmissionReview carrying a large pod twice (object and oldObject) without inviting abuse.
-export const DEFAULT_BODY_LIMIT = "7mb";
+// A log field copied from a request is cut here: one request must not write a megabyte of log.
+const LOG_FIELD_LIMIT = 256;
+const logField = (value: unknown): string | undefined => (typeof value === "string" ? truncate(value, LOG_FIELD_LIMIT) : undefined);
 
 export interface MutateOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The policy in force now; it may change between requests (hot reload). */
   readonly currentPolicy: () => CompiledPolicy;
-  readonly bodyLimit?: string;
+  /** Bytes; DEFAULT_LIMITS.bodyBytes by default. */
+  readonly bodyLimit?: number;
+  /** Bytes all bodies being received may hold at once; DEFAULT_LIMITS.bufferedBodiesBytes by default. */
+  readonly bufferedBodiesLimit?: number;
+  /** DEFAULT_LIMITS.discardAfterRefusalBytes by default. */
+  readonly discardAfterRefusal?: number;
 }
 
 /** The one log line each AdmissionReview gets. */
@@ -43,8 +50,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 /** raw-body's errors carry a 4xx status and a type; say what to fix. */
-function bodyErrorMessage(error: { type?: string; message?: string }, limit: string): string {
-  if (error.type === "entity.too.large") return `request body is larger than the ${limit} limit`;
+function bodyErrorMessage(error: { type?: string; message?: string }, limit: number): string {
+  if (error.type === "entity.too.large") return `request body is larger than the ${limit}-byte limit`;
   if (error.type === "request.aborted") return "request aborted by the client";
   return String(error.message ?? "bad request body");
 }
@@ -56,7 +63,10 @@ function bodyErrorMessage(error: { type?: string; message?: string }, limit: str
  */
 export function createMutateHandler(options: MutateOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, metrics } = options;
-  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const limit = options.bodyLimit ?? DEFAULT_LIMITS.bodyBytes;
+  const bufferedLimit = options.bufferedBodiesLimit ?? DEFAULT_LIMITS.bufferedBodiesBytes;
+  const discardLimit = options.discardAfterRefusal ?? DEFAULT_LIMITS.discardAfterRefusalBytes;
+  let buffered = 0;
 
   const finish = (res: ServerResponse, status: number, value: unknown, log: AdmissionLog) => {
     sendJson(res, status, value);
@@ -65,7 +75,7 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
   };
   const refuse = (res: ServerResponse, status: number, message: string, startedAt: bigint) => {
     metrics.requests.labels("bad_request").inc();
-    finish(res, status, { error: message, status }, { uid: "", outcome: "bad_request", reason: message, durationMs: elapsedMs(startedAt) });
+    finish(res, status, { error: message, status }, { uid: "", outcome: "bad_request", reason: logField(message), durationMs: elapsedMs(startedAt) });
   };
 
   return (req, res) => {
@@ -76,8 +86,24 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
       refuse(res, 415, unacceptable, startedAt);
       return;
     }
+    // Each body reserves what it may hold until it is parsed, so stalled uploads cannot add up.
+    const declared = Number(req.headers["content-length"]);
+    const reserved = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
+    if (buffered + reserved > bufferedLimit) {
+      req.resume();
+      res.setHeader("Retry-After", "1");
+      refuse(res, 429, `too many request bodies are being received at once (${buffered} bytes held); retry`, startedAt);
+      return;
+    }
+    buffered += reserved;
+    let released = false;
+    const release = () => {
+      if (!released) buffered -= reserved;
+      released = true;
+    };
     getRawBody(req, { limit, length: req.headers["content-length"], encoding: "utf-8" }).then(
       (text) => {
+        release();
         let body: unknown;
         try {
           body = JSON.parse(text);
@@ -88,10 +114,13 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
         answer(res, body, startedAt);
       },
       (error: { status?: number; type?: string; message?: string }) => {
+        release();
+        if (error.type === "entity.too.large") discardRest(req, discardLimit);
         const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 400;
         refuse(res, status, bodyErrorMessage(error, limit), startedAt);
       },
     ).catch((error: unknown) => {
+      release();
       // A bug past every guard above: report it, never let it take the process down.
       metrics.handlerPanics.inc();
       logger.error({ err: error }, "admission request failed");
@@ -109,7 +138,7 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
         return;
       }
       const { request, version } = decoded;
-      const log: AdmissionLog = { uid: request.uid, namespace: request.namespace, operation: request.operation, dryRun: request.dryRun, outcome: "allowed", durationMs: 0 };
+      const log: AdmissionLog = { uid: request.uid, namespace: logField(request.namespace), operation: logField(request.operation), dryRun: request.dryRun === true, outcome: "allowed", durationMs: 0 };
       let outcome: RequestOutcome;
       let reply: AdmissionReview;
       try {
@@ -118,8 +147,8 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
         reply = review(version, handled.response);
         const pipeline = handled.pipeline;
         if (pipeline) {
-          log.workload = pipeline.workload ? `${pipeline.workload.kind}/${pipeline.workload.name}` : undefined;
-          log.service = pipeline.serviceName;
+          log.workload = pipeline.workload ? logField(`${pipeline.workload.kind}/${pipeline.workload.name}`) : undefined;
+          log.service = logField(pipeline.serviceName);
           log.mutations = pipeline.applied;
           log.warnings = pipeline.warnings.length;
           for (const name of pipeline.applied) metrics.mutationsApplied.labels(name).inc();
@@ -128,7 +157,7 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
             logger.error({ err: failure.error, uid: request.uid, mutation: failure.mutation }, "customization failed; admitted without it");
           }
         }
-        log.reason = handled.reason;
+        log.reason = logField(handled.reason);
       } catch (error) {
         // Never fail a pod because of a bug here: admit it as it came, and say so.
         outcome = "error";
@@ -145,6 +174,19 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
       metrics.inFlight.dec();
     }
   }
+}
+
+/**
+ * After a body over the limit has been refused, reads and drops what is still arriving, so the
+ * client gets its 413 and the connection serves its next request; past a bound, it is closed.
+ */
+function discardRest(req: IncomingMessage, limit: number): void {
+  let discarded = 0;
+  req.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limit) req.socket.destroy();
+  });
+  req.resume();
 }
 
 /**

@@ -2,10 +2,14 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logging/logger.js";
-import { builtInPolicy, loadPolicy, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { builtInPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { loadPolicyOffThread } from "../policy/load-off-thread.js";
+import { readPolicyFile } from "../policy/read-file.js";
 import { checkCertificatePair, type CertificatePair } from "../tls/certificate-pair.js";
+import { TLS_SETTINGS } from "../tls/settings.js";
 import { FileSetWatcher, type FileSetRead } from "../util/file-set-watcher.js";
 import { createApp } from "./app.js";
+import { DEFAULT_LIMITS, TIMEOUT_CHECK_INTERVAL_MS, type ServerLimits } from "./limits.js";
 import { Metrics } from "./metrics.js";
 
 export type TlsSource = { kind: "files"; certFile: string; keyFile: string } | { kind: "inline"; pair: CertificatePair };
@@ -23,22 +27,14 @@ export interface WebhookServerOptions {
   readonly shutdownDelayMs?: number;
   /** Then stop accepting and give in-flight requests at most this long. */
   readonly drainTimeoutMs?: number;
+  /** Overrides of DEFAULT_LIMITS (tests use small ones). */
+  readonly limits?: Partial<ServerLimits>;
 }
 
-// Modern TLS only: kube-apiserver speaks TLS 1.2 and 1.3.
-export const MIN_TLS_VERSION = "TLSv1.2";
+// A Secret, like a ConfigMap, holds at most 1 MiB: a larger certificate file is not one.
+const MAX_CERTIFICATE_FILE_BYTES = 1024 * 1024;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function readPolicyFile(path: string): CompiledPolicy {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new PolicyError(path, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
-  }
-  return loadPolicy(text, path);
-}
 
 function readPair(tls: TlsSource): CertificatePair {
   if (tls.kind === "inline") return tls.pair;
@@ -61,20 +57,41 @@ export class WebhookServer {
   ) {
     this.metrics = options.metrics ?? new Metrics();
     this.policy = initialPolicy;
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const app = createApp({
       logger: options.logger,
       metrics: this.metrics,
       currentPolicy: () => this.policy,
       notReadyReasons: () => (this.shuttingDown ? ["shutting down"] : []),
+      bodyLimit: limits.bodyBytes,
+      bufferedBodiesLimit: limits.bufferedBodiesBytes,
+      discardAfterRefusal: limits.discardAfterRefusalBytes,
     });
-    this.server = createServer({ cert: initialPair.certPem, key: initialPair.keyPem, minVersion: MIN_TLS_VERSION }, app);
-    this.server.keepAliveTimeout = 65_000;
+    this.server = createServer(
+      {
+        ...TLS_SETTINGS,
+        cert: initialPair.certPem,
+        key: initialPair.keyPem,
+        handshakeTimeout: limits.handshakeTimeoutMs,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      },
+      (req, res) => {
+        // While shutting down, every answer closes its connection, so no client picks a kept-alive
+        // connection just as the server closes it (a reset, not an answer).
+        if (this.shuttingDown) res.setHeader("Connection", "close");
+        app(req, res);
+      },
+    );
+    this.server.maxConnections = limits.maxConnections;
     this.server.on("tlsClientError", (error) => options.logger.debug({ err: error }, "TLS handshake failed"));
   }
 
   /** Loads policy and certificate (throwing with what to fix if either is bad) and listens. */
   static async start(options: WebhookServerOptions): Promise<WebhookServer> {
-    const policy = options.policy.kind === "file" ? readPolicyFile(options.policy.path) : builtInPolicy();
+    const policy = options.policy.kind === "file" ? await readPolicyFile(options.policy.path) : builtInPolicy();
     const pair = readPair(options.tls);
     try {
       checkCertificatePair(pair);
@@ -137,14 +154,14 @@ export class WebhookServer {
 
   private watch(): void {
     const { tls, policy } = this.options;
-    const watchOptions = this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs };
+    const poll = this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs };
     if (tls.kind === "files") {
-      const watcher = new FileSetWatcher([tls.certFile, tls.keyFile], (read) => this.onCertificateChange(read), watchOptions);
+      const watcher = new FileSetWatcher([tls.certFile, tls.keyFile], (read) => this.onCertificateChange(read), { ...poll, maxBytes: MAX_CERTIFICATE_FILE_BYTES });
       watcher.start([readFileSync(tls.certFile), readFileSync(tls.keyFile)]);
       this.watchers.push(watcher);
     }
     if (policy.kind === "file") {
-      const watcher = new FileSetWatcher([policy.path], (read) => this.onPolicyChange(policy.path, read), watchOptions);
+      const watcher = new FileSetWatcher([policy.path], (read) => this.onPolicyChange(policy.path, read), { ...poll, maxBytes: MAX_POLICY_BYTES });
       watcher.start([Buffer.from(this.policy.source)]);
       this.watchers.push(watcher);
     }
@@ -156,7 +173,7 @@ export class WebhookServer {
       if (!read.ok) throw read.error;
       const pair = { certPem: read.contents[0]!.toString("utf8"), keyPem: read.contents[1]!.toString("utf8") };
       const certificate = checkCertificatePair(pair);
-      this.server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, minVersion: MIN_TLS_VERSION });
+      this.server.setSecureContext({ ...TLS_SETTINGS, cert: pair.certPem, key: pair.keyPem });
       this.metrics.reloads.labels("certificate", "success").inc();
       logger.info({ serial: certificate.serialNumber, validTo: certificate.validTo }, "certificate reloaded: new connections use it");
     } catch (error) {
@@ -165,11 +182,13 @@ export class WebhookServer {
     }
   }
 
-  private onPolicyChange(path: string, read: FileSetRead): void {
+  /** A changed policy file is parsed in a worker thread: a large one never stalls admissions. */
+  private async onPolicyChange(path: string, read: FileSetRead): Promise<void> {
     const { logger } = this.options;
     try {
       if (!read.ok) throw new PolicyError(path, [`cannot read the file (${read.error.message})`]);
-      const next = loadPolicy(read.contents[0]!.toString("utf8"), path);
+      const next = await loadPolicyOffThread(read.contents[0]!.toString("utf8"), path);
+      if (this.shuttingDown) return;
       this.policy = next;
       this.metrics.reloads.labels("policy", "success").inc();
       logger.info({ policyRevision: next.revision, services: next.policy.services.length, meshEnabled: next.policy.mesh.enabled }, "policy reloaded");

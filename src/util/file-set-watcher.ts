@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 
 export type FileSetRead = { ok: true; contents: Buffer[] } | { ok: false; error: Error };
@@ -10,6 +10,8 @@ export interface FileSetWatcherOptions {
   readonly pollMs?: number;
   /** Events arrive in bursts during a swap: wait this long for the burst to end. */
   readonly debounceMs?: number;
+  /** A file larger than this is reported as an error, unread. */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export class FileSetWatcher {
 
   constructor(
     private readonly paths: readonly string[],
-    private readonly onChange: (read: FileSetRead) => void,
+    private readonly onChange: (read: FileSetRead) => void | Promise<void>,
     private readonly options: FileSetWatcherOptions = {},
   ) {}
 
@@ -47,15 +49,16 @@ export class FileSetWatcher {
     this.pollTimer.unref();
   }
 
-  /** Reads the files now and reports if they changed; resolves when done. */
+  /** Reads the files now and reports if they changed; resolves when the change has been handled. */
   check(): Promise<void> {
     this.checking = this.checking.then(async () => {
-      const read = await readAll(this.paths);
+      const read = await readAll(this.paths, this.options.maxBytes ?? Number.MAX_SAFE_INTEGER);
       const print = fingerprint(read);
       if (print === this.lastFingerprint) return;
       this.lastFingerprint = print;
-      this.onChange(read);
-    });
+      await this.onChange(read);
+    }).catch(() => undefined); // a failing handler must not stop later checks
+
     return this.checking;
   }
 
@@ -73,9 +76,20 @@ export class FileSetWatcher {
   }
 }
 
-async function readAll(paths: readonly string[]): Promise<FileSetRead> {
+async function readBounded(path: string, maxBytes: number): Promise<Buffer> {
+  const handle = await open(path, "r");
   try {
-    return { ok: true, contents: await Promise.all(paths.map((p) => readFile(p))) };
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw new Error(`${path} is ${size} bytes, over the ${maxBytes}-byte limit`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readAll(paths: readonly string[], maxBytes: number): Promise<FileSetRead> {
+  try {
+    return { ok: true, contents: await Promise.all(paths.map((p) => readBounded(p, maxBytes))) };
   } catch (error) {
     return { ok: false, error: error as Error };
   }

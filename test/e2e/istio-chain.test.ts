@@ -170,8 +170,16 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     const stored = wire(await cluster.createPod(namespace, input));
     assert.ok(stored["metadata"]["annotations"]["sidecar.istio.io/status"], "Istio injected after mesh-tailor's label");
 
-    const ours = cluster.meshTailor.admissions().filter((a) => a.namespace === namespace);
-    const istios = cluster.injector.calls.filter((c) => c.namespace === namespace);
+    // The log lines come through a pipe from another process and may trail the API's answer:
+    // wait for them (and for Istio's answer to be recorded), never read them once.
+    const ours = await waitFor("mesh-tailor's two admission log lines for the pod", 30_000, async () => {
+      const lines = cluster.meshTailor.admissions().filter((a) => a.namespace === namespace);
+      return lines.length >= 2 ? lines : undefined;
+    });
+    const istios = await waitFor("Istio's injector to have answered the pod", 30_000, async () => {
+      const calls = cluster.injector.calls.filter((c) => c.namespace === namespace);
+      return calls.length >= 1 && calls.every((c) => c.answeredAt !== undefined) ? calls : undefined;
+    });
     assert.equal(ours.length, 2, `mesh-tailor called twice (before and reinvoked after): ${JSON.stringify(ours)}`);
     assert.equal(istios.length, 1, "Istio's injector called once");
     const [first, second] = ours as [Record<string, any>, Record<string, any>];

@@ -2,11 +2,11 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import forge from "node-forge";
-import { cacertsData, clusterFiles, ROOT_CERT, ROOT_KEY } from "../../certs/istio-layout.js";
-import { DAY_MS, issueIntermediate } from "../../certs/mesh-ca.js";
+import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY, type PlannedFile } from "../../certs/istio-layout.js";
+import { DAY_MS, issueIntermediate, type IssuedCertificate } from "../../certs/mesh-ca.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, WorkError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
-import { dnsLabel, keySize, listWritten, requiredDir, writeAll } from "./shared.js";
+import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
 
 export const ADD_CLUSTER_HELP = `Usage: mesh-tailor certs add-cluster --out DIR --cluster NAME [--intermediate-days N]
          [--key-size 2048|3072|4096] [--org NAME] [--force] [--apply [--context CTX]]
@@ -60,9 +60,14 @@ export async function addCluster(argv: readonly string[], io: CliIO): Promise<nu
   if (intermediateDays > daysLeft) throw new WorkError(`the root CA expires on ${root.cert.validTo}, in ${daysLeft} days: pass --intermediate-days ${daysLeft} or less`);
   const organization = values.org ?? forge.pki.certificateFromPem(root.certPem).subject.getField("O")?.value ?? "mesh-tailor";
 
-  const intermediate = await issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now });
-  const files = clusterFiles(dir, cluster, root, intermediate);
-  await writeAll(files, values.force === true, `cluster "${cluster}" already has files; pass --force to replace them.`);
+  const planned = [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name));
+  let issued: { intermediate: IssuedCertificate; files: PlannedFile[] } | undefined;
+  await writeCertificateSet(dir, planned, values.force === true, `cluster "${cluster}" already has files; pass --force to replace them.`, async () => {
+    const intermediate = await issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now });
+    issued = { intermediate, files: clusterFiles(dir, cluster, root, intermediate) };
+    return issued.files;
+  });
+  const { intermediate, files } = issued!;
   write(io.stderr, `wrote cluster "${cluster}" under the existing root:`);
   listWritten(io.stderr, files);
   if (values.apply) write(io.stderr, await withCluster(values.context, (config, kube) => kube.applyCacerts(config, cacertsData(root, intermediate), { force: values.force === true })));

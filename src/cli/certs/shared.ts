@@ -1,6 +1,6 @@
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { isDns1123Label } from "../../pod/k8s-names.js";
-import { existing, FileExistsError, writeFilesAtomically, type FileToWrite } from "../../util/atomic-files.js";
+import { FileExistsError, FileSetError, updateFileSet, type FileToWrite } from "../../util/atomic-file-set.js";
 import { positiveInteger, UsageError, WorkError, write } from "../command.js";
 
 export const KEY_SIZES = [2048, 3072, 4096] as const;
@@ -22,13 +22,21 @@ export function requiredDir(value: string | undefined): string {
   return value;
 }
 
-/** Writes all files or none; an existing file without --force is a refusal that names it. */
-export async function writeAll(files: readonly FileToWrite[], force: boolean, why: string): Promise<void> {
+/**
+ * Writes the files PRODUCE returns into DIR as one set: all or none, even when killed, and never
+ * two runs at once. PLANNED (absolute paths) are checked first, so an existing key or certificate
+ * is refused (without --force) before any key is generated; the error says what to do.
+ */
+export async function writeCertificateSet(dir: string, planned: readonly string[], force: boolean, why: string, produce: () => Promise<readonly FileToWrite[]>): Promise<void> {
+  const inDir = (path: string): string => relative(dir, path);
   try {
-    await writeFilesAtomically(files, { force });
+    await updateFileSet(dir, planned.map(inDir), { force }, async () => (await produce()).map((file) => ({ ...file, path: inDir(file.path) })));
   } catch (error) {
     if (error instanceof FileExistsError) throw new WorkError(`${error.message}. ${why} Nothing was written.`);
-    throw new WorkError(`writing failed, nothing was replaced: ${(error as Error).message}`);
+    if (error instanceof FileSetError) throw new WorkError(`${error.message}. Nothing was written.`);
+    if (error instanceof WorkError || error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new WorkError(`writing ${dir} failed (${code ? `${code}: ` : ""}${(error as Error).message}); nothing was replaced`);
   }
 }
 
@@ -37,10 +45,3 @@ export function listWritten(stream: NodeJS.WritableStream, files: readonly FileT
 }
 
 export const clusterDir = (dir: string, cluster: string): string => join(dir, cluster);
-
-/** Refuses before any key is generated when a file to be written already exists. */
-export function refuseExisting(paths: readonly string[], force: boolean, why: string): void {
-  if (force) return;
-  const clash = existing(paths);
-  if (clash.length > 0) throw new WorkError(`${new FileExistsError(clash).message}. ${why} Nothing was written.`);
-}

@@ -4,7 +4,7 @@ import { CERT_MODE, KEY_MODE } from "../../certs/istio-layout.js";
 import { issueServingBundle } from "../../certs/serving.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
-import { dnsLabel, keySize, listWritten, refuseExisting, requiredDir, writeAll } from "./shared.js";
+import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
 
 export const WEBHOOK_HELP = `Usage: mesh-tailor certs webhook --out DIR --service NAME --namespace NS [--ip IP...]
          [--days N] [--key-size 2048|3072|4096] [--force]
@@ -46,15 +46,17 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
   if ((values.context || values.secret || values["webhook-configuration"]) && !values.apply) throw new UsageError("--context, --secret and --webhook-configuration go with --apply");
 
   const why = "pass --force to replace the webhook's certificate.";
-  refuseExisting(["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), values.force === true, why);
   const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
-  const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
-  const files = [
-    { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
-    { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
-    { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
-  ];
-  await writeAll(files, values.force === true, why);
+  let files: { path: string; content: string; mode: number }[] = [];
+  await writeCertificateSet(dir, ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), values.force === true, why, async () => {
+    const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
+    files = [
+      { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+      { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
+      { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+    ];
+    return files;
+  });
   write(io.stderr, `wrote the webhook's CA and serving certificate for ${hosts.join(", ")}:`);
   listWritten(io.stderr, files);
   if (values.apply) {

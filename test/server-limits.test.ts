@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import { Agent, request as httpsRequest } from "node:https";
+import { connect, type TLSSocket } from "node:tls";
+import { Writable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { issueServingBundle, type ServingBundle } from "../src/certs/serving.js";
+import { createLogger } from "../src/logging/logger.js";
+import { MAX_POLICY_BYTES } from "../src/policy/load.js";
+import type { ServerLimits } from "../src/server/limits.js";
+import { WebhookServer } from "../src/server/webhook-server.js";
+import { appPod } from "./fixtures/pods.js";
+import { podCreateReview } from "./fixtures/reviews.js";
+import { SecretVolume } from "./fixtures/secret-volume.js";
+
+const quietLogger = () => createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, done) => done() }) });
+const REVIEW = JSON.stringify(podCreateReview(appPod()));
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request; the body is written as given (chunks, with pauses), and the answer read whole. */
+function send(port: number, ca: string, options: { agent?: Agent; path?: string; method?: string; headers?: Record<string, string | number>; chunks?: (string | Buffer)[]; holdOpen?: boolean } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: "127.0.0.1", port, path: options.path ?? "/mutate", method: options.method ?? "POST", ca, servername: "localhost", agent: options.agent ?? false, headers: { "content-type": "application/json", ...options.headers } },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    for (const chunk of options.chunks ?? [REVIEW]) req.write(chunk);
+    if (!options.holdOpen) req.end();
+  });
+}
+
+/** A TLS connection that has finished its handshake and says nothing. */
+function idleConnection(port: number, ca: string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => resolve(socket));
+    socket.once("error", reject);
+    socket.resume(); // read, so the server's close is seen
+  });
+}
+
+const closed = (socket: TLSSocket): Promise<void> => (socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once("close", () => resolve())));
+
+/** Resolves with the promise's value, or fails saying what was awaited once the bound passes. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("the server's bounds", () => {
+  let bundle: ServingBundle;
+  let server: WebhookServer;
+  const limits: Partial<ServerLimits> = {
+    bodyBytes: 64 * 1024,
+    bufferedBodiesBytes: 100 * 1024,
+    discardAfterRefusalBytes: 512 * 1024,
+    maxConnections: 6,
+    requestTimeoutMs: 3_000,
+    headersTimeoutMs: 2_500,
+  };
+
+  before(async () => {
+    bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
+    server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger(), limits });
+  });
+
+  after(() => server.shutdown());
+
+  it("offers TLS 1.2 only with forward secrecy and AEAD: AES128-SHA is refused, ECDHE-RSA-AES128-GCM-SHA256 accepted", async () => {
+    const handshake = (ciphers: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port: server.port, ca: bundle.caPem, servername: "localhost", maxVersion: "TLSv1.2", ciphers }, () => {
+          resolve(socket.getCipher().name);
+          socket.end();
+        });
+        socket.on("error", reject);
+      });
+    await assert.rejects(handshake("AES128-SHA"), /handshake failure|no ciphers|SSL/i);
+    await assert.rejects(handshake("ECDHE-RSA-AES128-SHA"), /handshake failure|no ciphers|SSL/i);
+    assert.equal(await handshake("ECDHE-RSA-AES128-GCM-SHA256"), "ECDHE-RSA-AES128-GCM-SHA256");
+  });
+
+  it("answers a chunked body over the limit with 413 and keeps the connection serving", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const big = Buffer.alloc(32 * 1024, "x");
+      const refused = await within(send(server.port, bundle.caPem, { agent, chunks: [big, big, big, big] }), 10_000, "413 for the oversized chunked body");
+      assert.equal(refused.status, 413);
+      assert.match(JSON.parse(refused.body).error, /larger than the 65536-byte limit/);
+      const next = await within(send(server.port, bundle.caPem, { agent }), 10_000, "an answer to the next request on the same connection");
+      assert.equal(next.status, 200);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("refuses new bodies with 429 and Retry-After while stalled uploads hold the buffer budget, then recovers", async () => {
+    // Two uploads that declare 48 KiB and stall hold 96 of the 100 KiB budget.
+    const stalled = [0, 1].map(() => {
+      const agent = new Agent({ keepAlive: false });
+      const answer = send(server.port, bundle.caPem, { agent, headers: { "content-length": 48 * 1024 }, chunks: ["{"], holdOpen: true }).catch(() => undefined);
+      return { agent, answer };
+    });
+    let refused: Answer | undefined;
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      refused = await send(server.port, bundle.caPem);
+      if (refused.status === 429) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(refused?.status, 429, "a body is refused while the budget is held");
+    assert.equal(refused!.headers["retry-after"], "1");
+    for (const { agent } of stalled) agent.destroy();
+    await Promise.all(stalled.map((s) => s.answer));
+    let recovered: Answer | undefined;
+    const recoverBy = Date.now() + 10_000;
+    while (Date.now() < recoverBy) {
+      recovered = await send(server.port, bundle.caPem);
+      if (recovered.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(recovered?.status, 200, "the budget is released once the stalled uploads are gone");
+  });
+
+  it("drops a request whose body stops one byte short, within the request timeout", async () => {
+    const started = Date.now();
+    const answer = await within(
+      send(server.port, bundle.caPem, { headers: { "content-length": Buffer.byteLength(REVIEW) }, chunks: [REVIEW.slice(0, -1)], holdOpen: true }).then(
+        (a) => `status ${a.status}`,
+        (error: NodeJS.ErrnoException) => error.code ?? error.message,
+      ),
+      8_000,
+      "the stalled request to be ended",
+    );
+    assert.ok(answer === "status 408" || answer === "ECONNRESET", `answer: ${answer}`);
+    assert.ok(Date.now() - started >= 2_500, "not before the timeout");
+  });
+
+  it("closes a connection that never sends a request", async () => {
+    const socket = await idleConnection(server.port, bundle.caPem);
+    await within(closed(socket), 8_000, "the idle connection to be closed");
+  });
+
+  it("accepts no more than maxConnections at once, and accepts again when one closes", async () => {
+    const sockets = await Promise.all(Array.from({ length: 6 }, () => idleConnection(server.port, bundle.caPem)));
+    try {
+      // Refused at once, well before the 2.5 s headers timeout could close it.
+      const extra = await within(
+        idleConnection(server.port, bundle.caPem).then(
+          (socket) => closed(socket).then(() => "closed"),
+          () => "refused",
+        ),
+        1_500,
+        "the connection over the cap to be refused",
+      );
+      assert.ok(extra === "closed" || extra === "refused", extra);
+      sockets.pop()!.destroy();
+      let answered: Answer | undefined;
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline && answered?.status !== 200) {
+        answered = await send(server.port, bundle.caPem).catch(() => undefined);
+        if (answered?.status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(answered?.status, 200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+});
+
+describe("shutting down", () => {
+  it("tells every client to close its connection while it drains", async () => {
+    const bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger(), shutdownDelayMs: 1_000 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = await send(server.port, bundle.caPem, { agent });
+      assert.equal(before.headers["connection"], "keep-alive");
+      const stopping = server.shutdown();
+      const during = await send(server.port, bundle.caPem, { agent });
+      assert.equal(during.status, 200);
+      assert.equal(during.headers["connection"], "close");
+      await stopping;
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe("policy reloads", () => {
+  const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
+  const manyServices = (count: number) => `${HEADER}services:\n${Array.from({ length: count }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
+
+  it("parses a large new policy off the event loop, which keeps turning meanwhile", async () => {
+    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
+    const volume = new SecretVolume({ "policy.yaml": HEADER });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "file", path: volume.path("policy.yaml") }, logger: quietLogger(), pollMs: 60_000 });
+    try {
+      const text = manyServices(12_000);
+      assert.ok(Buffer.byteLength(text) > 500_000 && Buffer.byteLength(text) < MAX_POLICY_BYTES);
+      volume.update({ "policy.yaml": text });
+      let turns = 0;
+      let reloading = true;
+      const spin = (): void => {
+        turns++;
+        if (reloading) setImmediate(spin);
+      };
+      setImmediate(spin);
+      await server.reloadNow();
+      reloading = false;
+      assert.equal(server.currentPolicy.policy.services.length, 12_000);
+      // Parsed on this thread, the reload would be one long turn: the loop could not turn at all.
+      assert.ok(turns > 20, `the event loop turned ${turns} times during the reload`);
+    } finally {
+      await server.shutdown();
+      volume.remove();
+    }
+  });
+
+  it("refuses a policy file over 1 MiB without parsing it, and keeps the last good one", async () => {
+    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
+    const volume = new SecretVolume({ "policy.yaml": HEADER });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "file", path: volume.path("policy.yaml") }, logger: quietLogger(), pollMs: 60_000 });
+    try {
+      const good = server.currentPolicy.revision;
+      volume.update({ "policy.yaml": `${HEADER}# ${"x".repeat(MAX_POLICY_BYTES)}\n` });
+      await server.reloadNow();
+      assert.equal(server.currentPolicy.revision, good);
+      const failures = (await server.metrics.reloads.get()).values.find((v) => v.labels["kind"] === "policy" && v.labels["result"] === "failure")?.value;
+      assert.equal(failures, 1);
+    } finally {
+      await server.shutdown();
+      volume.remove();
+    }
+  });
+});

@@ -26,7 +26,7 @@ const find = (kind: string, name?: string): K8sObject => {
 describe("manifests/ (kustomize)", () => {
   it("renders every object the install needs", () => {
     const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    for (const expected of ["Namespace/mesh-tailor", "ServiceAccount/mesh-tailor", "ConfigMap/mesh-tailor-policy", "Deployment/mesh-tailor", "PodDisruptionBudget/mesh-tailor", "Service/mesh-tailor", "MutatingWebhookConfiguration/00-mesh-tailor"]) {
+    for (const expected of ["Namespace/mesh-tailor", "ServiceAccount/mesh-tailor", "ConfigMap/mesh-tailor-policy", "Deployment/mesh-tailor", "PodDisruptionBudget/mesh-tailor", "Service/mesh-tailor", "MutatingWebhookConfiguration/00-mesh-tailor", "NetworkPolicy/mesh-tailor"]) {
       assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(", ")}`);
     }
   });
@@ -84,6 +84,25 @@ describe("manifests/ (kustomize)", () => {
     assert.equal(find("PodDisruptionBudget")["spec"].maxUnavailable, 1);
     const namespace = find("Namespace");
     assert.equal(namespace.metadata.labels?.["mesh-tailor.io/enabled"], "false");
+  });
+
+  it("lets traffic reach only the webhook's port, and none leave it", () => {
+    const policy = find("NetworkPolicy", "mesh-tailor");
+    const deployment = find("Deployment");
+    const podLabels = deployment["spec"].template.metadata.labels;
+    for (const [key, value] of Object.entries(policy["spec"].podSelector.matchLabels)) assert.equal(podLabels[key], value, `selects the webhook's pods by ${key}`);
+    assert.deepEqual(policy["spec"].policyTypes, ["Ingress", "Egress"]);
+    assert.deepEqual(policy["spec"].ingress, [{ ports: [{ port: 8443, protocol: "TCP" }] }]);
+    assert.deepEqual(policy["spec"].egress, []);
+    assert.equal(deployment["spec"].template.spec.containers[0].ports[0].containerPort, 8443);
+  });
+
+  it("keeps a busy replica alive and scheduled: critical priority, a patient liveness probe, a measured memory limit", () => {
+    const pod = find("Deployment")["spec"].template.spec;
+    const [container] = pod.containers;
+    assert.equal(pod.priorityClassName, "system-cluster-critical");
+    assert.ok(container.livenessProbe.timeoutSeconds * container.livenessProbe.failureThreshold >= 30, "a slow answer is not a dead replica");
+    assert.equal(container.resources.limits.memory, "384Mi");
   });
 
   it("ships a policy ConfigMap that validates, mounted where serve reads it", () => {

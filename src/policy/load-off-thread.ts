@@ -5,8 +5,9 @@ import type { TailorPolicy } from "./schema.js";
 type WorkerAnswer = { ok: true; policy: TailorPolicy } | { ok: false; problems: string[] };
 
 // A 1 MiB policy takes about a second of YAML parsing: done here, the server keeps answering.
-// The heap bound keeps a hostile document from costing the process more than this.
-const WORKER_HEAP_MB = 256;
+// The heap bound keeps a hostile document from costing the process more than this; a 1 MiB
+// policy of 20,000 entries needs between 64 and 96 MB.
+const WORKER_HEAP_MB = 128;
 
 /** loadPolicy in a worker thread: the same result, without blocking the caller's event loop. */
 export function loadPolicyOffThread(text: string, origin: string): Promise<CompiledPolicy> {

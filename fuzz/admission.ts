@@ -1,0 +1,146 @@
+// `npm run fuzz [-- --quick] [-- --seed N]`: property-based fuzzing of POST /mutate on the real
+// server over real TLS. Every answer is checked (fuzz/lib/invariants.ts); the process must stay
+// up, answer every request within a bound, and keep its memory within the Deployment's limit.
+// The last line is `fuzz: N requests, F invariant failures`.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { issueServingBundle } from "../src/certs/serving.js";
+import { startMeshTailor, type BenchServer } from "../bench/lib/servers.js";
+import { generatedPods, huge, malformed, pollution, wrongTypes, type Case } from "./lib/cases.js";
+import { checkAnswer, checkIdempotent, type Answer } from "./lib/invariants.js";
+
+const quick = process.argv.includes("--quick");
+const seedFlag = process.argv.indexOf("--seed");
+const seed = seedFlag === -1 ? Date.now() % 2 ** 31 : Number(process.argv[seedFlag + 1]);
+// Cases of each kind (a case whose answer carries a patch is sent twice): the full run takes
+// about five minutes on two cores, --quick under one.
+const COUNTS = quick
+  ? { "generated pod": 3_000, "wrong type": 3_000, "prototype pollution": 1_000, malformed: 2_000, huge: 40 }
+  : { "generated pod": 15_000, "wrong type": 15_000, "prototype pollution": 5_000, malformed: 10_000, huge: 250 };
+const ARBITRARIES = { "generated pod": generatedPods, "wrong type": wrongTypes, "prototype pollution": pollution, malformed, huge };
+const ANSWER_BOUND_MS = 10_000;
+// The Deployment's memory limit (manifests/deployment.yaml).
+const MEMORY_LIMIT_MB = 384;
+
+const POLICY = `apiVersion: mesh-tailor.io/v1alpha1
+kind: TailorPolicy
+defaults:
+  inject: false
+  proxyResources: {cpu: 100m, memory: 128Mi}
+services:
+  - name: reviews
+    hostPassthrough: both
+  - name: report
+  - {name: details, revision: canary}
+locality:
+  default: r1.z1
+jobs:
+  nativeSidecar: true
+`;
+
+function post(port: number, ca: string, body: string | Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, agent: false, timeout: ANSWER_BOUND_MS, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${ANSWER_BOUND_MS} ms`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+interface Failure {
+  category: string;
+  problems: string[];
+  body: string;
+}
+
+async function exercise(server: BenchServer, ca: string, item: Case, failures: Failure[]): Promise<number> {
+  const record = (problems: string[]) => {
+    if (problems.length > 0) failures.push({ category: item.category, problems, body: item.body.toString("utf8").slice(0, 300) });
+  };
+  let answer: Answer;
+  try {
+    answer = await post(server.port, ca, item.body);
+  } catch (error) {
+    record([`no answer: ${(error as Error).message}`]);
+    return 1;
+  }
+  const checked = checkAnswer(answer, item.review);
+  record(checked.problems);
+  if (!item.review || checked.patched === undefined) return 1;
+  const again = JSON.parse(item.body.toString("utf8"));
+  again.request.object = checked.patched;
+  try {
+    record(checkIdempotent(await post(server.port, ca, JSON.stringify(again))));
+  } catch (error) {
+    record([`no answer to the patched pod: ${(error as Error).message}`]);
+  }
+  return 2;
+}
+
+/** Sends CASES four at a time; returns how many requests were made. */
+async function sendAll(server: BenchServer, ca: string, cases: Case[], failures: Failure[]): Promise<number> {
+  let next = 0;
+  let requests = 0;
+  const worker = async () => {
+    while (next < cases.length) {
+      const made = await exercise(server, ca, cases[next++]!, failures);
+      requests += made;
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return requests;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-fuzz-"));
+  const bundle = await issueServingBundle({ hosts: ["127.0.0.1", "localhost"], days: 1 });
+  const tls = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key") };
+  writeFileSync(tls.cert, bundle.certPem);
+  writeFileSync(tls.key, bundle.keyPem);
+  writeFileSync(join(dir, "policy.yaml"), POLICY);
+  const server = await startMeshTailor("fuzz", dir, tls, join(dir, "policy.yaml"));
+  const failures: Failure[] = [];
+  let requests = 0;
+  const started = Date.now();
+  process.stdout.write(`fuzz: seed ${seed}${quick ? " (quick)" : ""}\n`);
+  try {
+    const canonical = JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "canonical", kind: { group: "", version: "v1", kind: "Pod" }, operation: "CREATE", namespace: "shop", object: { metadata: { labels: { app: "reviews" } }, spec: { containers: [{ name: "app" }] } } } });
+    const before = await post(server.port, bundle.caPem, canonical);
+    for (const [category, count] of Object.entries(COUNTS) as [keyof typeof COUNTS, number][]) {
+      const cases = fc.sample(ARBITRARIES[category], { numRuns: count, seed: seed + category.length });
+      const sent = await sendAll(server, bundle.caPem, cases, failures);
+      requests += sent;
+      process.stdout.write(`  ${category.padEnd(20)} ${String(sent).padStart(7)} requests  ${failures.filter((f) => f.category === category).length} failures  RSS ${server.memory().rssMb.toFixed(0)} MB\n`);
+    }
+    // Nothing sent may have changed how the server answers an ordinary pod (a polluted prototype would).
+    const after = await post(server.port, bundle.caPem, canonical);
+    requests += 2;
+    if (after.body !== before.body) failures.push({ category: "global state", problems: ["the same review is answered differently after the fuzzing"], body: `${before.body}\n${after.body}` });
+    const memory = server.memory();
+    if (memory.peakRssMb > MEMORY_LIMIT_MB) failures.push({ category: "memory", problems: [`peak RSS ${memory.peakRssMb.toFixed(0)} MB is over the ${MEMORY_LIMIT_MB} MB limit`], body: "" });
+    process.stdout.write(`  peak RSS ${memory.peakRssMb.toFixed(0)} MB, now ${memory.rssMb.toFixed(0)} MB; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  } finally {
+    const alive = (() => {
+      try {
+        return readFileSync(`/proc/${server.pid}/status`, "utf8").length > 0;
+      } catch {
+        return false;
+      }
+    })();
+    if (!alive) failures.push({ category: "crash", problems: ["the server process is gone"], body: "" });
+    await server.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const failure of failures.slice(0, 10)) process.stdout.write(`FAIL [${failure.category}] ${failure.problems.join("; ")}\n  body: ${JSON.stringify(failure.body)}\n`);
+  process.stdout.write(`fuzz: ${requests} requests, ${failures.length} invariant failures\n`);
+  process.exitCode = failures.length === 0 ? 0 : 1;
+}
+
+await main();

@@ -1,0 +1,92 @@
+// What every answer must satisfy, whatever was sent.
+import fastJsonPatch from "fast-json-patch";
+
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+// The integer fields mesh-tailor writes, which kube-apiserver decodes as int64.
+const INT64_FIELDS = [/^\/spec\/terminationGracePeriodSeconds$/, /\/lifecycle\/(preStop|postStart)\/sleep\/seconds$/];
+const INT64_MAX = 2n ** 63n - 1n;
+
+type Operation = { op: string; path: string; value?: unknown };
+
+/** Problems with a value a patch writes, as kube-apiserver would decode it. */
+function undecodable(operation: Operation): string | undefined {
+  if (operation.op !== "add" && operation.op !== "replace") return undefined;
+  const problems: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === "number" && !Number.isFinite(value)) problems.push(`${path}: ${value}`);
+    else if (Array.isArray(value)) value.forEach((child, i) => walk(child, `${path}/${i}`));
+    else if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) walk(child, `${path}/${key}`);
+  };
+  walk(operation.value, operation.path);
+  const fieldPaths: [string, unknown][] = [];
+  const collect = (value: unknown, path: string): void => {
+    fieldPaths.push([path, value]);
+    if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) collect(child, `${path}/${key}`);
+  };
+  collect(operation.value, operation.path);
+  for (const [path, value] of fieldPaths) {
+    if (!INT64_FIELDS.some((field) => field.test(path))) continue;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || BigInt(value) > INT64_MAX) problems.push(`${path}: ${JSON.stringify(value)} is not an int64 the API accepts`);
+  }
+  if (/^\/metadata\/(labels|annotations)\/[^/]+$/.test(operation.path) && typeof operation.value !== "string") problems.push(`${operation.path}: not a string`);
+  return problems.length > 0 ? problems.join("; ") : undefined;
+}
+
+export interface Checked {
+  readonly problems: string[];
+  /** The object with the patch applied, to send again (idempotence). */
+  readonly patched?: unknown;
+}
+
+/** Checks one answer: never 5xx; for a real review 200, allowed, its uid, and a patch that applies and decodes. */
+export function checkAnswer(answer: Answer, review: { uid: string; object: unknown } | undefined): Checked {
+  const problems: string[] = [];
+  if (answer.status >= 500) problems.push(`answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  let json: any;
+  try {
+    json = JSON.parse(answer.body);
+  } catch {
+    problems.push(`the answer is not JSON: ${answer.body.slice(0, 200)}`);
+    return { problems };
+  }
+  if (!review) {
+    if (answer.status === 200 && json?.response?.allowed !== true) problems.push("a 200 that is not an allowed AdmissionReview");
+    return { problems };
+  }
+  if (answer.status !== 200) return { problems: [...problems, `a well-formed review got ${answer.status}: ${answer.body.slice(0, 200)}`] };
+  const response = json?.response;
+  if (response?.allowed !== true) problems.push(`denied: ${JSON.stringify(response).slice(0, 200)}`);
+  if (response?.uid !== review.uid) problems.push(`answered uid ${JSON.stringify(response?.uid)?.slice(0, 80)}, not the request's`);
+  if (response?.patch === undefined) return { problems };
+  let operations: Operation[];
+  try {
+    operations = JSON.parse(Buffer.from(response.patch, "base64").toString("utf8"));
+  } catch {
+    return { problems: [...problems, "the patch is not base64 JSON"] };
+  }
+  for (const operation of operations) {
+    const problem = undecodable(operation);
+    if (problem) problems.push(`the patch writes what the API cannot decode: ${problem}`);
+  }
+  try {
+    // As kube-apiserver applies it: a key named __proto__ is just a key there (the ban on
+    // prototype paths is fast-json-patch's guard for JavaScript objects, off here on purpose).
+    const patched = fastJsonPatch.applyPatch(structuredClone(review.object), operations as fastJsonPatch.Operation[], true, false, false).newDocument;
+    return { problems, patched };
+  } catch (error) {
+    return { problems: [...problems, `the patch does not apply to the request's object: ${(error as Error).message.split("\n")[0]}`] };
+  }
+}
+
+/** The second call, on the patched object, must change nothing. */
+export function checkIdempotent(answer: Answer): string[] {
+  if (answer.status !== 200) return [`the patched pod got ${answer.status}`];
+  const response = JSON.parse(answer.body)?.response;
+  if (response?.patch === undefined) return [];
+  const operations = JSON.parse(Buffer.from(response.patch, "base64").toString("utf8")) as Operation[];
+  return operations.length === 0 ? [] : [`applying the patch twice changes more: ${JSON.stringify(operations).slice(0, 300)}`];
+}

@@ -3,12 +3,12 @@ import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import request from "supertest";
 import { createLogger } from "../src/logging/logger.js";
-import { APPLIED_KEY } from "../src/mutations/pipeline.js";
 import { createApp } from "../src/server/app.js";
 import { Metrics } from "../src/server/metrics.js";
 import type { CompiledPolicy } from "../src/policy/load.js";
 import { appPod, migratingPolicy } from "./fixtures/pods.js";
 import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
+import * as meshTailor from "../src/keys/mesh-tailor.js";
 
 function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: number; bufferedBodiesLimit?: number } = {}) {
   const lines: Record<string, unknown>[] = [];
@@ -60,7 +60,7 @@ describe("HTTP routes", () => {
     assert.equal(response.body.apiVersion, "admission.k8s.io/v1");
     assert.equal(response.body.kind, "AdmissionReview");
     assert.equal(response.body.response.uid, "uid-1");
-    assert.ok(decodePatch(response.body.response.patch).some((op) => op.path === `/metadata/annotations/${APPLIED_KEY.replace("/", "~1")}`));
+    assert.ok(decodePatch(response.body.response.patch).some((op) => op.path === `/metadata/annotations/${meshTailor.APPLIED.replace("/", "~1")}`));
     const admission = lines.filter((l) => l["msg"] === "admission");
     assert.equal(admission.length, 1);
     const fields = admission[0]!["admission"] as Record<string, unknown>;

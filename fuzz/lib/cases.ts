@@ -26,7 +26,13 @@ function asReview(value: unknown): Case["review"] {
 }
 
 const reviewCase = (category: string, value: unknown, text = JSON.stringify(value)): Case => {
-  const review = asReview(JSON.parse(text));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { category, body: text }; // an insertion landed inside a string: malformed, still worth sending
+  }
+  const review = asReview(parsed);
   return review ? { category, body: text, review } : { category, body: text };
 };
 

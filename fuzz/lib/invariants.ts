@@ -12,24 +12,33 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 type Operation = { op: string; path: string; value?: unknown };
 
-/** Problems with a value a patch writes, as kube-apiserver would decode it. */
-function undecodable(operation: Operation): string | undefined {
+/** Every [path, value] in a JSON tree, the root included; iterative, so any depth the server takes, the checker takes. */
+function entries(root: unknown, rootPath: string): [string, unknown][] {
+  const found: [string, unknown][] = [];
+  const stack: [string, unknown][] = [[rootPath, root]];
+  while (stack.length > 0) {
+    const [path, value] = stack.pop()!;
+    found.push([path, value]);
+    if (Array.isArray(value)) value.forEach((child, i) => stack.push([`${path}/${i}`, child]));
+    else if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) stack.push([`${path}/${key}`, child]);
+  }
+  return found;
+}
+
+const isInt64Field = (path: string): boolean => INT64_FIELDS.some((field) => field.test(path));
+
+/** The values at int64 fields in the request's own object: a patch may move them (reordering containers) without having made them. */
+function ownIntegerValues(object: unknown): Set<string> {
+  return new Set(entries(object, "").filter(([path]) => isInt64Field(path)).map(([, value]) => JSON.stringify(value)));
+}
+
+/** Problems with a value a patch writes, as kube-apiserver would decode it (the request's own values excepted). */
+function undecodable(operation: Operation, own: Set<string>): string | undefined {
   if (operation.op !== "add" && operation.op !== "replace") return undefined;
   const problems: string[] = [];
-  const walk = (value: unknown, path: string): void => {
+  for (const [path, value] of entries(operation.value, operation.path)) {
     if (typeof value === "number" && !Number.isFinite(value)) problems.push(`${path}: ${value}`);
-    else if (Array.isArray(value)) value.forEach((child, i) => walk(child, `${path}/${i}`));
-    else if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) walk(child, `${path}/${key}`);
-  };
-  walk(operation.value, operation.path);
-  const fieldPaths: [string, unknown][] = [];
-  const collect = (value: unknown, path: string): void => {
-    fieldPaths.push([path, value]);
-    if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) collect(child, `${path}/${key}`);
-  };
-  collect(operation.value, operation.path);
-  for (const [path, value] of fieldPaths) {
-    if (!INT64_FIELDS.some((field) => field.test(path))) continue;
+    if (!isInt64Field(path) || own.has(JSON.stringify(value))) continue;
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || BigInt(value) > INT64_MAX) problems.push(`${path}: ${JSON.stringify(value)} is not an int64 the API accepts`);
   }
   if (/^\/metadata\/(labels|annotations)\/[^/]+$/.test(operation.path) && typeof operation.value !== "string") problems.push(`${operation.path}: not a string`);
@@ -42,7 +51,11 @@ export interface Checked {
   readonly patched?: unknown;
 }
 
-/** Checks one answer: never 5xx; for a real review 200, allowed, its uid, and a patch that applies and decodes. */
+/**
+ * Checks one answer: never 5xx; for a real review 200, allowed, its uid, and a patch that applies
+ * and decodes. The patch is applied to REVIEW.object itself (the case's own parsed copy; cloning
+ * a 10,000-deep document would overflow the checker's stack).
+ */
 export function checkAnswer(answer: Answer, review: { uid: string; object: unknown } | undefined): Checked {
   const problems: string[] = [];
   if (answer.status >= 500) problems.push(`answered ${answer.status}: ${answer.body.slice(0, 200)}`);
@@ -68,14 +81,15 @@ export function checkAnswer(answer: Answer, review: { uid: string; object: unkno
   } catch {
     return { problems: [...problems, "the patch is not base64 JSON"] };
   }
+  const own = ownIntegerValues(review.object);
   for (const operation of operations) {
-    const problem = undecodable(operation);
+    const problem = undecodable(operation, own);
     if (problem) problems.push(`the patch writes what the API cannot decode: ${problem}`);
   }
   try {
     // As kube-apiserver applies it: a key named __proto__ is just a key there (the ban on
     // prototype paths is fast-json-patch's guard for JavaScript objects, off here on purpose).
-    const patched = fastJsonPatch.applyPatch(structuredClone(review.object), operations as fastJsonPatch.Operation[], true, false, false).newDocument;
+    const patched = fastJsonPatch.applyPatch(review.object, operations as fastJsonPatch.Operation[], true, true, false).newDocument;
     return { problems, patched };
   } catch (error) {
     return { problems: [...problems, `the patch does not apply to the request's object: ${(error as Error).message.split("\n")[0]}`] };

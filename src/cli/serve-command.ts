@@ -5,7 +5,7 @@ import { issueServingBundle } from "../certs/serving.js";
 import { createLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
 import { WebhookServer, type PolicySource, type TlsSource } from "../server/webhook-server.js";
-import { EXIT_FAILED, EXIT_OK, nonNegativeInteger, parseCommandLine, positiveInteger, UsageError, write, type Command } from "./command.js";
+import { EXIT_OK, nonNegativeInteger, parseCommandLine, positiveInteger, UsageError, WorkError, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor serve [flags]
 
@@ -116,8 +116,7 @@ export const serveCommand: Command = {
       } catch (error) {
         if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
         const message = error instanceof PolicyError ? `${error.message}\nFix the policy (see \`mesh-tailor policy default\`) or omit --config to use the built-in one.` : (error as Error).message;
-        write(io.stderr, `mesh-tailor serve: ${message}`);
-        return EXIT_FAILED;
+        throw new WorkError(message);
       }
 
       if (ephemeralCa) {

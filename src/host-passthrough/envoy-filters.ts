@@ -1,6 +1,6 @@
-import { HOST_PASSTHROUGH_LABEL } from "../mutations/host-passthrough.js";
 import { renderLua, type LuaScript } from "./lua-source.js";
 import type { HostPassthroughOptions } from "./options.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 
 // Envoy's Lua HTTP filter (envoyproxy.io: envoy.extensions.filters.http.lua.v3.Lua);
 // default_source_code replaces the deprecated inline_code.
@@ -47,7 +47,7 @@ function envoyFilter(placement: Placement, options: HostPassthroughOptions): Env
     kind: "EnvoyFilter",
     metadata: { name: placement.name, namespace: options.namespace, labels: { "app.kubernetes.io/part-of": "mesh-tailor", "app.kubernetes.io/component": "host-passthrough" } },
     spec: {
-      ...(placement.selectorValue ? { workloadSelector: { labels: { [HOST_PASSTHROUGH_LABEL]: placement.selectorValue } } } : {}),
+      ...(placement.selectorValue ? { workloadSelector: { labels: { [meshTailor.HOST_PASSTHROUGH]: placement.selectorValue } } } : {}),
       configPatches: [
         {
           applyTo: "HTTP_FILTER",

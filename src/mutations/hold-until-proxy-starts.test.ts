@@ -4,10 +4,11 @@ import { parse } from "yaml";
 import { appPod, classicInjected, migratingPolicy, nativeInjected } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
 import { MAX_PROXY_CONFIG_CHARS } from "../pod/proxy-config.js";
-import { holdUntilProxyStarts, MERGE_MEMO_CHARS, mergeHoldIntoProxyConfig, mergeMemoSize, PROXY_CONFIG_KEY } from "./hold-until-proxy-starts.js";
+import { holdUntilProxyStarts, MERGE_MEMO_CHARS, mergeHoldIntoProxyConfig, mergeMemoSize } from "./hold-until-proxy-starts.js";
+import * as istio from "../keys/istio.js";
 
 const policy = migratingPolicy();
-const config = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[PROXY_CONFIG_KEY];
+const config = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[istio.PROXY_CONFIG];
 
 describe("hold-until-proxy-starts: start-up ordering", () => {
   it("adds holdApplicationUntilProxyStarts to a pod with no ProxyConfig annotation", () => {
@@ -40,7 +41,7 @@ describe("hold-until-proxy-starts: start-up ordering", () => {
   });
 
   it("leaves an unparseable annotation as written and warns", () => {
-    const pod = appPod({ annotations: { [PROXY_CONFIG_KEY]: "concurrency: [2" } });
+    const pod = appPod({ annotations: { [istio.PROXY_CONFIG]: "concurrency: [2" } });
     const result = runMutation(holdUntilProxyStarts, pod, policy);
     assert.equal(config(result), "concurrency: [2");
     assert.match(result.warnings[0]!, /left proxy.istio.io\/config as written/);
@@ -48,7 +49,7 @@ describe("hold-until-proxy-starts: start-up ordering", () => {
   });
 
   it("respects a user's explicit holdApplicationUntilProxyStarts: false, even after classic injection", () => {
-    const pod = classicInjected(appPod({ annotations: { [PROXY_CONFIG_KEY]: "holdApplicationUntilProxyStarts: false\n" } }));
+    const pod = classicInjected(appPod({ annotations: { [istio.PROXY_CONFIG]: "holdApplicationUntilProxyStarts: false\n" } }));
     const result = runMutation(holdUntilProxyStarts, pod, policy);
     assert.equal(result.pod, pod);
     assert.equal(result.inForce, false);
@@ -87,7 +88,7 @@ describe("hold-until-proxy-starts: start-up ordering", () => {
 
   it("leaves an annotation over the size it parses as written, without parsing it (26,001 keys once froze a replica)", () => {
     const huge = Array.from({ length: 26_001 }, (_, i) => `k${i}: v`).join("\n");
-    const result = runMutation(holdUntilProxyStarts, appPod({ annotations: { [PROXY_CONFIG_KEY]: huge } }), policy);
+    const result = runMutation(holdUntilProxyStarts, appPod({ annotations: { [istio.PROXY_CONFIG]: huge } }), policy);
     assert.equal(config(result), huge);
     assert.match(result.warnings[0]!, new RegExp(`over the ${MAX_PROXY_CONFIG_CHARS} mesh-tailor reads`));
   });

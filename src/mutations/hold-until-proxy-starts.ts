@@ -1,10 +1,10 @@
 import { annotationOf, replaceContainer, withAnnotation, withSpec } from "../pod/edit.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
-import { MAX_PROXY_CONFIG_CHARS, PROXY_CONFIG_KEY, proxyConfigText, readProxyConfig } from "../pod/proxy-config.js";
+import { MAX_PROXY_CONFIG_CHARS, proxyConfigText, readProxyConfig } from "../pod/proxy-config.js";
 import type { Container, Pod } from "../pod/types.js";
 import { unchanged, type Mutation } from "./types.js";
+import * as istio from "../keys/istio.js";
 
-export { PROXY_CONFIG_KEY };
 const HOLD_FIELD = "holdApplicationUntilProxyStarts";
 // What Istio's classic template gives the proxy when hold is on: the kubelet runs postStart hooks
 // to completion before it starts the next container, and `pilot-agent wait` returns once Envoy is
@@ -80,12 +80,12 @@ export const holdUntilProxyStarts: Mutation = {
   name: "hold",
   apply(pod, { decision, policy }) {
     if (!decision.selected || !policy.policy.startup.holdApplicationUntilProxyStarts) return unchanged(pod);
-    const merge = mergeHoldIntoProxyConfig(annotationOf(pod, PROXY_CONFIG_KEY));
+    const merge = mergeHoldIntoProxyConfig(annotationOf(pod, istio.PROXY_CONFIG));
     if (merge.kind === "unreadable") {
-      return unchanged(pod, false, [`mesh-tailor: left ${PROXY_CONFIG_KEY} as written (${merge.reason}); the app is not held until the proxy starts`]);
+      return unchanged(pod, false, [`mesh-tailor: left ${istio.PROXY_CONFIG} as written (${merge.reason}); the app is not held until the proxy starts`]);
     }
     if (merge.kind === "user-disabled") return unchanged(pod);
-    let result = merge.kind === "merged" ? withAnnotation(pod, PROXY_CONFIG_KEY, merge.text) : pod;
+    let result = merge.kind === "merged" ? withAnnotation(pod, istio.PROXY_CONFIG, merge.text) : pod;
     const proxy = findIstioProxy(result);
     // A native sidecar's startup probe already gates the app containers; nothing to add.
     if (proxy?.mode !== "classic") return { pod: result, warnings: [], inForce: true };

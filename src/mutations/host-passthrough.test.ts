@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appPod, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { HOST_PASSTHROUGH_LABEL, hostPassthrough } from "./host-passthrough.js";
+import { hostPassthrough } from "./host-passthrough.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 
 const withMode = (mode: string, inject = true) => policyWith({ services: [{ name: "reviews", inject, hostPassthrough: mode }] });
-const label = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels?.[HOST_PASSTHROUGH_LABEL];
+const label = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels?.[meshTailor.HOST_PASSTHROUGH];
 
 describe("host-passthrough: opting pods into the Lua filter", () => {
   for (const mode of ["outbound", "inbound", "both"]) {
@@ -16,7 +17,7 @@ describe("host-passthrough: opting pods into the Lua filter", () => {
     assert.equal(label(runMutation(hostPassthrough, appPod(), withMode("both", false))), undefined);
   });
   it("keeps a different value the user set, with a warning", () => {
-    const result = runMutation(hostPassthrough, appPod({ labels: { [HOST_PASSTHROUGH_LABEL]: "inbound" } }), withMode("both"));
+    const result = runMutation(hostPassthrough, appPod({ labels: { [meshTailor.HOST_PASSTHROUGH]: "inbound" } }), withMode("both"));
     assert.equal(label(result), "inbound");
     assert.equal(result.warnings.length, 1);
   });

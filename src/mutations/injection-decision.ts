@@ -3,10 +3,7 @@ import { annotationOf, labelOf } from "../pod/edit.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
 import type { InjectionDecision } from "./types.js";
-
-// Istio reads the label, and still honours the older annotation when no label is set
-// (istio/istio pkg/kube/inject/webhook.go, injectRequired; api label.SidecarInject).
-export const INJECT_KEY = "sidecar.istio.io/inject";
+import * as istio from "../keys/istio.js";
 
 /** The service a pod belongs to: the first configured label present, else its workload's name. */
 export function serviceNameOf(pod: Pod, labelKeys: readonly string[], workload: Workload | undefined): string | undefined {
@@ -17,7 +14,7 @@ export function serviceNameOf(pod: Pod, labelKeys: readonly string[], workload: 
   return workload?.name;
 }
 
-const userInjectValue = (pod: Pod): string | undefined => labelOf(pod, INJECT_KEY) ?? annotationOf(pod, INJECT_KEY);
+const userInjectValue = (pod: Pod): string | undefined => labelOf(pod, istio.SIDECAR_INJECT) ?? annotationOf(pod, istio.SIDECAR_INJECT);
 
 export function decideInjection(pod: Pod, namespace: string, serviceName: string | undefined, compiled: CompiledPolicy): InjectionDecision {
   const { policy } = compiled;
@@ -30,7 +27,7 @@ export function decideInjection(pod: Pod, namespace: string, serviceName: string
 
   if (!policy.mesh.enabled) {
     selected = false;
-    if (userValue === "true") warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${INJECT_KEY}="true" on ${who} overridden to "false"`);
+    if (userValue === "true") warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"`);
   } else if (pod.spec.hostNetwork === true) {
     // Istio never injects hostNetwork pods: the proxy's iptables rules would capture the node's traffic.
     selected = false;
@@ -38,7 +35,7 @@ export function decideInjection(pod: Pod, namespace: string, serviceName: string
   } else if (userValue === "true" || userValue === "false") {
     selected = userValue === "true";
     if (selected !== policyWants) {
-      warnings.push(`mesh-tailor: ${who} sets ${INJECT_KEY}="${userValue}", which wins over the policy's inject: ${policyWants}`);
+      warnings.push(`mesh-tailor: ${who} sets ${istio.SIDECAR_INJECT}="${userValue}", which wins over the policy's inject: ${policyWants}`);
     }
   } else {
     selected = policyWants;

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { jobNativeSidecar, NATIVE_SIDECAR_KEY } from "./job-native-sidecar.js";
+import { jobNativeSidecar } from "./job-native-sidecar.js";
+import * as istio from "../keys/istio.js";
 
 const on = policyWith({ defaults: { inject: true }, jobs: { nativeSidecar: true } });
-const annotation = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[NATIVE_SIDECAR_KEY];
+const annotation = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[istio.NATIVE_SIDECAR];
 
 describe("job-native-sidecar: Jobs that finish", () => {
   it("opts a selected CronJob or Job pod into a native sidecar", () => {
@@ -19,7 +20,7 @@ describe("job-native-sidecar: Jobs that finish", () => {
   });
   it("keeps the user's own choice", () => {
     const pod = jobPod();
-    pod.metadata!.annotations = { [NATIVE_SIDECAR_KEY]: "false" };
+    pod.metadata!.annotations = { [istio.NATIVE_SIDECAR]: "false" };
     const result = runMutation(jobNativeSidecar, pod, on);
     assert.equal(result.pod, pod);
     assert.equal(result.inForce, false);

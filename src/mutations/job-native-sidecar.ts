@@ -1,8 +1,6 @@
 import { annotationOf, withAnnotation } from "../pod/edit.js";
 import { unchanged, type Mutation } from "./types.js";
-
-// Per-pod switch to a native sidecar (istio/api annotation.SidecarNativeSidecar, Istio >= 1.19).
-export const NATIVE_SIDECAR_KEY = "sidecar.istio.io/nativeSidecar";
+import * as istio from "../keys/istio.js";
 
 /**
  * Jobs that finish: a classic proxy keeps running after the Job's container exits, so the pod
@@ -13,8 +11,8 @@ export const jobNativeSidecar: Mutation = {
   apply(pod, { decision, workload, policy }) {
     const isJob = workload?.kind === "Job" || workload?.kind === "CronJob";
     if (!policy.policy.jobs.nativeSidecar || !decision.selected || !isJob) return unchanged(pod);
-    const existing = annotationOf(pod, NATIVE_SIDECAR_KEY);
-    if (existing === undefined) return { pod: withAnnotation(pod, NATIVE_SIDECAR_KEY, "true"), warnings: [], inForce: true };
+    const existing = annotationOf(pod, istio.NATIVE_SIDECAR);
+    if (existing === undefined) return { pod: withAnnotation(pod, istio.NATIVE_SIDECAR, "true"), warnings: [], inForce: true };
     return unchanged(pod, existing === "true");
   },
 };

@@ -3,10 +3,11 @@ import { describe, it } from "node:test";
 import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
 import type { Pod } from "../pod/types.js";
-import { LOCALITY_LABEL, locality } from "./locality.js";
+import { locality } from "./locality.js";
+import * as istio from "../keys/istio.js";
 
 const policy = policyWith();
-const label = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels?.[LOCALITY_LABEL];
+const label = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels?.[istio.LOCALITY];
 const pinned = (pod: Pod, selector: Record<string, string>): Pod => ({ ...pod, spec: { ...pod.spec, nodeSelector: selector } });
 const REGION = "topology.kubernetes.io/region";
 const ZONE = "topology.kubernetes.io/zone";
@@ -64,7 +65,7 @@ describe("locality: istio-locality for pods with no Service", () => {
   });
 
   it("keeps a locality the pod already carries, under either label", () => {
-    for (const key of [LOCALITY_LABEL, "topology.istio.io/locality"]) {
+    for (const key of [istio.LOCALITY, "topology.istio.io/locality"]) {
       const pod = pinned(jobPod(), { [REGION]: "r", [ZONE]: "z" });
       pod.metadata!.labels![key] = "elsewhere.zone";
       assert.equal(runMutation(locality, pod, policy).pod, pod);

@@ -1,17 +1,10 @@
+import * as k8s from "../keys/kubernetes.js";
 import { labelOf, withLabel } from "../pod/edit.js";
 import { isLabelValue } from "../pod/k8s-names.js";
 import type { Pod } from "../pod/types.js";
 import { isServiceLess } from "../pod/workload.js";
 import { unchanged, type Mutation } from "./types.js";
-
-// Istio overrides a workload's locality with this label, dots for slashes because label values
-// cannot hold "/" (istio/pkg config/labels/constants.go, IstioLocality).
-export const LOCALITY_LABEL = "istio-locality";
-const ALTERNATE_LOCALITY_LABEL = "topology.istio.io/locality";
-const REGION = "topology.kubernetes.io/region";
-const ZONE = "topology.kubernetes.io/zone";
-// Istio's subzone node label (istio/api label.TopologySubzone).
-const SUBZONE = "topology.istio.io/subzone";
+import * as istio from "../keys/istio.js";
 
 /** The single value a pod's scheduling constraints require for a node label, if they pin exactly one. */
 function pinnedNodeLabel(pod: Pod, key: string): string | undefined {
@@ -25,10 +18,10 @@ function pinnedNodeLabel(pod: Pod, key: string): string | undefined {
 }
 
 export function localityOf(pod: Pod, fallback: string): string | undefined {
-  const region = pinnedNodeLabel(pod, REGION);
-  const zone = pinnedNodeLabel(pod, ZONE);
+  const region = pinnedNodeLabel(pod, k8s.TOPOLOGY_REGION);
+  const zone = pinnedNodeLabel(pod, k8s.TOPOLOGY_ZONE);
   if (region && zone) {
-    const subzone = pinnedNodeLabel(pod, SUBZONE);
+    const subzone = pinnedNodeLabel(pod, istio.TOPOLOGY_SUBZONE);
     return subzone ? `${region}.${zone}.${subzone}` : `${region}.${zone}`;
   }
   return fallback || undefined;
@@ -44,12 +37,12 @@ export const locality: Mutation = {
     const settings = policy.policy.locality;
     if (!settings.enabled || !isServiceLess(workload)) return unchanged(pod);
     const value = localityOf(pod, settings.default);
-    const existing = labelOf(pod, LOCALITY_LABEL);
+    const existing = labelOf(pod, istio.LOCALITY);
     if (value === undefined) return unchanged(pod);
-    if (existing !== undefined || labelOf(pod, ALTERNATE_LOCALITY_LABEL) !== undefined) return unchanged(pod, existing === value);
+    if (existing !== undefined || labelOf(pod, istio.TOPOLOGY_LOCALITY) !== undefined) return unchanged(pod, existing === value);
     if (!isLabelValue(value)) {
-      return unchanged(pod, false, [`mesh-tailor: locality "${value}" from the pod's node constraints is not a valid label value; ${LOCALITY_LABEL} not set`]);
+      return unchanged(pod, false, [`mesh-tailor: locality "${value}" from the pod's node constraints is not a valid label value; ${istio.LOCALITY} not set`]);
     }
-    return { pod: withLabel(pod, LOCALITY_LABEL, value), warnings: [], inForce: true };
+    return { pod: withLabel(pod, istio.LOCALITY, value), warnings: [], inForce: true };
   },
 };

@@ -4,8 +4,9 @@ import fc from "fast-check";
 import fastJsonPatch from "fast-json-patch";
 import { arbitraryPod, deepFreeze, namespaces } from "../../test/fixtures/arbitrary-pods.js";
 import { appPod, classicInjected, jobPod, migratingPolicy, nativeInjected, policyWith } from "../../test/fixtures/pods.js";
-import { APPLIED_KEY, MUTATIONS, runPipeline } from "./pipeline.js";
+import { MUTATIONS, runPipeline } from "./pipeline.js";
 import type { Mutation } from "./types.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 
 const policy = migratingPolicy({ jobs: { nativeSidecar: true }, locality: { default: "r.z" } }, ["reviews", "report", "details"]);
 const sleep30 = { preStop: { exec: { command: ["sleep", "30"] } } };
@@ -13,14 +14,14 @@ const sleep30 = { preStop: { exec: { command: ["sleep", "30"] } } };
 describe("the customization pipeline", () => {
   it("records what is in force in mesh-tailor.io/applied", () => {
     const result = runPipeline({ pod: appPod({ preStop: sleep30 }), namespace: "shop--box-9" }, policy);
-    assert.equal(result.pod.metadata?.annotations?.[APPLIED_KEY], "inject,hold,branch");
+    assert.equal(result.pod.metadata?.annotations?.[meshTailor.APPLIED], "inject,hold,branch");
     const after = runPipeline({ pod: classicInjected(result.pod), namespace: "shop--box-9" }, policy);
-    assert.equal(after.pod.metadata?.annotations?.[APPLIED_KEY], "inject,hold,prestop,branch");
+    assert.equal(after.pod.metadata?.annotations?.[meshTailor.APPLIED], "inject,hold,prestop,branch");
   });
 
   it('writes "none" when nothing is in force', () => {
     const result = runPipeline({ pod: appPod({ name: "ratings" }), namespace: "shop" }, policyWith({ sandbox: { enabled: false } }));
-    assert.equal(result.pod.metadata?.annotations?.[APPLIED_KEY], "none");
+    assert.equal(result.pod.metadata?.annotations?.[meshTailor.APPLIED], "none");
   });
 
   it("never touches kube-system or mirror pods", () => {

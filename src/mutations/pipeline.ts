@@ -1,3 +1,4 @@
+import * as k8s from "../keys/kubernetes.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import { annotationOf, withAnnotation } from "../pod/edit.js";
 import type { Pod } from "../pod/types.js";
@@ -12,11 +13,8 @@ import { proxyResources } from "./proxy-resources.js";
 import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
 import type { Mutation, MutationContext } from "./types.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 
-export const APPLIED_KEY = "mesh-tailor.io/applied";
-// Static pods' API mirrors: the kubelet owns them and ignores any change (kubernetes
-// pkg/kubelet/types, ConfigMirrorAnnotationKey).
-const MIRROR_KEY = "kubernetes.io/config.mirror";
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 
 /** In order: the decision's labels first, then what Istio reads, then edits to its proxy. */
@@ -55,7 +53,7 @@ export interface PipelineResult {
 
 function skipReason(pod: Pod, namespace: string): string | undefined {
   if (SYSTEM_NAMESPACES.has(namespace)) return `namespace ${namespace} is never mutated`;
-  if (annotationOf(pod, MIRROR_KEY) !== undefined) return "mirror pod";
+  if (annotationOf(pod, k8s.CONFIG_MIRROR) !== undefined) return "mirror pod";
   return undefined;
 }
 
@@ -88,6 +86,6 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
       warnings.push(`mesh-tailor: the "${mutation.name}" customization failed and was skipped (${cause.message}); the pod is admitted without it`);
     }
   }
-  pod = withAnnotation(pod, APPLIED_KEY, applied.length > 0 ? applied.join(",") : "none");
+  pod = withAnnotation(pod, meshTailor.APPLIED, applied.length > 0 ? applied.join(",") : "none");
   return { pod, warnings, applied, failures, workload, serviceName };
 }

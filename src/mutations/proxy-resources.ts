@@ -1,14 +1,10 @@
 import { annotationOf, withAnnotation } from "../pod/edit.js";
 import type { ProxyResources } from "../policy/schema.js";
 import { unchanged, type Mutation } from "./types.js";
+import * as istio from "../keys/istio.js";
 
-// Istio's per-pod sidecar resource annotations (istio/api annotation: sidecar.istio.io/proxyCPU ...).
-const ANNOTATION_FOR: Record<keyof ProxyResources, string> = {
-  cpu: "sidecar.istio.io/proxyCPU",
-  memory: "sidecar.istio.io/proxyMemory",
-  cpuLimit: "sidecar.istio.io/proxyCPULimit",
-  memoryLimit: "sidecar.istio.io/proxyMemoryLimit",
-};
+// Istio's per-pod sidecar resource annotations.
+const ANNOTATION_FOR: Record<keyof ProxyResources, string> = { cpu: istio.PROXY_CPU, memory: istio.PROXY_MEMORY, cpuLimit: istio.PROXY_CPU_LIMIT, memoryLimit: istio.PROXY_MEMORY_LIMIT };
 
 /** The service entry's values, field by field, over the policy defaults; "" means not set. */
 function effectiveResources(defaults: ProxyResources | undefined, own: ProxyResources | undefined): Partial<Record<keyof ProxyResources, string>> {

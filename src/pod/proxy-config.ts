@@ -1,8 +1,5 @@
 import { isMap, isScalar, parseDocument, visit, type Document } from "yaml";
 
-// Per-pod ProxyConfig overrides (istio/api annotation.ProxyConfig), YAML or JSON.
-export const PROXY_CONFIG_KEY = "proxy.istio.io/config";
-
 /**
  * The largest annotation mesh-tailor parses. A real ProxyConfig override is a few hundred bytes
  * (a handful of fields, some proxyMetadata); Kubernetes allows 256 KiB of annotations, and YAML

@@ -1,3 +1,4 @@
+import * as k8s from "../keys/kubernetes.js";
 import { labelOf } from "./edit.js";
 import type { Pod } from "./types.js";
 
@@ -20,7 +21,7 @@ export function workloadOf(pod: Pod): Workload | undefined {
   const owner = owners.find((o) => o.controller === true) ?? (owners.length === 1 ? owners[0] : undefined);
   if (!owner) return undefined;
   if (owner.kind === "ReplicaSet") {
-    const hash = labelOf(pod, "pod-template-hash");
+    const hash = labelOf(pod, k8s.POD_TEMPLATE_HASH);
     if (hash && owner.name.endsWith(`-${hash}`)) return { kind: "Deployment", name: owner.name.slice(0, -hash.length - 1) };
     const match = REPLICASET_HASH_SUFFIX.exec(owner.name);
     return match ? { kind: "Deployment", name: match[1]! } : { kind: "ReplicaSet", name: owner.name };

@@ -1,0 +1,26 @@
+// Every Istio label and annotation mesh-tailor reads or writes, and nowhere else. Istio defines
+// them in istio/api: label/labels.gen.go and annotation/annotations.gen.go (generated from
+// label/labels.yaml and annotation/annotations.yaml); the Go name is given with each.
+
+/** Whether to inject a pod: Istio reads the label, and the older annotation when no label is set (label.SidecarInject; annotation.SidecarInject). */
+export const SIDECAR_INJECT = "sidecar.istio.io/inject";
+/** The control-plane revision whose injector handles the pod (label.IoIstioRev). */
+export const REVISION = "istio.io/rev";
+/** Per-pod ProxyConfig overrides, YAML or JSON (annotation.ProxyConfig). */
+export const PROXY_CONFIG = "proxy.istio.io/config";
+/** Run the proxy as a native sidecar, Istio >= 1.19: read by Istio's injector (pkg/kube/inject); the end-to-end suite proves it. */
+export const NATIVE_SIDECAR = "sidecar.istio.io/nativeSidecar";
+/** The sidecar's resources (annotation.SidecarProxyCPU, SidecarProxyMemory, SidecarProxyCPULimit, SidecarProxyMemoryLimit). */
+export const PROXY_CPU = "sidecar.istio.io/proxyCPU";
+export const PROXY_MEMORY = "sidecar.istio.io/proxyMemory";
+export const PROXY_CPU_LIMIT = "sidecar.istio.io/proxyCPULimit";
+export const PROXY_MEMORY_LIMIT = "sidecar.istio.io/proxyMemoryLimit";
+/**
+ * A workload's locality, overriding its Service endpoints'; dots for slashes, as label values
+ * cannot hold "/" (istio/istio pkg/config/labels, IstioLocality / LocalityLabel).
+ */
+export const LOCALITY = "istio-locality";
+/** The label form Istio also reads a locality from; a pod that has it is left alone. */
+export const TOPOLOGY_LOCALITY = "topology.istio.io/locality";
+/** The node label that names a subzone (label.TopologySubzone). */
+export const TOPOLOGY_SUBZONE = "topology.istio.io/subzone";

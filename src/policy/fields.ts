@@ -1,0 +1,58 @@
+// What each policy field means, in one place: the comments of `mesh-tailor policy default`
+// (and manifests/policy.yaml) and the README's policy table are generated from it, with the
+// defaults taken from the schema. A test refuses a schema field that has no row here.
+
+export interface FieldDoc {
+  /** Dotted path; `services[]` for the list's entries. A row for an object covers its fields. */
+  readonly path: string;
+  /** Markdown, for the README. */
+  readonly meaning: string;
+  /** The same for a YAML comment, when Markdown would read badly there. */
+  readonly comment?: string;
+  /** Shown instead of the schema's default (a required field has none). */
+  readonly defaultText?: string;
+}
+
+export const FIELD_DOCS: readonly FieldDoc[] = [
+  { path: "mesh.enabled", meaning: '`false` = system-wide rollback: every pod gets `sidecar.istio.io/inject: "false"`' },
+  { path: "mesh.serviceLabelKeys", meaning: "labels that name a pod's service, first present wins (else its workload's name)" },
+  { path: "defaults.inject", meaning: "selection for services no entry matches" },
+  {
+    path: "defaults.proxyResources",
+    meaning: "`{cpu, memory, cpuLimit, memoryLimit}` for every selected pod; unset, Istio's mesh-wide proxy resources apply",
+    comment: "{cpu, memory, cpuLimit, memoryLimit} for every selected pod (Istio's proxyCPU... annotations); unset, Istio's mesh-wide proxy resources apply",
+  },
+  { path: "services", meaning: "per-service entries; **first match wins**", comment: "per-service entries, first match wins; globs (*, ?) in namespace and name" },
+  { path: "services[].namespace", meaning: "glob (`*`, `?`, `[...]`) on the namespace" },
+  { path: "services[].name", meaning: "glob on the service name", defaultText: "required" },
+  { path: "services[].inject", meaning: "listing a service migrates it; `false` keeps it out" },
+  { path: "services[].revision", meaning: "`istio.io/rev`, to move one service to a canary control plane" },
+  { path: "services[].hostPassthrough", meaning: "`none`, `outbound`, `inbound`, `both`" },
+  { path: "services[].proxyResources", meaning: "overrides `defaults.proxyResources` field by field" },
+  { path: "startup.holdApplicationUntilProxyStarts", meaning: "start-up ordering: the app starts once the proxy is ready" },
+  { path: "shutdown.enabled", meaning: "shutdown ordering: the proxy outlives the app" },
+  { path: "shutdown.appPreStopSecondsDefault", meaning: "assumed app preStop when it cannot be read" },
+  { path: "shutdown.marginSeconds", meaning: "proxy preStop = longest app preStop + margin" },
+  { path: "shutdown.adjustTerminationGracePeriod", meaning: "raise the grace period to cover preStop + drain" },
+  { path: "shutdown.proxyDrainSeconds", meaning: "Istio's `terminationDrainDuration`, counted into the grace period" },
+  { path: "shutdown.proxyPreStopAction", meaning: "`sleep` (Kubernetes sleep action) or `exec` (`sleep N` in the proxy image)" },
+  { path: "locality.enabled", meaning: "label Service-less pods with `istio-locality`" },
+  { path: "locality.default", meaning: "`region.zone.subzone` for pods that pin none" },
+  { path: "sandbox.enabled", meaning: "branch labels" },
+  { path: "sandbox.labelKey", meaning: "the label key" },
+  { path: "sandbox.namespacePattern", meaning: "must have a `(?<branch>...)` group" },
+  { path: "sandbox.defaultBranch", meaning: "branch of every pod outside a sandbox" },
+  { path: "jobs.nativeSidecar", meaning: "native sidecars for Job pods, so Jobs can finish" },
+];
+
+/** The row that documents PATH: its own, or the nearest enclosing object's. */
+export function docFor(path: string): FieldDoc | undefined {
+  for (let candidate = path; candidate; candidate = candidate.includes(".") ? candidate.slice(0, candidate.lastIndexOf(".")) : "") {
+    const doc = FIELD_DOCS.find((d) => d.path === candidate);
+    if (doc) return doc;
+  }
+  return undefined;
+}
+
+/** A YAML comment from a Markdown meaning: no backticks or bold. */
+export const commentOf = (doc: FieldDoc): string => doc.comment ?? doc.meaning.replace(/`/g, "").replace(/\*\*/g, "");

@@ -7,13 +7,33 @@ import type { AdmissionRequest, AdmissionResponse } from "./types.js";
 
 export type AdmissionOutcome = "mutated" | "allowed" | "skipped";
 
+/** What the server logs and counts about one admission; nothing else of the pipeline leaves here. */
+export interface AdmissionSummary {
+  /** "Kind/name" of the pod's workload. */
+  readonly workload?: string | undefined;
+  readonly service?: string | undefined;
+  /** The customizations in force. */
+  readonly applied: readonly string[];
+  readonly warnings: number;
+  /** Customizations that threw and were left out. */
+  readonly failures: readonly { readonly mutation: string; readonly error: Error }[];
+}
+
 export interface HandledAdmission {
   readonly response: AdmissionResponse;
   readonly outcome: AdmissionOutcome;
   /** Why nothing was done, for the log line. */
   readonly reason?: string;
-  readonly pipeline?: PipelineResult;
+  readonly summary?: AdmissionSummary;
 }
+
+const summarize = (pipeline: PipelineResult): AdmissionSummary => ({
+  workload: pipeline.workload ? `${pipeline.workload.kind}/${pipeline.workload.name}` : undefined,
+  service: pipeline.serviceName,
+  applied: pipeline.applied,
+  warnings: pipeline.warnings.length,
+  failures: pipeline.failures,
+});
 
 const isPodCreate = (request: AdmissionRequest): boolean =>
   request.operation === "CREATE" && request.kind?.kind === "Pod" && (request.kind.group ?? "") === "" && !request.subResource;
@@ -35,11 +55,11 @@ export function handleAdmission(request: AdmissionRequest, policy: CompiledPolic
   }
   const namespace = request.namespace || request.object.metadata?.namespace || "default";
   const pipeline = runPipeline({ pod: request.object, namespace }, policy);
-  if (pipeline.skipped) return { response: allowed(uid), outcome: "skipped", reason: pipeline.skipped, pipeline };
+  if (pipeline.skipped) return { response: allowed(uid), outcome: "skipped", reason: pipeline.skipped, summary: summarize(pipeline) };
   const operations = fastJsonPatch.compare(request.object, pipeline.pod);
   return {
     response: patched(uid, operations, pipeline.warnings),
     outcome: operations.length > 0 ? "mutated" : "allowed",
-    pipeline,
+    summary: summarize(pipeline),
   };
 }

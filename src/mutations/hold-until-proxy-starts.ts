@@ -78,8 +78,9 @@ function holdClassicProxy(pod: Pod, index: number, proxy: Container): { pod: Pod
 /** Start-up ordering: the app container starts only once the proxy is ready. */
 export const holdUntilProxyStarts: Mutation = {
   name: "hold",
-  apply(pod, { decision, policy }) {
-    if (!decision.selected || !policy.policy.startup.holdApplicationUntilProxyStarts) return unchanged(pod);
+  selectedOnly: true,
+  enabledBy: (policy) => policy.startup.holdApplicationUntilProxyStarts,
+  apply(pod) {
     const merge = mergeHoldIntoProxyConfig(annotationOf(pod, istio.PROXY_CONFIG));
     if (merge.kind === "unreadable") {
       return unchanged(pod, false, [`mesh-tailor: left ${istio.PROXY_CONFIG} as written (${merge.reason}); the app is not held until the proxy starts`]);

@@ -33,9 +33,10 @@ export function localityOf(pod: Pod, fallback: string): string | undefined {
  */
 export const locality: Mutation = {
   name: "locality",
+  enabledBy: (policy) => policy.locality.enabled,
   apply(pod, { workload, policy }) {
     const settings = policy.policy.locality;
-    if (!settings.enabled || !isServiceLess(workload)) return unchanged(pod);
+    if (!isServiceLess(workload)) return unchanged(pod);
     const value = localityOf(pod, settings.default);
     const existing = labelOf(pod, istio.LOCALITY);
     if (value === undefined) return unchanged(pod);

@@ -33,6 +33,18 @@ describe("the customization pipeline", () => {
     assert.equal(result.skipped, "mirror pod");
   });
 
+  it("runs a customization only when its declarations hold, and never calls it otherwise", () => {
+    const calls: string[] = [];
+    const spy = (name: string, declared: Partial<Mutation>): Mutation => ({ name, ...declared, apply: (pod) => (calls.push(name), { pod, warnings: [], inForce: true }) });
+    const declared = [spy("always", {}), spy("selected", { selectedOnly: true }), spy("switched-off", { enabledBy: () => false }), spy("switched-on", { enabledBy: (p) => p.sandbox.enabled })];
+    runPipeline({ pod: appPod({ name: "ratings" }), namespace: "shop" }, policy, declared);
+    assert.deepEqual(calls, ["always", "switched-on"], "an unselected pod");
+    calls.length = 0;
+    const result = runPipeline({ pod: appPod(), namespace: "shop" }, policy, declared);
+    assert.deepEqual(calls, ["always", "selected", "switched-on"], "a selected pod");
+    assert.equal(result.pod.metadata?.annotations?.[meshTailor.APPLIED], "always,selected,switched-on");
+  });
+
   it("skips a customization that throws, keeps the others, and says so", () => {
     const broken: Mutation = {
       name: "broken",

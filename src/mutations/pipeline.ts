@@ -12,7 +12,7 @@ import { proxyOutlivesApp } from "./proxy-outlives-app.js";
 import { proxyResources } from "./proxy-resources.js";
 import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
-import type { Mutation, MutationContext } from "./types.js";
+import { appliesTo, type Mutation, type MutationContext } from "./types.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
@@ -75,6 +75,7 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
   const applied: string[] = [];
   const failures: MutationFailure[] = [];
   for (const mutation of mutations) {
+    if (!appliesTo(mutation, context)) continue;
     try {
       const result = mutation.apply(pod, context);
       pod = result.pod;

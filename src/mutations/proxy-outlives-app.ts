@@ -3,7 +3,7 @@ import { appContainers, findIstioProxy } from "../pod/istio-proxy.js";
 import { preStopSeconds } from "../pod/prestop-seconds.js";
 import type { LifecycleHandler, Pod } from "../pod/types.js";
 import type { TailorPolicy } from "../policy/schema.js";
-import { unchanged, type Mutation } from "./types.js";
+import type { Mutation } from "./types.js";
 
 // Kubernetes' default when a pod sets no terminationGracePeriodSeconds.
 const DEFAULT_GRACE_SECONDS = 30;
@@ -38,9 +38,10 @@ function gracePeriodOf(pod: Pod): number | undefined {
  */
 export const proxyOutlivesApp: Mutation = {
   name: "prestop",
-  apply(pod, { decision, policy }) {
+  selectedOnly: true,
+  enabledBy: (policy) => policy.shutdown.enabled,
+  apply(pod, { policy }) {
     const shutdown = policy.policy.shutdown;
-    if (!decision.selected || !shutdown.enabled) return unchanged(pod);
     const warnings: string[] = [];
     const readSeconds = longestAppPreStop(pod, shutdown.appPreStopSecondsDefault);
     const appSeconds = Math.min(readSeconds, MAX_POD_SECONDS);

@@ -1,35 +1,26 @@
-import { annotationOf, withAnnotation } from "../pod/edit.js";
-import type { ProxyResources } from "../policy/schema.js";
-import { unchanged, type Mutation } from "./types.js";
 import * as istio from "../keys/istio.js";
+import type { ProxyResources } from "../policy/schema.js";
+import { setAllUnlessUserSet } from "./edits.js";
+import type { Mutation } from "./types.js";
 
 // Istio's per-pod sidecar resource annotations.
 const ANNOTATION_FOR: Record<keyof ProxyResources, string> = { cpu: istio.PROXY_CPU, memory: istio.PROXY_MEMORY, cpuLimit: istio.PROXY_CPU_LIMIT, memoryLimit: istio.PROXY_MEMORY_LIMIT };
 
-/** The service entry's values, field by field, over the policy defaults; "" means not set. */
-function effectiveResources(defaults: ProxyResources | undefined, own: ProxyResources | undefined): Partial<Record<keyof ProxyResources, string>> {
-  const merged: Partial<Record<keyof ProxyResources, string>> = {};
+/** The service entry's values, field by field, over the policy defaults, as annotations; "" means not set. */
+function wantedAnnotations(defaults: ProxyResources | undefined, own: ProxyResources | undefined): Record<string, string> {
+  const wanted: Record<string, string> = {};
   for (const field of Object.keys(ANNOTATION_FOR) as (keyof ProxyResources)[]) {
     const value = own?.[field] || defaults?.[field];
-    if (value) merged[field] = value;
+    if (value) wanted[ANNOTATION_FOR[field]] = value;
   }
-  return merged;
+  return wanted;
 }
 
-/** Sizes the sidecar through Istio's annotations, never replacing one the user set. */
+/** Sizes the sidecar through Istio's annotations, never replacing one the user set (silently: sizing is theirs). */
 export const proxyResources: Mutation = {
   name: "resources",
+  selectedOnly: true,
   apply(pod, { decision, policy }) {
-    if (!decision.selected) return unchanged(pod);
-    const wanted = effectiveResources(policy.policy.defaults.proxyResources, decision.entry?.proxyResources);
-    let result = pod;
-    let inForce = false;
-    for (const [field, value] of Object.entries(wanted) as [keyof ProxyResources, string][]) {
-      const key = ANNOTATION_FOR[field];
-      const existing = annotationOf(result, key);
-      if (existing === undefined) result = withAnnotation(result, key, value);
-      if (existing === undefined || existing === value) inForce = true;
-    }
-    return { pod: result, warnings: [], inForce };
+    return setAllUnlessUserSet(pod, "annotations", wantedAnnotations(policy.policy.defaults.proxyResources, decision.entry?.proxyResources), false);
   },
 };

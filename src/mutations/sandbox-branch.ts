@@ -1,5 +1,5 @@
-import { labelOf, withLabel } from "../pod/edit.js";
 import { isLabelValue } from "../pod/k8s-names.js";
+import { setUnlessUserSet } from "./edits.js";
 import { unchanged, type Mutation } from "./types.js";
 
 /**
@@ -8,16 +8,13 @@ import { unchanged, type Mutation } from "./types.js";
  */
 export const sandboxBranch: Mutation = {
   name: "branch",
+  enabledBy: (policy) => policy.sandbox.enabled,
   apply(pod, { namespace, policy }) {
     const sandbox = policy.policy.sandbox;
-    if (!sandbox.enabled) return unchanged(pod);
     const branch = policy.sandboxPattern.exec(namespace)?.groups?.["branch"] ?? sandbox.defaultBranch;
     if (!isLabelValue(branch)) {
       return unchanged(pod, false, [`mesh-tailor: branch "${branch}" taken from namespace "${namespace}" is not a valid label value; ${sandbox.labelKey} not set`]);
     }
-    const existing = labelOf(pod, sandbox.labelKey);
-    if (existing === undefined) return { pod: withLabel(pod, sandbox.labelKey, branch), warnings: [], inForce: true };
-    if (existing === branch) return unchanged(pod, true);
-    return unchanged(pod, false, [`mesh-tailor: kept ${sandbox.labelKey}="${existing}" as set on the pod; namespace "${namespace}" implies "${branch}"`]);
+    return setUnlessUserSet(pod, "labels", sandbox.labelKey, branch, `namespace "${namespace}" implies "${branch}"`);
   },
 };

@@ -1,5 +1,5 @@
 import type { CompiledPolicy } from "../policy/load.js";
-import type { ServiceEntry } from "../policy/schema.js";
+import type { ServiceEntry, TailorPolicy } from "../policy/schema.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
 
@@ -34,7 +34,16 @@ export interface MutationResult {
 export interface Mutation {
   /** Short name: the tag in `mesh-tailor.io/applied`, the metric label, the file name's root. */
   readonly name: string;
+  /** Runs only for pods going into the mesh (the pipeline gates it). */
+  readonly selectedOnly?: boolean;
+  /** Runs only when this part of the policy turns it on (the pipeline gates it). */
+  readonly enabledBy?: (policy: TailorPolicy) => boolean;
+  /** What it changes; called only when the declarations above hold. */
   apply(pod: Pod, context: MutationContext): MutationResult;
 }
+
+/** Whether MUTATION runs for this pod: its declarations, checked in one place for every customization. */
+export const appliesTo = (mutation: Mutation, context: MutationContext): boolean =>
+  (!mutation.selectedOnly || context.decision.selected) && (!mutation.enabledBy || mutation.enabledBy(context.policy.policy));
 
 export const unchanged = (pod: Pod, inForce = false, warnings: readonly string[] = []): MutationResult => ({ pod, warnings, inForce });

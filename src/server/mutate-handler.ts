@@ -145,14 +145,14 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
         const handled = handleAdmission(request, options.currentPolicy());
         outcome = handled.outcome;
         reply = review(version, handled.response);
-        const pipeline = handled.pipeline;
-        if (pipeline) {
-          log.workload = pipeline.workload ? logField(`${pipeline.workload.kind}/${pipeline.workload.name}`) : undefined;
-          log.service = logField(pipeline.serviceName);
-          log.mutations = pipeline.applied;
-          log.warnings = pipeline.warnings.length;
-          for (const name of pipeline.applied) metrics.mutationsApplied.labels(name).inc();
-          for (const failure of pipeline.failures) {
+        const summary = handled.summary;
+        if (summary) {
+          log.workload = logField(summary.workload);
+          log.service = logField(summary.service);
+          log.mutations = summary.applied;
+          log.warnings = summary.warnings;
+          for (const name of summary.applied) metrics.mutationsApplied.labels(name).inc();
+          for (const failure of summary.failures) {
             metrics.mutationFailures.labels(failure.mutation).inc();
             logger.error({ err: failure.error, uid: request.uid, mutation: failure.mutation }, "customization failed; admitted without it");
           }

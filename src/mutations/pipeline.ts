@@ -9,24 +9,30 @@ import { decideInjection, serviceNameOf } from "./injection-decision.js";
 import { jobNativeSidecar } from "./job-native-sidecar.js";
 import { locality } from "./locality.js";
 import { proxyOutlivesApp } from "./proxy-outlives-app.js";
+import { pitfalls } from "./pitfalls.js";
 import { proxyResources } from "./proxy-resources.js";
 import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
+import { serviceProxyConfig } from "./service-proxy-config.js";
+import { serviceSettings } from "./service-settings.js";
 import { appliesTo, type Mutation, type MutationContext } from "./types.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 
-/** In order: the decision's labels first, then what Istio reads, then edits to its proxy. */
+/** In order: the decision's labels first, then what Istio reads, then edits to its proxy; pitfalls see the result. */
 export const MUTATIONS: readonly Mutation[] = [
   selectInjection,
   proxyResources,
+  serviceSettings,
   jobNativeSidecar,
   holdUntilProxyStarts,
+  serviceProxyConfig,
   proxyOutlivesApp,
   locality,
   sandboxBranch,
   hostPassthrough,
+  pitfalls,
 ];
 
 export interface PipelineInput {

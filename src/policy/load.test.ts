@@ -88,6 +88,18 @@ describe("loadPolicy", () => {
     assert.ok(problemsOf(`${HEADER}services:\n  - name: x\n    revision: Canary_1\n`)[0]!.startsWith("services[0].revision:"));
   });
 
+  it("lets a service set only Istio's and mesh-tailor's keys, and none another field manages", () => {
+    const settings = (field: string, key: string) => problemsOf(`${HEADER}services:\n  - name: x\n    ${field}:\n      "${key}": "v"\n`);
+    assert.match(settings("annotations", "example.com/team")[0]!, /outside Istio's .* and mesh-tailor's/);
+    assert.match(settings("labels", "app")[0]!, /outside Istio's/);
+    assert.match(settings("labels", "sidecar.istio.io/inject")[0]!, /selection decides it/);
+    assert.match(settings("annotations", "proxy.istio.io/config")[0]!, /use services\[\]\.proxyConfig/);
+    assert.match(settings("annotations", "sidecar.istio.io/proxyCPU")[0]!, /use services\[\]\.proxyResources/);
+    assert.match(problemsOf(`${HEADER}services:\n  - name: x\n    proxyConfig: {holdApplicationUntilProxyStarts: false}\n`)[0]!, /startup.holdApplicationUntilProxyStarts decides it/);
+    const { policy } = loadPolicy(`${HEADER}services:\n  - name: x\n    labels: {sidecar.istio.io/interceptionMode: TPROXY}\n    annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "9090"}\n    proxyConfig: {concurrency: 2, proxyMetadata: {A: b}}\n`);
+    assert.deepEqual(policy.services[0]!.proxyConfig, { concurrency: 2, proxyMetadata: { A: "b" } });
+  });
+
   it("gives a policy a stable revision from its text", () => {
     const text = `${HEADER}services:\n  - name: reviews\n`;
     assert.equal(loadPolicy(text).revision, loadPolicy(text).revision);

@@ -35,6 +35,8 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     if (issue.code === "unrecognized_keys") {
       return `${formatPath(issue.path)}: unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")} (check the spelling against \`mesh-tailor policy default\`)`;
     }
+    // A record key's own reasons come wrapped; say them, not "Invalid key in record".
+    if (issue.code === "invalid_key") return `${formatPath(issue.path)}: ${issue.issues.map((inner) => inner.message).join("; ")}`;
     return `${formatPath(issue.path)}: ${issue.message}`;
   });
 }

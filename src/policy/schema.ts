@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isDns1123Label, isLabelValue, isQualifiedName } from "../pod/k8s-names.js";
+import { managedKeyProblem, managedProxyConfigFieldProblem } from "./settable-keys.js";
 
 // A Kubernetes resource quantity (k8s.io/apimachinery/pkg/api/resource), or "" for "not set".
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
@@ -20,6 +21,20 @@ const proxyResources = z.strictObject({
   memoryLimit: quantity.optional(),
 });
 
+// A key a service entry may set on its pods: Istio's or mesh-tailor's, and none that another
+// field of the policy manages (settable-keys.ts says which and why).
+const settableKey = z.string().superRefine((key, ctx) => {
+  if (!isQualifiedName(key)) ctx.addIssue({ code: "custom", message: `${JSON.stringify(key)} is not a valid Kubernetes label or annotation key` });
+  else {
+    const problem = managedKeyProblem(key);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }
+});
+const proxyConfigField = z.string().superRefine((field, ctx) => {
+  const problem = managedProxyConfigFieldProblem(field);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 const serviceEntry = z.strictObject({
   namespace: glob.default("*"),
   name: glob,
@@ -27,6 +42,12 @@ const serviceEntry = z.strictObject({
   revision: z.string().refine(isDns1123Label, { message: "must be a DNS-1123 label, the name of an Istio revision" }).optional(),
   hostPassthrough: z.enum(HOST_PASSTHROUGH_MODES).default("none"),
   proxyResources: proxyResources.optional(),
+  /** Istio pod labels for the service's selected pods (e.g. sidecar.istio.io/... switches Istio reads as labels). */
+  labels: z.record(settableKey, labelValue).optional(),
+  /** Istio pod annotations (e.g. traffic.sidecar.istio.io/excludeInboundPorts, sidecar.istio.io/logLevel). */
+  annotations: z.record(settableKey, z.string()).optional(),
+  /** ProxyConfig fields merged into proxy.istio.io/config (e.g. terminationDrainDuration, concurrency). */
+  proxyConfig: z.record(proxyConfigField, z.json()).optional(),
 });
 
 // "region.zone.subzone" with dots, because Kubernetes label values cannot hold the slashes Istio uses.

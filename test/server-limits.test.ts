@@ -184,7 +184,7 @@ describe("the server's bounds", () => {
 describe("shutting down", () => {
   it("tells every client to close its connection while it drains", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger(), shutdownDelayMs: 1_000 });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger(), shutdownDelayMs: 3_000 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await send(server.port, bundle.caPem, { agent });

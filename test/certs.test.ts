@@ -189,12 +189,14 @@ describe("certs bootstrap", () => {
     assert.deepEqual(snapshot(dir), before);
   });
 
-  it("replaces everything with --force", async () => {
+  it("replaces everything with --force, clusters of the old root included", async () => {
     const out = join(temp(), "forced");
-    await cli(["certs", "bootstrap", "--out", out, "--clusters", "a", "--key-size", "2048"]);
+    await cli(["certs", "bootstrap", "--out", out, "--clusters", "a,b", "--key-size", "2048"]);
     const first = readFileSync(join(out, "root-cert.pem"), "utf8");
     assert.equal((await cli(["certs", "bootstrap", "--out", out, "--clusters", "a", "--key-size", "2048", "--force"])).code, 0);
     assert.notEqual(readFileSync(join(out, "root-cert.pem"), "utf8"), first);
+    assert.deepEqual(listed(out), ["a", "root-cert.pem", "root-key.pem"], "b, signed by the old root, is gone");
+    assert.equal((await cli(["certs", "verify", "--dir", out])).code, 0);
   });
 
   const refusals: [string, string[], RegExp][] = [

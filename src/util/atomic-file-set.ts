@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, symlink, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 
 // A set of files written all at once or not at all, the way the kubelet updates a Secret volume:
 //
@@ -54,6 +54,8 @@ export function existingInSet(dir: string, paths: readonly string[]): string[] {
 export interface WriteOptions {
   /** Replace files that exist; without it an existing file is a FileExistsError and nothing is written. */
   readonly force?: boolean;
+  /** The new version holds only FILES: the old set's other files are not carried over. */
+  readonly fresh?: boolean;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function updateFileSet(dir: string, planned: readonly string[], opt
     if (clash.length > 0 && !options.force) throw new FileExistsError(clash.map((p) => join(dir, p)));
     await refusePlainEntries(dir, planned);
     const files = await produce();
-    await writeVersion(dir, current, files);
+    await writeVersion(dir, options.fresh ? undefined : current, files, current);
   } catch (error) {
     if (locked) await releaseLock(dir);
     locked = false;
@@ -189,19 +191,20 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
-async function writeVersion(dir: string, current: string | undefined, files: readonly FileToWrite[]): Promise<void> {
+/** Writes FILES, plus the files of version KEEP that they do not replace, as a new version in force; REPLACED is removed after. */
+async function writeVersion(dir: string, keep: string | undefined, files: readonly FileToWrite[], replaced: string | undefined): Promise<void> {
   const version = `${VERSION_PREFIX}${new Date().toISOString().replace(/[:.]/g, "")}-${randomBytes(4).toString("hex")}`;
   const versionDir = join(dir, version);
-  const replaced = new Set(files.map((f) => f.path));
+  const written = new Set(files.map((f) => f.path));
   const createdLinks: string[] = [];
   await mkdir(versionDir, { mode: 0o700 });
   try {
     // The old set's files that stay, hard-linked: same bytes and mode, no copy.
-    if (current) {
-      for (const path of await filesOf(join(dir, current))) {
-        if (replaced.has(path)) continue;
+    if (keep) {
+      for (const path of await filesOf(join(dir, keep))) {
+        if (written.has(path)) continue;
         await mkdir(dirname(join(versionDir, path)), { recursive: true, mode: 0o700 });
-        await link(join(dir, current, path), join(versionDir, path));
+        await link(join(dir, keep, path), join(versionDir, path));
       }
     }
     for (const file of files) {
@@ -229,8 +232,13 @@ async function writeVersion(dir: string, current: string | undefined, files: rea
     for (const name of createdLinks) await rm(join(dir, name), { force: true });
     throw error;
   }
-  if (current) await rm(join(dir, current), { recursive: true, force: true });
+  if (!replaced) return;
+  // Names the new set no longer has: their links now dangle; remove them, then the old version.
+  const names = new Set(await readdir(versionDir));
+  for (const name of await readdir(join(dir, replaced))) {
+    if (names.has(name)) continue;
+    const stats = await lstat(join(dir, name)).catch(() => undefined);
+    if (stats?.isSymbolicLink() && (await readlink(join(dir, name))) === `${DATA}/${name}`) await rm(join(dir, name), { force: true });
+  }
+  await rm(join(dir, replaced), { recursive: true, force: true });
 }
-
-/** The path of FILE relative to DIR, for callers that plan absolute paths. */
-export const inSet = (dir: string, file: string): string => relative(dir, file);

@@ -62,7 +62,7 @@ export async function addCluster(argv: readonly string[], io: CliIO): Promise<nu
 
   const planned = [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name));
   let issued: { intermediate: IssuedCertificate; files: PlannedFile[] } | undefined;
-  await writeCertificateSet(dir, planned, values.force === true, `cluster "${cluster}" already has files; pass --force to replace them.`, async () => {
+  await writeCertificateSet(dir, planned, { force: values.force === true }, `cluster "${cluster}" already has files; pass --force to replace them.`, async () => {
     const intermediate = await issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now });
     issued = { intermediate, files: clusterFiles(dir, cluster, root, intermediate) };
     return issued.files;

@@ -48,7 +48,8 @@ export async function bootstrap(argv: readonly string[], io: CliIO): Promise<num
   const planned = [join(dir, ROOT_CERT), join(dir, ROOT_KEY), ...clusters.flatMap((cluster) => [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name)))];
   const now = new Date();
   let issued: { root: IssuedCertificate; intermediates: IssuedCertificate[]; files: PlannedFile[] } | undefined;
-  await writeCertificateSet(dir, planned, values.force === true, why, async () => {
+  // --force starts the mesh over: clusters of the old root would no longer chain to the new one.
+  await writeCertificateSet(dir, planned, { force: values.force === true, fresh: values.force === true }, why, async () => {
     const root = await issueRoot({ organization, days: rootDays, keyBits: bits, now });
     // Clusters' keys are generated concurrently: native RSA generation runs on the thread pool.
     const intermediates = await Promise.all(clusters.map((cluster) => issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now })));

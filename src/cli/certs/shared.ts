@@ -27,10 +27,10 @@ export function requiredDir(value: string | undefined): string {
  * two runs at once. PLANNED (absolute paths) are checked first, so an existing key or certificate
  * is refused (without --force) before any key is generated; the error says what to do.
  */
-export async function writeCertificateSet(dir: string, planned: readonly string[], force: boolean, why: string, produce: () => Promise<readonly FileToWrite[]>): Promise<void> {
+export async function writeCertificateSet(dir: string, planned: readonly string[], options: { force: boolean; fresh?: boolean }, why: string, produce: () => Promise<readonly FileToWrite[]>): Promise<void> {
   const inDir = (path: string): string => relative(dir, path);
   try {
-    await updateFileSet(dir, planned.map(inDir), { force }, async () => (await produce()).map((file) => ({ ...file, path: inDir(file.path) })));
+    await updateFileSet(dir, planned.map(inDir), options, async () => (await produce()).map((file) => ({ ...file, path: inDir(file.path) })));
   } catch (error) {
     if (error instanceof FileExistsError) throw new WorkError(`${error.message}. ${why} Nothing was written.`);
     if (error instanceof FileSetError) throw new WorkError(`${error.message}. Nothing was written.`);

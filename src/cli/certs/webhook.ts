@@ -48,7 +48,7 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
   const why = "pass --force to replace the webhook's certificate.";
   const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
   let files: { path: string; content: string; mode: number }[] = [];
-  await writeCertificateSet(dir, ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), values.force === true, why, async () => {
+  await writeCertificateSet(dir, ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), { force: values.force === true }, why, async () => {
     const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
     files = [
       { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },

@@ -20,7 +20,7 @@ export const PROXY_MEMORY_LIMIT = "sidecar.istio.io/proxyMemoryLimit";
  * cannot hold "/" (istio/istio pkg/config/labels, IstioLocality / LocalityLabel).
  */
 export const LOCALITY = "istio-locality";
-/** The label form Istio also reads a locality from; a pod that has it is left alone. */
+/** The newer locality label, which Istio reads before istio-locality (label.TopologyLocality; pkg/config/labels GetLocalityLabel): a pod that has it is left alone. */
 export const TOPOLOGY_LOCALITY = "topology.istio.io/locality";
 /** The node label that names a subzone (label.TopologySubzone). */
 export const TOPOLOGY_SUBZONE = "topology.istio.io/subzone";

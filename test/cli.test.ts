@@ -201,6 +201,12 @@ describe("the mesh-tailor CLI", () => {
       assert.doesNotMatch(run.stderr, /policy/, "a broken manifest is not called a policy problem");
     });
 
+    it("refuses a duplicate key, naming the document, line and column", async () => {
+      const run = await cli(["inject", "-f", "-"], `${SERVICE}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n`);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /<stdin>: not a valid manifest: document 2, line 12, column 3: the key "name" appears twice in one mapping/);
+    });
+
     it("refuses a billion-laughs document with a message, not a stack trace", async () => {
       const names = "abcdefghij";
       const laughs = [`${names[0]}: &${names[0]} ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]`];

@@ -30,7 +30,7 @@ describe("proxy-config: merging fields into proxy.istio.io/config", () => {
     const keys = Array.from({ length: 1500 }, (_, i) => `k${i}: v`);
     assert.equal(mergeHoldIntoProxyConfig(keys.join("\n")).kind, "merged");
     const merge = mergeHoldIntoProxyConfig([...keys, "k7: again"].join("\n"));
-    assert.deepEqual(merge, { kind: "unreadable", reason: 'the key "k7" appears twice' });
+    assert.deepEqual(merge, { kind: "unreadable", reason: 'the key "k7" appears twice in one mapping' });
     assert.equal(mergeHoldIntoProxyConfig("proxyMetadata:\n  A: x\n  A: y\n").kind, "unreadable", "nested maps too");
   });
   it("refuses an alias bomb rather than expanding it", () => {

@@ -1,4 +1,5 @@
-import { Document, isMap, isScalar, parseDocument, visit } from "yaml";
+import { Document, isMap, parseDocument } from "yaml";
+import { firstDuplicateKey } from "../util/yaml-keys.js";
 
 /**
  * The largest annotation mesh-tailor parses. A real ProxyConfig override is a few hundred bytes
@@ -12,42 +13,20 @@ const MAX_ALIAS_COUNT = 100;
 
 export type ProxyConfigRead = { ok: true; document: Document; json: boolean } | { ok: false; reason: string };
 
-/**
- * Parses a ProxyConfig annotation: bounded in size, and with duplicate keys found in one linear
- * pass (the yaml library's own uniqueKeys check compares every key with every other one).
- */
+/** Parses a ProxyConfig annotation: bounded in size, duplicate keys and alias bombs refused. */
 export function readProxyConfig(text: string): ProxyConfigRead {
   if (text.length > MAX_PROXY_CONFIG_CHARS) return { ok: false, reason: `it is ${text.length} characters, over the ${MAX_PROXY_CONFIG_CHARS} mesh-tailor reads` };
   const document = parseDocument(text, { uniqueKeys: false });
   if (document.errors.length > 0) return { ok: false, reason: document.errors[0]!.message.split("\n")[0]! };
   if (!isMap(document.contents)) return { ok: false, reason: "it is not a mapping of ProxyConfig fields" };
   const duplicate = firstDuplicateKey(document);
-  if (duplicate !== undefined) return { ok: false, reason: `the key ${JSON.stringify(duplicate.slice(0, 64))} appears twice` };
+  if (duplicate !== undefined) return { ok: false, reason: duplicate };
   try {
     document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     return { ok: false, reason: (error as Error).message.split("\n")[0]! };
   }
   return { ok: true, document, json: text.trimStart().startsWith("{") };
-}
-
-function firstDuplicateKey(document: Document): string | undefined {
-  let duplicate: string | undefined;
-  visit(document, {
-    Map(_key, map) {
-      const seen = new Set<unknown>();
-      for (const pair of map.items) {
-        const key = isScalar(pair.key) ? pair.key.value : pair.key;
-        if (seen.has(key)) {
-          duplicate = String(key);
-          return visit.BREAK;
-        }
-        seen.add(key);
-      }
-      return undefined;
-    },
-  });
-  return duplicate;
 }
 
 /** The document as text in the form it came in: JSON stays JSON, YAML keeps its comments. */

@@ -70,7 +70,7 @@ describe("loadPolicy", () => {
 
   it("refuses duplicate keys rather than keeping the last one", () => {
     const [problem] = problemsOf(`${HEADER}mesh:\n  enabled: true\n  enabled: false\n`);
-    assert.match(problem!, /not valid YAML/);
+    assert.equal(problem, 'not valid YAML at line 5, column 3: the key "enabled" appears twice in one mapping');
   });
 
   it("refuses a document that is not a mapping", () => {

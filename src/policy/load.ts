@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
+import { firstDuplicateKey } from "../util/yaml-keys.js";
 import type { z } from "zod";
 import { DEFAULT_POLICY_YAML } from "./default-policy.js";
 import { policySchema, type TailorPolicy } from "./schema.js";
@@ -67,12 +68,20 @@ export function validatePolicy(text: string, origin = "policy"): TailorPolicy {
   if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
     throw new PolicyError(origin, [`the policy is ${Buffer.byteLength(text)} bytes, over the ${MAX_POLICY_BYTES}-byte limit (a ConfigMap holds at most 1 MiB)`]);
   }
+  const lines = new LineCounter();
+  const parsed = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
+  const error = parsed.errors[0];
+  if (error) {
+    const where = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
+    throw new PolicyError(origin, [`not valid YAML${where}: ${error.message.split("\n")[0]}`]);
+  }
+  const duplicate = firstDuplicateKey(parsed, lines);
+  if (duplicate) throw new PolicyError(origin, [`not valid YAML at ${duplicate}`]);
   let document: unknown;
   try {
-    document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
-    throw new PolicyError(origin, [`not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`]);
+    document = parsed.toJS();
+  } catch (cause) {
+    throw new PolicyError(origin, [`not valid YAML: ${(cause as Error).message.split("\n")[0]}`]);
   }
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
     throw new PolicyError(origin, ["the document must be a mapping with apiVersion: mesh-tailor.io/v1alpha1 and kind: TailorPolicy"]);

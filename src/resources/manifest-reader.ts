@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
-import { parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
+import { firstDuplicateKey } from "../util/yaml-keys.js";
 
 /** Input `inject` cannot use: unreadable, too large, or not YAML/JSON (naming the document, line and column). */
 export class ManifestError extends Error {
@@ -56,7 +57,8 @@ export async function readManifestText(file: string, stdin: NodeJS.ReadableStrea
 
 /** Every YAML (or JSON) document as a plain value; throws ManifestError naming the first bad one. */
 export function parseManifests(text: string, origin: string): unknown[] {
-  const documents = parseAllDocuments(text, { uniqueKeys: true });
+  const lines = new LineCounter();
+  const documents = parseAllDocuments(text, { uniqueKeys: false, lineCounter: lines });
   const list = Array.isArray(documents) ? documents : [documents];
   const budget = MAX_EXPANSION * text.length + 1024 * 1024;
   let expanded = 0;
@@ -66,6 +68,8 @@ export function parseManifests(text: string, origin: string): unknown[] {
       const where = error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "unknown position";
       throw new ManifestError(origin, `not a valid manifest: document ${index + 1}, ${where}: ${error.message.split("\n")[0]}`);
     }
+    const duplicate = firstDuplicateKey(document, lines);
+    if (duplicate) throw new ManifestError(origin, `not a valid manifest: document ${index + 1}, ${duplicate}`);
     let value: unknown;
     try {
       value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { LineCounter, parseDocument } from "yaml";
-import { firstDuplicateKey } from "../util/yaml-keys.js";
 import type { z } from "zod";
+import { firstDuplicateKey } from "../util/yaml-keys.js";
 import { DEFAULT_POLICY_YAML } from "./default-policy.js";
 import { policySchema, type TailorPolicy } from "./schema.js";
 import { ServiceIndex } from "./service-index.js";

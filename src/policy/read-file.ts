@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { readFailure, readFileBounded, TooLargeError } from "../util/bounded-read.js";
 import { loadPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "./load.js";
 
 /**
@@ -6,21 +6,11 @@ import { loadPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "
  * read (serve, inject --config, policy validate) goes through here.
  */
 export async function readPolicyText(path: string): Promise<string> {
-  let handle;
   try {
-    handle = await open(path, "r");
+    return (await readFileBounded(path, MAX_POLICY_BYTES)).toString("utf8");
   } catch (error) {
-    throw new PolicyError(path, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > MAX_POLICY_BYTES) throw new PolicyError(path, [`the file is ${size} bytes, over the ${MAX_POLICY_BYTES}-byte limit (a ConfigMap holds at most 1 MiB)`]);
-    return await handle.readFile("utf8");
-  } catch (error) {
-    if (error instanceof PolicyError) throw error;
-    throw new PolicyError(path, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
-  } finally {
-    await handle.close();
+    if (error instanceof TooLargeError) throw new PolicyError(path, [`the file is ${error.size} bytes, over the ${error.limit}-byte limit (a ConfigMap holds at most 1 MiB)`]);
+    throw new PolicyError(path, [`cannot read the file (${readFailure(error)})`]);
   }
 }
 

@@ -1,5 +1,5 @@
-import { open } from "node:fs/promises";
 import { LineCounter, parseAllDocuments } from "yaml";
+import { readFailure, readFileBounded, TooLargeError } from "../util/bounded-read.js";
 import { firstDuplicateKey } from "../util/yaml-keys.js";
 
 /** Input `inject` cannot use: unreadable, too large, or not YAML/JSON (naming the document, line and column). */
@@ -40,18 +40,11 @@ export async function readManifestText(file: string, stdin: NodeJS.ReadableStrea
     }
     return Buffer.concat(chunks).toString("utf8");
   }
-  let handle;
   try {
-    handle = await open(file, "r");
+    return (await readFileBounded(file, MAX_MANIFEST_BYTES)).toString("utf8");
   } catch (error) {
-    throw new ManifestError(origin, `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > MAX_MANIFEST_BYTES) throw tooLarge(origin, size);
-    return await handle.readFile("utf8");
-  } finally {
-    await handle.close();
+    if (error instanceof TooLargeError) throw tooLarge(origin, error.size);
+    throw new ManifestError(origin, `cannot read it (${readFailure(error)})`);
   }
 }
 

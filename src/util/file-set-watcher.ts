@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { open } from "node:fs/promises";
 import { dirname } from "node:path";
+import { readFileBounded } from "./bounded-read.js";
 
 export type FileSetRead = { ok: true; contents: Buffer[] } | { ok: false; error: Error };
 
@@ -76,20 +76,9 @@ export class FileSetWatcher {
   }
 }
 
-async function readBounded(path: string, maxBytes: number): Promise<Buffer> {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) throw new Error(`${path} is ${size} bytes, over the ${maxBytes}-byte limit`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-}
-
 async function readAll(paths: readonly string[], maxBytes: number): Promise<FileSetRead> {
   try {
-    return { ok: true, contents: await Promise.all(paths.map((p) => readBounded(p, maxBytes))) };
+    return { ok: true, contents: await Promise.all(paths.map((p) => readFileBounded(p, maxBytes))) };
   } catch (error) {
     return { ok: false, error: error as Error };
   }

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import request from "supertest";
+import * as meshTailor from "../src/keys/mesh-tailor.js";
 import { createLogger } from "../src/logging/logger.js";
+import type { CompiledPolicy } from "../src/policy/load.js";
 import { createApp } from "../src/server/app.js";
 import { Metrics } from "../src/server/metrics.js";
-import type { CompiledPolicy } from "../src/policy/load.js";
 import { appPod, migratingPolicy } from "./fixtures/pods.js";
 import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
-import * as meshTailor from "../src/keys/mesh-tailor.js";
 
 function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: number; bufferedBodiesLimit?: number } = {}) {
   const lines: Record<string, unknown>[] = [];

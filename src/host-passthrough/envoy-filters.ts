@@ -1,6 +1,6 @@
+import * as meshTailor from "../keys/mesh-tailor.js";
 import { renderLua, type LuaScript } from "./lua-source.js";
 import type { HostPassthroughOptions } from "./options.js";
-import * as meshTailor from "../keys/mesh-tailor.js";
 
 // Envoy's Lua HTTP filter (envoyproxy.io: envoy.extensions.filters.http.lua.v3.Lua);
 // default_source_code replaces the deprecated inline_code.

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { appPod, classicInjected, migratingPolicy, nativeInjected } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
+import { appPod, classicInjected, migratingPolicy, nativeInjected } from "../../test/fixtures/pods.js";
+import * as istio from "../keys/istio.js";
 import { MAX_PROXY_CONFIG_CHARS } from "../pod/proxy-config.js";
 import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
-import * as istio from "../keys/istio.js";
 
 const policy = migratingPolicy();
 const config = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[istio.PROXY_CONFIG];

@@ -1,9 +1,9 @@
+import * as istio from "../keys/istio.js";
 import { annotationOf, replaceContainer, withAnnotation, withSpec } from "../pod/edit.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
 import { mergeProxyConfigFields } from "../pod/proxy-config.js";
 import type { Container, Pod } from "../pod/types.js";
 import { unchanged, type Mutation } from "./types.js";
-import * as istio from "../keys/istio.js";
 
 const HOLD_FIELD = "holdApplicationUntilProxyStarts";
 const HOLD = { [HOLD_FIELD]: true };

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appPod, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { hostPassthrough } from "./host-passthrough.js";
+import { appPod, policyWith } from "../../test/fixtures/pods.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
+import { hostPassthrough } from "./host-passthrough.js";
 
 const withMode = (mode: string, inject = true) => policyWith({ services: [{ name: "reviews", inject, hostPassthrough: mode }] });
 const label = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels?.[meshTailor.HOST_PASSTHROUGH];

@@ -1,9 +1,9 @@
-import type { CompiledPolicy } from "../policy/load.js";
+import * as istio from "../keys/istio.js";
 import { annotationOf, labelOf } from "../pod/edit.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
+import type { CompiledPolicy } from "../policy/load.js";
 import type { InjectionDecision } from "./types.js";
-import * as istio from "../keys/istio.js";
 
 /** The service a pod belongs to: the first configured label present, else its workload's name. */
 export function serviceNameOf(pod: Pod, labelKeys: readonly string[], workload: Workload | undefined): string | undefined {

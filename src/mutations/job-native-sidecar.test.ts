@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { jobNativeSidecar } from "./job-native-sidecar.js";
+import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
 import * as istio from "../keys/istio.js";
+import { jobNativeSidecar } from "./job-native-sidecar.js";
 
 const on = policyWith({ defaults: { inject: true }, jobs: { nativeSidecar: true } });
 const annotation = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.annotations?.[istio.NATIVE_SIDECAR];

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
+import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
+import * as istio from "../keys/istio.js";
 import type { Pod } from "../pod/types.js";
 import { locality } from "./locality.js";
-import * as istio from "../keys/istio.js";
 
 const policy = policyWith();
 const label = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels?.[istio.LOCALITY];

@@ -1,10 +1,10 @@
+import * as istio from "../keys/istio.js";
 import * as k8s from "../keys/kubernetes.js";
 import { labelOf, withLabel } from "../pod/edit.js";
 import { isLabelValue } from "../pod/k8s-names.js";
 import type { Pod } from "../pod/types.js";
 import { isServiceLess } from "../pod/workload.js";
 import { unchanged, type Mutation } from "./types.js";
-import * as istio from "../keys/istio.js";
 
 /** The single value a pod's scheduling constraints require for a node label, if they pin exactly one. */
 function pinnedNodeLabel(pod: Pod, key: string): string | undefined {

@@ -4,9 +4,9 @@ import fc from "fast-check";
 import fastJsonPatch from "fast-json-patch";
 import { arbitraryPod, deepFreeze, namespaces } from "../../test/fixtures/arbitrary-pods.js";
 import { appPod, classicInjected, jobPod, migratingPolicy, nativeInjected, policyWith } from "../../test/fixtures/pods.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 import { MUTATIONS, runPipeline } from "./pipeline.js";
 import type { Mutation } from "./types.js";
-import * as meshTailor from "../keys/mesh-tailor.js";
 
 const policy = migratingPolicy({ jobs: { nativeSidecar: true }, locality: { default: "r.z" } }, ["reviews", "report", "details"]);
 const sleep30 = { preStop: { exec: { command: ["sleep", "30"] } } };

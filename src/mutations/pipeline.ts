@@ -1,22 +1,22 @@
 import * as k8s from "../keys/kubernetes.js";
-import type { CompiledPolicy } from "../policy/load.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 import { annotationOf, withAnnotation } from "../pod/edit.js";
 import type { Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
-import { hostPassthrough } from "./host-passthrough.js";
+import type { CompiledPolicy } from "../policy/load.js";
 import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
+import { hostPassthrough } from "./host-passthrough.js";
 import { decideInjection, serviceNameOf } from "./injection-decision.js";
 import { jobNativeSidecar } from "./job-native-sidecar.js";
 import { locality } from "./locality.js";
-import { proxyOutlivesApp } from "./proxy-outlives-app.js";
 import { pitfalls } from "./pitfalls.js";
+import { proxyOutlivesApp } from "./proxy-outlives-app.js";
 import { proxyResources } from "./proxy-resources.js";
 import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
 import { serviceProxyConfig } from "./service-proxy-config.js";
 import { serviceSettings } from "./service-settings.js";
 import { appliesTo, type Mutation, type MutationContext } from "./types.js";
-import * as meshTailor from "../keys/mesh-tailor.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 

@@ -1,6 +1,6 @@
+import * as istio from "../keys/istio.js";
 import { labelOf, withLabel } from "../pod/edit.js";
 import type { Mutation } from "./types.js";
-import * as istio from "../keys/istio.js";
 
 /**
  * Per-service migration and rollback: writes the decision as Istio's inject label, "false"

@@ -45,6 +45,15 @@ describe("proxy-config: merging fields into proxy.istio.io/config", () => {
     }
   });
 
+  it("answers a pod with no annotation yet from memory too, per set of fields", () => {
+    const hold = { holdApplicationUntilProxyStarts: true };
+    const first = mergeProxyConfigFields(undefined, hold);
+    assert.equal(mergeProxyConfigFields(undefined, hold), first, "the same answer object: remembered, not rebuilt");
+    assert.equal(mergeProxyConfigFields("  ", hold).kind, "merged");
+    assert.deepEqual(first, { kind: "merged", text: "holdApplicationUntilProxyStarts: true\n", kept: {} });
+    assert.deepEqual(mergeProxyConfigFields(undefined, { concurrency: 2 }), { kind: "merged", text: "concurrency: 2\n", kept: {} }, "other fields, another answer");
+  });
+
   it("keeps a field the user set to another value, and says which", () => {
     const merge = mergeProxyConfigFields("concurrency: 4\n", { concurrency: 2, terminationDrainDuration: "20s" });
     assert.equal(merge.kind, "merged");

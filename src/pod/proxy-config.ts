@@ -11,7 +11,8 @@ export const MAX_PROXY_CONFIG_CHARS = 16 * 1024;
 /** Aliases expanded when converting to JSON: a "billion laughs" value stops here. */
 const MAX_ALIAS_COUNT = 100;
 
-export type ProxyConfigRead = { ok: true; document: Document; json: boolean } | { ok: false; reason: string };
+/** DOCUMENT keeps comments and layout for editing; VALUE is its plain content (aliases expanded). */
+export type ProxyConfigRead = { ok: true; document: Document; value: Record<string, unknown>; json: boolean } | { ok: false; reason: string };
 
 /** Parses a ProxyConfig annotation: bounded in size, duplicate keys and alias bombs refused. */
 export function readProxyConfig(text: string): ProxyConfigRead {
@@ -21,17 +22,13 @@ export function readProxyConfig(text: string): ProxyConfigRead {
   if (!isMap(document.contents)) return { ok: false, reason: "it is not a mapping of ProxyConfig fields" };
   const duplicate = firstDuplicateKey(document);
   if (duplicate !== undefined) return { ok: false, reason: duplicate };
+  let value: Record<string, unknown>;
   try {
-    document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;
   } catch (error) {
     return { ok: false, reason: (error as Error).message.split("\n")[0]! };
   }
-  return { ok: true, document, json: text.trimStart().startsWith("{") };
-}
-
-/** The document as text in the form it came in: JSON stays JSON, YAML keeps its comments. */
-export function proxyConfigText(read: Extract<ProxyConfigRead, { ok: true }>): string {
-  return read.json ? JSON.stringify(read.document.toJS({ maxAliasCount: MAX_ALIAS_COUNT })) : read.document.toString();
+  return { ok: true, document, value, json: text.trimStart().startsWith("{") };
 }
 
 export type FieldsMerge =
@@ -47,13 +44,24 @@ export type FieldsMerge =
 // so a stream of distinct values cannot grow it.
 const MEMO_ENTRIES = 1024;
 export const MERGE_MEMO_CHARS = 2 * 1024 * 1024;
-const memo = new Map<string, FieldsMerge>();
+// Fields (as made by fieldsKey), then annotation text: no key is built per pod.
+const memo = new Map<string, Map<string, FieldsMerge>>();
+let memoEntries = 0;
 let memoChars = 0;
 
 /** Entries and characters the memo holds now (for tests of its bound). */
-export const mergeMemoSize = (): { entries: number; chars: number } => ({ entries: memo.size, chars: memoChars });
+export const mergeMemoSize = (): { entries: number; chars: number } => ({ entries: memoEntries, chars: memoChars });
 
 const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+// The fields objects are constants or live in the compiled policy: their part of the memo key is
+// made once per object, not once per pod.
+const fieldsKeys = new WeakMap<object, string>();
+function fieldsKey(fields: Readonly<Record<string, unknown>>): string {
+  let key = fieldsKeys.get(fields);
+  if (key === undefined) fieldsKeys.set(fields, (key = JSON.stringify(fields)));
+  return key;
+}
 
 /**
  * Sets FIELDS in a ProxyConfig annotation (undefined or blank: none yet), keeping every other
@@ -61,40 +69,41 @@ const sameValue = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSO
  * another value is kept, and reported in `kept`.
  */
 export function mergeProxyConfigFields(existing: string | undefined, fields: Readonly<Record<string, unknown>>): FieldsMerge {
-  if (existing === undefined || existing.trim() === "") {
-    const document = new Document(fields);
-    return { kind: "merged", text: document.toString(), kept: {} };
-  }
-  // Over the size it parses, the answer is immediate and not worth remembering.
-  if (existing.length > MAX_PROXY_CONFIG_CHARS) return mergeParsed(existing, fields);
-  const key = `${JSON.stringify(fields)}\0${existing}`;
-  const remembered = memo.get(key);
+  // Over the size it parses, the answer is immediate and not worth remembering. A pod with no
+  // annotation yet (every selected pod's first call) is remembered like any other text.
+  if (existing !== undefined && existing.length > MAX_PROXY_CONFIG_CHARS) return mergeParsed(existing, fields);
+  const text = existing ?? "";
+  const forFields = fieldsKey(fields);
+  const remembered = memo.get(forFields)?.get(text);
   if (remembered) return remembered;
-  const merge = Object.freeze(mergeParsed(existing, fields));
-  const chars = key.length + (merge.kind === "merged" ? merge.text.length : 0);
-  if (memo.size >= MEMO_ENTRIES || memoChars + chars > MERGE_MEMO_CHARS) {
+  const merge = Object.freeze(mergeParsed(text, fields));
+  const chars = forFields.length + text.length + (merge.kind === "merged" ? merge.text.length : 0);
+  if (memoEntries >= MEMO_ENTRIES || memoChars + chars > MERGE_MEMO_CHARS) {
     memo.clear();
+    memoEntries = 0;
     memoChars = 0;
   }
-  memo.set(key, merge);
+  let texts = memo.get(forFields);
+  if (!texts) memo.set(forFields, (texts = new Map()));
+  texts.set(text, merge);
+  memoEntries++;
   memoChars += chars;
   return merge;
 }
 
 function mergeParsed(existing: string, fields: Readonly<Record<string, unknown>>): FieldsMerge {
+  if (existing.trim() === "") return { kind: "merged", text: new Document(fields).toString(), kept: {} };
   const read = readProxyConfig(existing);
   if (!read.ok) return { kind: "unreadable", reason: read.reason };
   const kept: Record<string, unknown> = {};
-  let changed = false;
+  const added: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(fields)) {
-    if (!read.document.has(field)) {
-      read.document.set(field, value);
-      changed = true;
-      continue;
-    }
-    const current: unknown = read.document.getIn([field]);
-    const plain = current !== null && typeof current === "object" && "toJSON" in current ? (current as { toJSON(): unknown }).toJSON() : current;
-    if (!sameValue(plain, value)) kept[field] = plain;
+    if (!(field in read.value)) added[field] = value;
+    else if (!sameValue(read.value[field], value)) kept[field] = read.value[field];
   }
-  return changed ? { kind: "merged", text: proxyConfigText(read), kept } : { kind: "unchanged", kept };
+  if (Object.keys(added).length === 0) return { kind: "unchanged", kept };
+  // In the form it came in: JSON stays JSON, YAML keeps its comments and layout.
+  if (read.json) return { kind: "merged", text: JSON.stringify({ ...read.value, ...added }), kept };
+  for (const [field, value] of Object.entries(added)) read.document.set(field, value);
+  return { kind: "merged", text: read.document.toString(), kept };
 }

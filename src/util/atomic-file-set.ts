@@ -59,11 +59,12 @@ export interface WriteOptions {
 }
 
 /**
- * Writes FILES into the set in DIR, all or none, keeping every other file of the set. PRODUCE is
- * called once the directory is locked and checked, so slow work (generating keys) is never done
- * for a write that cannot happen.
+ * Writes the files PRODUCE makes into the set in DIR, all or none, keeping every other file of
+ * the set (unless `fresh`), and returns what PRODUCE returned. PRODUCE is called once the
+ * directory is locked and checked, so slow work (generating keys) is never done for a write that
+ * cannot happen.
  */
-export async function updateFileSet(dir: string, planned: readonly string[], options: WriteOptions, produce: () => Promise<readonly FileToWrite[]>): Promise<void> {
+export async function updateFileSet<T extends { readonly files: readonly FileToWrite[] }>(dir: string, planned: readonly string[], options: WriteOptions, produce: () => Promise<T>): Promise<T> {
   const createdDir = await ensureDirectory(dir);
   let locked = false;
   try {
@@ -74,8 +75,9 @@ export async function updateFileSet(dir: string, planned: readonly string[], opt
     const clash = existingInSet(dir, planned);
     if (clash.length > 0 && !options.force) throw new FileExistsError(clash.map((p) => join(dir, p)));
     await refusePlainEntries(dir, planned);
-    const files = await produce();
-    await writeVersion(dir, options.fresh ? undefined : current, files, current);
+    const made = await produce();
+    await writeVersion(dir, options.fresh ? undefined : current, made.files, current);
+    return made;
   } catch (error) {
     if (locked) await releaseLock(dir);
     locked = false;

@@ -2,8 +2,8 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import forge from "node-forge";
-import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY, type PlannedFile } from "../../certs/istio-layout.js";
-import { DAY_MS, issueIntermediate, type IssuedCertificate } from "../../certs/mesh-ca.js";
+import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY } from "../../certs/istio-layout.js";
+import { DAY_MS, issueIntermediate } from "../../certs/mesh-ca.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, WorkError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
@@ -61,13 +61,10 @@ export async function addCluster(argv: readonly string[], io: CliIO): Promise<nu
   const organization = values.org ?? forge.pki.certificateFromPem(root.certPem).subject.getField("O")?.value ?? "mesh-tailor";
 
   const planned = [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name));
-  let issued: { intermediate: IssuedCertificate; files: PlannedFile[] } | undefined;
-  await writeCertificateSet(dir, planned, { force: values.force === true }, `cluster "${cluster}" already has files; pass --force to replace them.`, async () => {
+  const { intermediate, files } = await writeCertificateSet(dir, planned, { force: values.force === true }, `cluster "${cluster}" already has files; pass --force to replace them.`, async () => {
     const intermediate = await issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now });
-    issued = { intermediate, files: clusterFiles(dir, cluster, root, intermediate) };
-    return issued.files;
+    return { intermediate, files: clusterFiles(dir, cluster, root, intermediate) };
   });
-  const { intermediate, files } = issued!;
   write(io.stderr, `wrote cluster "${cluster}" under the existing root:`);
   listWritten(io.stderr, files);
   if (values.apply) write(io.stderr, await withCluster(values.context, (config, kube) => kube.applyCacerts(config, cacertsData(root, intermediate), { force: values.force === true })));

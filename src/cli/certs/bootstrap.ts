@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY, rootFiles, type PlannedFile } from "../../certs/istio-layout.js";
-import { issueIntermediate, issueRoot, type IssuedCertificate } from "../../certs/mesh-ca.js";
+import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY, rootFiles } from "../../certs/istio-layout.js";
+import { issueIntermediate, issueRoot } from "../../certs/mesh-ca.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, write, type CliIO } from "../command.js";
 import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
@@ -47,16 +47,13 @@ export async function bootstrap(argv: readonly string[], io: CliIO): Promise<num
   const why = "bootstrap would replace the mesh root: add clusters under the existing root with `mesh-tailor certs add-cluster`, or pass --force to start over.";
   const planned = [join(dir, ROOT_CERT), join(dir, ROOT_KEY), ...clusters.flatMap((cluster) => [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name)))];
   const now = new Date();
-  let issued: { root: IssuedCertificate; intermediates: IssuedCertificate[]; files: PlannedFile[] } | undefined;
   // --force starts the mesh over: clusters of the old root would no longer chain to the new one.
-  await writeCertificateSet(dir, planned, { force: values.force === true, fresh: values.force === true }, why, async () => {
+  const { root, intermediates, files } = await writeCertificateSet(dir, planned, { force: values.force === true, fresh: values.force === true }, why, async () => {
     const root = await issueRoot({ organization, days: rootDays, keyBits: bits, now });
     // Clusters' keys are generated concurrently: native RSA generation runs on the thread pool.
     const intermediates = await Promise.all(clusters.map((cluster) => issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now })));
-    issued = { root, intermediates, files: [...rootFiles(dir, root), ...clusters.flatMap((cluster, i) => clusterFiles(dir, cluster, root, intermediates[i]!))] };
-    return issued.files;
+    return { root, intermediates, files: [...rootFiles(dir, root), ...clusters.flatMap((cluster, i) => clusterFiles(dir, cluster, root, intermediates[i]!))] };
   });
-  const { root, intermediates, files } = issued!;
   write(io.stderr, `wrote the root CA and ${clusters.length} cluster intermediate(s):`);
   listWritten(io.stderr, files);
   if (values.apply) {

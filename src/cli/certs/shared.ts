@@ -1,4 +1,4 @@
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import { isDns1123Label } from "../../pod/k8s-names.js";
 import { FileExistsError, FileSetError, updateFileSet, type FileToWrite } from "../../util/atomic-file-set.js";
 import { positiveInteger, UsageError, WorkError, write } from "../command.js";
@@ -23,14 +23,18 @@ export function requiredDir(value: string | undefined): string {
 }
 
 /**
- * Writes the files PRODUCE returns into DIR as one set: all or none, even when killed, and never
+ * Writes the files PRODUCE makes (absolute paths) into DIR as one set, and returns what it made: all or none, even when killed, and never
  * two runs at once. PLANNED (absolute paths) are checked first, so an existing key or certificate
  * is refused (without --force) before any key is generated; the error says what to do.
  */
-export async function writeCertificateSet(dir: string, planned: readonly string[], options: { force: boolean; fresh?: boolean }, why: string, produce: () => Promise<readonly FileToWrite[]>): Promise<void> {
+export async function writeCertificateSet<T extends { readonly files: readonly FileToWrite[] }>(dir: string, planned: readonly string[], options: { force: boolean; fresh?: boolean }, why: string, produce: () => Promise<T>): Promise<T> {
   const inDir = (path: string): string => relative(dir, path);
   try {
-    await updateFileSet(dir, planned.map(inDir), options, async () => (await produce()).map((file) => ({ ...file, path: inDir(file.path) })));
+    const made = await updateFileSet(dir, planned.map(inDir), options, async () => {
+      const produced = await produce();
+      return { produced, files: produced.files.map((file) => ({ ...file, path: inDir(file.path) })) };
+    });
+    return made.produced;
   } catch (error) {
     if (error instanceof FileExistsError) throw new WorkError(`${error.message}. ${why} Nothing was written.`);
     if (error instanceof FileSetError) throw new WorkError(`${error.message}. Nothing was written.`);
@@ -43,5 +47,3 @@ export async function writeCertificateSet(dir: string, planned: readonly string[
 export function listWritten(stream: NodeJS.WritableStream, files: readonly FileToWrite[]): void {
   for (const file of files) write(stream, `  ${(file.mode & 0o777).toString(8).padStart(4, "0")}  ${file.path}`);
 }
-
-export const clusterDir = (dir: string, cluster: string): string => join(dir, cluster);

@@ -47,15 +47,15 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
 
   const why = "pass --force to replace the webhook's certificate.";
   const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
-  let files: { path: string; content: string; mode: number }[] = [];
-  await writeCertificateSet(dir, ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), { force: values.force === true }, why, async () => {
+  const { files } = await writeCertificateSet(dir, ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), { force: values.force === true }, why, async () => {
     const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
-    files = [
-      { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
-      { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
-      { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
-    ];
-    return files;
+    return {
+      files: [
+        { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+        { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
+        { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+      ],
+    };
   });
   write(io.stderr, `wrote the webhook's CA and serving certificate for ${hosts.join(", ")}:`);
   listWritten(io.stderr, files);

@@ -47,6 +47,18 @@ function idleConnection(port: number, ca: string): Promise<TLSSocket> {
   });
 }
 
+/** Sends a review until the answer has STATUS (a refused connection counts as no answer); fails naming WHAT after MS. */
+async function answeredWith(port: number, ca: string, status: number, ms: number, what: string): Promise<Answer> {
+  const deadline = Date.now() + ms;
+  let last: Answer | undefined;
+  while (Date.now() < deadline) {
+    last = await send(port, ca).catch(() => undefined);
+    if (last?.status === status) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${what}: no ${status} within ${ms} ms (last answer ${last?.status ?? "none"})`);
+}
+
 const closed = (socket: TLSSocket): Promise<void> => (socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once("close", () => resolve())));
 
 /** Resolves with the promise's value, or fails saying what was awaited once the bound passes. */
@@ -107,6 +119,34 @@ describe("the server's bounds", () => {
     }
   });
 
+  it("closes the connection of a refused body that keeps coming past the discard bound", async () => {
+    // A raw TLS client, which (unlike Node's HTTP client) keeps sending after the 413 arrives:
+    // the server must close it mid-upload, not read the 16 MiB it is sent.
+    const socket = await idleConnection(server.port, bundle.caPem);
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    const total = 256;
+    const sent = await within(
+      new Promise<number>((resolve) => {
+        let written = 0;
+        socket.once("close", () => resolve(written));
+        socket.on("error", () => undefined);
+        socket.write("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+        const pump = (): void => {
+          while (written < total && !socket.destroyed) {
+            written++;
+            if (!socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`)) return void socket.once("drain", pump);
+          }
+          if (written === total) resolve(written);
+        };
+        pump();
+      }),
+      10_000,
+      "the upload to be cut off or sent whole",
+    );
+    assert.ok(sent < total, `the server read all ${total} chunks (16 MiB) of a refused body`);
+    await within(closed(socket), 5_000, "the connection to be closed");
+  });
+
   it("refuses new bodies with 429 and Retry-After while stalled uploads hold the buffer budget, then recovers", async () => {
     // Two uploads that declare 48 KiB and stall hold 96 of the 100 KiB budget.
     const stalled = [0, 1].map(() => {
@@ -114,25 +154,11 @@ describe("the server's bounds", () => {
       const answer = send(server.port, bundle.caPem, { agent, headers: { "content-length": 48 * 1024 }, chunks: ["{"], holdOpen: true }).catch(() => undefined);
       return { agent, answer };
     });
-    let refused: Answer | undefined;
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline) {
-      refused = await send(server.port, bundle.caPem);
-      if (refused.status === 429) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(refused?.status, 429, "a body is refused while the budget is held");
-    assert.equal(refused!.headers["retry-after"], "1");
+    const refused = await answeredWith(server.port, bundle.caPem, 429, 5_000, "a body refused while the budget is held");
+    assert.equal(refused.headers["retry-after"], "1");
     for (const { agent } of stalled) agent.destroy();
     await Promise.all(stalled.map((s) => s.answer));
-    let recovered: Answer | undefined;
-    const recoverBy = Date.now() + 10_000;
-    while (Date.now() < recoverBy) {
-      recovered = await send(server.port, bundle.caPem);
-      if (recovered.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(recovered?.status, 200, "the budget is released once the stalled uploads are gone");
+    await answeredWith(server.port, bundle.caPem, 200, 10_000, "the budget released once the stalled uploads are gone");
   });
 
   it("drops a request whose body stops one byte short, within the request timeout", async () => {
@@ -168,13 +194,7 @@ describe("the server's bounds", () => {
       );
       assert.ok(extra === "closed" || extra === "refused", extra);
       sockets.pop()!.destroy();
-      let answered: Answer | undefined;
-      const deadline = Date.now() + 5_000;
-      while (Date.now() < deadline && answered?.status !== 200) {
-        answered = await send(server.port, bundle.caPem).catch(() => undefined);
-        if (answered?.status !== 200) await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.equal(answered?.status, 200);
+      await answeredWith(server.port, bundle.caPem, 200, 5_000, "an answer once a connection under the cap is free");
     } finally {
       for (const socket of sockets) socket.destroy();
     }

@@ -3,12 +3,11 @@
 // up, answer every request within a bound, and keep its memory within the Deployment's limit.
 // The last line is `fuzz: N requests, F invariant failures`.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { issueServingBundle } from "../src/certs/serving.js";
-import { startMeshTailor, type BenchServer } from "../bench/lib/servers.js";
+import { post as postReview, startMeshTailor, type BenchServer } from "../bench/lib/servers.js";
 import { generatedPods, huge, malformed, pollution, wrongTypes, type Case } from "./lib/cases.js";
 import { checkAnswer, checkIdempotent, type Answer } from "./lib/invariants.js";
 
@@ -46,18 +45,7 @@ jobs:
   nativeSidecar: true
 `;
 
-function post(port: number, ca: string, body: string | Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, agent: false, timeout: ANSWER_BOUND_MS, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${ANSWER_BOUND_MS} ms`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+const post = (port: number, ca: string, body: string | Buffer): Promise<Answer> => postReview(port, ca, body, { timeoutMs: ANSWER_BOUND_MS });
 
 interface Failure {
   category: string;

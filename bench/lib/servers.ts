@@ -65,15 +65,16 @@ export function startFloor(dir: string, tls: { cert: string; key: string }, resp
   return startLogged("floor", [FLOOR, tls.cert, tls.key, responsesFile], join(dir, "floor.log"), "floor serving");
 }
 
-/** One POST of BODY, trusting CA; resolves with the status and the response bytes. */
-export function post(port: number, ca: string, body: string): Promise<{ status: number; body: string }> {
+/** One POST of BODY to /mutate, trusting CA; resolves with the status and the response, or fails after TIMEOUT_MS. */
+export function post(port: number, ca: string, body: string | Buffer, options: { timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, headers: { "Content-Type": "application/json" } }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, headers: { "Content-Type": "application/json" }, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) }, (res) => {
       let data = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => (data += chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
     });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     req.on("error", reject);
     req.end(body);
   });

@@ -5,7 +5,8 @@ import { DEFAULT_POLICY_YAML, policyTableMarkdown, schemaDefaults } from "../src
 import { docFor } from "../src/policy/fields.js";
 import { builtInPolicy, loadPolicy } from "../src/policy/load.js";
 import { policySchema } from "../src/policy/schema.js";
-import { REPO, TABLE_BEGIN, TABLE_END, withPolicyTable } from "../scripts/generate.js";
+import { TABLE_BEGIN, TABLE_END, withPolicyTable } from "../scripts/generate.js";
+import { REPO } from "../scripts/repo.js";
 
 const STALE = "stale: run `npm run generate` and commit the result";
 

@@ -61,15 +61,10 @@ function formatDefault(value: unknown): string {
   return `\`${String(value)}\``;
 }
 
-function defaultAt(path: string): unknown {
-  const [head, ...rest] = path.split(".");
-  let value: unknown = head === "services[]" ? serviceEntryDefaults() : (schemaDefaults() as Record<string, unknown>)[head!];
-  for (const key of rest) value = (value as Record<string, unknown> | undefined)?.[key];
-  return value;
-}
-
 /** The README's policy table, one row per documented field. */
 export function policyTableMarkdown(): string {
+  const defaults = { ...schemaDefaults(), "services[]": serviceEntryDefaults() } as Record<string, unknown>;
+  const defaultAt = (path: string): unknown => path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], defaults);
   const rows = FIELD_DOCS.map((doc) => `| \`${doc.path === "services" ? "services[]" : doc.path}\` | ${doc.defaultText ?? formatDefault(defaultAt(doc.path))} | ${doc.meaning} |`);
   return ["| field | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
 }

@@ -1,5 +1,6 @@
 import * as istio from "../keys/istio.js";
-import { labelOf, withLabel } from "../pod/edit.js";
+import { withLabel } from "../pod/edit.js";
+import { setUnlessUserSet } from "./edits.js";
 import type { Mutation } from "./types.js";
 
 /**
@@ -9,17 +10,10 @@ import type { Mutation } from "./types.js";
 export const selectInjection: Mutation = {
   name: "inject",
   apply(pod, { decision }) {
-    const warnings = [...decision.warnings];
-    let result = withLabel(pod, istio.SIDECAR_INJECT, decision.injectLabel);
+    const labelled = withLabel(pod, istio.SIDECAR_INJECT, decision.injectLabel);
     const revision = decision.entry?.revision;
-    if (decision.selected && revision) {
-      const userRevision = labelOf(pod, istio.REVISION);
-      if (userRevision === undefined) {
-        result = withLabel(result, istio.REVISION, revision);
-      } else if (userRevision !== revision) {
-        warnings.push(`mesh-tailor: pod sets ${istio.REVISION}="${userRevision}", which wins over the policy's revision "${revision}"`);
-      }
-    }
-    return { pod: result, warnings, inForce: decision.selected };
+    if (!decision.selected || !revision) return { pod: labelled, warnings: decision.warnings, inForce: decision.selected };
+    const revised = setUnlessUserSet(labelled, "labels", istio.REVISION, revision);
+    return { pod: revised.pod, warnings: [...decision.warnings, ...revised.warnings], inForce: true };
   },
 };

@@ -24,3 +24,10 @@ export const LOCALITY = "istio-locality";
 export const TOPOLOGY_LOCALITY = "topology.istio.io/locality";
 /** The node label that names a subzone (label.TopologySubzone). */
 export const TOPOLOGY_SUBZONE = "topology.istio.io/subzone";
+/**
+ * On a namespace, "enabled": Istio's namespace-wide injection (the namespaceSelector of the
+ * istio-sidecar-injector webhooks, which the end-to-end suite reads from the real rendering).
+ */
+export const INJECTION = "istio-injection";
+/** Written by Istio's injector on every pod it injected (annotation.SidecarStatus). */
+export const SIDECAR_STATUS = "sidecar.istio.io/status";

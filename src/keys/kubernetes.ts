@@ -8,3 +8,9 @@ export const POD_TEMPLATE_HASH = "pod-template-hash";
 /** Node labels a pod can pin its region and zone with (core/v1 LabelTopologyRegion, LabelTopologyZone). */
 export const TOPOLOGY_REGION = "topology.kubernetes.io/region";
 export const TOPOLOGY_ZONE = "topology.kubernetes.io/zone";
+/** The tool that manages an object (Kubernetes' recommended labels, app.kubernetes.io/managed-by). */
+export const MANAGED_BY = "app.kubernetes.io/managed-by";
+/** Set by kube-apiserver on every namespace to its name (NamespaceDefaultLabelName, 1.21+). */
+export const NAMESPACE_NAME = "kubernetes.io/metadata.name";
+/** The template annotation `kubectl rollout restart` sets to restart a workload's pods. */
+export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";

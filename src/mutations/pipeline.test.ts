@@ -19,6 +19,18 @@ describe("the customization pipeline", () => {
     assert.equal(after.pod.metadata?.annotations?.[meshTailor.APPLIED], "inject,hold,prestop,branch");
   });
 
+  it("records the revision of the policy each pod is admitted under, and replaces a copied one with a warning", () => {
+    const result = runPipeline({ pod: appPod(), namespace: "shop" }, policy);
+    assert.equal(result.pod.metadata?.annotations?.[meshTailor.POLICY_REVISION], policy.revision);
+    assert.ok(!result.warnings.some((w) => w.includes(meshTailor.POLICY_REVISION)));
+    const copied = appPod({ annotations: { [meshTailor.POLICY_REVISION]: "0123456789ab" } });
+    const readmitted = runPipeline({ pod: copied, namespace: "shop" }, policy);
+    assert.equal(readmitted.pod.metadata?.annotations?.[meshTailor.POLICY_REVISION], policy.revision);
+    assert.ok(readmitted.warnings.some((w) => w.includes(`${meshTailor.POLICY_REVISION} "0123456789ab" replaced with "${policy.revision}"`)), readmitted.warnings.join("\n"));
+    const again = runPipeline({ pod: readmitted.pod, namespace: "shop" }, policy);
+    assert.ok(!again.warnings.some((w) => w.includes(meshTailor.POLICY_REVISION)), "a second pass under the same policy says nothing");
+  });
+
   it('writes "none" when nothing is in force', () => {
     const result = runPipeline({ pod: appPod({ name: "ratings" }), namespace: "shop" }, policyWith({ sandbox: { enabled: false } }));
     assert.equal(result.pod.metadata?.annotations?.[meshTailor.APPLIED], "none");

@@ -4,6 +4,7 @@ import { annotationOf, withAnnotation } from "../pod/edit.js";
 import type { Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
 import type { CompiledPolicy } from "../policy/load.js";
+import { describeValue } from "../util/describe-value.js";
 import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
 import { hostPassthrough } from "./host-passthrough.js";
 import { decideInjection, serviceNameOf } from "./injection-decision.js";
@@ -94,5 +95,11 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
     }
   }
   pod = withAnnotation(pod, meshTailor.APPLIED, applied.length > 0 ? applied.join(",") : "none");
+  const recorded = annotationOf(pod, meshTailor.POLICY_REVISION);
+  if (recorded !== policy.revision) {
+    // A pod copied from a live one carries its policy revision: it is a record, not a setting.
+    if (recorded !== undefined) warnings.push(`mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`);
+    pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
+  }
   return { pod, warnings, applied, failures, workload, serviceName };
 }

@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, type Pair } from "yaml";
+import { Document, isMap, isScalar, type Pair, type YAMLMap } from "yaml";
 import { commentOf, docFor, FIELD_DOCS } from "./fields.js";
 import { policySchema, type TailorPolicy } from "./schema.js";
 
@@ -25,6 +25,29 @@ const EXAMPLE_ENTRY = [
   "    proxyResources: {cpu: 500m, memory: 300Mi}",
 ].join("\n");
 
+/** Puts each field's meaning above it, at any depth under PREFIX, and names the unset ones. */
+function commentFields(map: YAMLMap, prefix: string): void {
+  const present = new Set<string>();
+  for (const field of map.items as Pair[]) {
+    const key = isScalar(field.key) ? String(field.key.value) : "";
+    present.add(key);
+    const path = `${prefix}.${key}`;
+    if (isMap(field.value) && !FIELD_DOCS.some((doc) => doc.path === path)) {
+      commentFields(field.value, path);
+      continue;
+    }
+    const doc = docFor(path);
+    if (doc) (field.key as { commentBefore?: string }).commentBefore = ` ${commentOf(doc)}`;
+  }
+  // Fields with no default are not in the document: name them in a comment, so every field shows.
+  const unset = FIELD_DOCS.filter((doc) => {
+    if (!doc.path.startsWith(`${prefix}.`)) return false;
+    const rest = doc.path.slice(prefix.length + 1);
+    return !rest.includes(".") && !present.has(rest);
+  });
+  if (unset.length > 0) map.comment = unset.map((doc) => ` ${doc.path.slice(prefix.length + 1)}: unset. ${commentOf(doc)}`).join("\n");
+}
+
 function render(): string {
   const document = new Document(schemaDefaults());
   document.commentBefore = " mesh-tailor policy: every field at its default (`mesh-tailor policy default`).";
@@ -36,17 +59,7 @@ function render(): string {
       (section.key as { commentBefore?: string }).commentBefore = ` ${commentOf(docFor("services")!)}, e.g.:\n${EXAMPLE_ENTRY}`;
       continue;
     }
-    if (!isMap(section.value)) continue;
-    const present = new Set<string>();
-    for (const field of section.value.items as Pair[]) {
-      const key = isScalar(field.key) ? String(field.key.value) : "";
-      present.add(key);
-      const doc = docFor(`${name}.${key}`);
-      if (doc) (field.key as { commentBefore?: string }).commentBefore = ` ${commentOf(doc)}`;
-    }
-    // Fields with no default are not in the document: name them in a comment, so every field shows.
-    const unset = FIELD_DOCS.filter((doc) => doc.path.startsWith(`${name}.`) && !present.has(doc.path.slice(name.length + 1)));
-    if (unset.length > 0) section.value.comment = unset.map((doc) => ` ${doc.path.slice(name.length + 1)}: unset. ${commentOf(doc)}`).join("\n");
+    if (isMap(section.value)) commentFields(section.value, name);
   }
   return document.toString({ lineWidth: 0 });
 }

@@ -45,6 +45,9 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "sandbox.labelKey", meaning: "the label key" },
   { path: "sandbox.namespacePattern", meaning: "must have a `(?<branch>...)` group" },
   { path: "sandbox.defaultBranch", meaning: "branch of every pod outside a sandbox" },
+  { path: "sandbox.autoEnable", meaning: "the controller enables a sandbox namespace when its base namespace (the `(?<base>...)` group) is enabled" },
+  { path: "namespaces.defaultSidecar.enabled", meaning: "the controller keeps a `Sidecar` named `default` in every enabled namespace, so pods there get only the configuration they need" },
+  { path: "namespaces.defaultSidecar.egressHosts", meaning: "that Sidecar's egress hosts, Istio's `namespace/host` form" },
   { path: "jobs.nativeSidecar", meaning: "native sidecars for Job pods, so Jobs can finish" },
 ];
 

@@ -82,6 +82,21 @@ describe("loadPolicy", () => {
     assert.match(problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^(.*)--box$"\n`)[0]!, /named group \(\?<branch>/);
   });
 
+  it("refuses sandbox auto-enabling with a pattern that cannot name the base namespace", () => {
+    const problems = problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$"\n`);
+    assert.deepEqual(problems, ["sandbox.autoEnable: needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false"]);
+    assert.equal(loadPolicy(`${HEADER}sandbox:\n  namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$"\n  autoEnable: false\n`).policy.sandbox.autoEnable, false);
+  });
+
+  it("takes the default Sidecar's egress hosts in Istio's namespace/host form only", () => {
+    const yaml = (list: string) => `${HEADER}namespaces:\n  defaultSidecar:\n    egressHosts: ${list}\n`;
+    const hosts = (list: string) => problemsOf(yaml(list));
+    const accepted = ["./*", "istio-system/*", "*/api.example.com", "~/*", "shop/*.svc.cluster.local"];
+    assert.deepEqual(loadPolicy(yaml(JSON.stringify(accepted))).policy.namespaces.defaultSidecar.egressHosts, accepted);
+    assert.match(hosts(`["istio-system"]`)[0]!, /^namespaces.defaultSidecar.egressHosts\[0\]: must be "namespace\/host"/);
+    assert.match(hosts(`[]`)[0]!, /needs at least one host; set enabled: false/);
+  });
+
   it("refuses label keys and values Kubernetes would refuse", () => {
     assert.ok(problemsOf(`${HEADER}sandbox:\n  labelKey: "bad key"\n`)[0]!.startsWith("sandbox.labelKey:"));
     assert.ok(problemsOf(`${HEADER}locality:\n  default: "a/b/c"\n`)[0]!.startsWith("locality.default:"));

@@ -67,6 +67,11 @@ const namespacePattern = z.string().superRefine((source, ctx) => {
   }
 });
 
+// An egress host of an Istio Sidecar: "namespace/dnsName", the namespace "*", "." (this one), "~"
+// (none) or a name, the host "*", "*.suffix" or a name (istio/api networking/v1 sidecar.proto, IstioEgressListener.hosts).
+const SIDECAR_HOST = /^(\*|\.|~|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\/(\*|(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+const sidecarHost = z.string().refine((v) => SIDECAR_HOST.test(v), { message: 'must be "namespace/host" as Istio\'s Sidecar egress hosts are, e.g. "./*" or "istio-system/*"' });
+
 export const policySchema = z.strictObject({
   apiVersion: z.literal("mesh-tailor.io/v1alpha1", { message: 'must be "mesh-tailor.io/v1alpha1"' }),
   kind: z.literal("TailorPolicy", { message: 'must be "TailorPolicy"' }),
@@ -104,6 +109,22 @@ export const policySchema = z.strictObject({
       labelKey: labelKey.default("branch"),
       namespacePattern: namespacePattern.default("^(?<base>[a-z0-9-]+?)--(?<branch>box-[a-z0-9]+)$"),
       defaultBranch: labelValue.default("master"),
+      autoEnable: z.boolean().default(true),
+    })
+    .superRefine((sandbox, ctx) => {
+      if (sandbox.autoEnable && !sandbox.namespacePattern.includes("(?<base>")) {
+        ctx.addIssue({ code: "custom", path: ["autoEnable"], message: "needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false" });
+      }
+    })
+    .prefault({}),
+  namespaces: z
+    .strictObject({
+      defaultSidecar: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          egressHosts: z.array(sidecarHost).min(1, { message: "needs at least one host; set enabled: false for no default Sidecar" }).default(["./*", "istio-system/*"]),
+        })
+        .prefault({}),
     })
     .prefault({}),
   jobs: z.strictObject({ nativeSidecar: z.boolean().default(false) }).prefault({}),

@@ -1,4 +1,5 @@
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Secret } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, type V1Secret } from "@kubernetes/client-node";
+import { KubeConfigError, loadKubeConfig as loadClusterConfig } from "../cluster/kubeconfig.js";
 import { CACERTS_SECRET, ISTIO_NAMESPACE } from "./istio-layout.js";
 
 /** Refused for safety: the message says what is at stake and how to insist. */
@@ -7,15 +8,12 @@ export class ApplyRefusedError extends Error {
 }
 
 export function loadKubeConfig(context: string | undefined): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromDefault();
-  if (context) {
-    if (!config.getContexts().some((c) => c.name === context)) {
-      throw new ApplyRefusedError(`no context "${context}" in the kubeconfig; contexts: ${config.getContexts().map((c) => c.name).join(", ") || "none"}`);
-    }
-    config.setCurrentContext(context);
+  try {
+    return loadClusterConfig(context);
+  } catch (error) {
+    if (error instanceof KubeConfigError) throw new ApplyRefusedError(error.message);
+    throw error;
   }
-  return config;
 }
 
 const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;

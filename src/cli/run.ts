@@ -1,13 +1,17 @@
+import { ApiError, KubeConfigError } from "../cluster/errors.js";
 import { PolicyError } from "../policy/load.js";
 import { ManifestError } from "../resources/manifest-reader.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type CliIO, type Command } from "./command.js";
 import { certsCommand } from "./certs-command.js";
+import { controllerCommand } from "./controller-command.js";
+import { explainCommand } from "./explain-command.js";
+import { namespacesCommand } from "./namespaces-command.js";
 import { injectCommand } from "./inject-command.js";
 import { policyCommand } from "./policy-command.js";
 import { renderCommand } from "./render-command.js";
 import { serveCommand } from "./serve-command.js";
 
-export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand, namespacesCommand, explainCommand, controllerCommand];
 
 const HELP = `Usage: mesh-tailor <command> [flags]
 
@@ -39,7 +43,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT_USAGE;
     }
     // The work could not be done, and the message says what to fix.
-    if (error instanceof WorkError || error instanceof PolicyError || error instanceof ManifestError) {
+    if (error instanceof WorkError || error instanceof PolicyError || error instanceof ManifestError || error instanceof KubeConfigError || error instanceof ApiError) {
       write(io.stderr, `mesh-tailor ${command.name}: ${error.message}`);
       return EXIT_FAILED;
     }

@@ -5,6 +5,7 @@ import { issueServingBundle } from "../certs/serving.js";
 import { createLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
 import { WebhookServer, type PolicySource, type TlsSource } from "../server/webhook-server.js";
+import { onStopSignals } from "./stop-signals.js";
 import { EXIT_OK, nonNegativeInteger, parseCommandLine, positiveInteger, UsageError, WorkError, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor serve [flags]
@@ -70,24 +71,11 @@ export const serveCommand: Command = {
     // nothing (there is nothing yet), a SIGTERM while starting stops the server once it is up,
     // and a second SIGTERM while draining is noted, never a reason to skip the drain.
     let server: WebhookServer | undefined;
-    let stopSignal: NodeJS.Signals | undefined;
-    let requestStop!: () => void;
-    const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopSignal) {
-        logger.info({ signal }, "already shutting down: in-flight requests are still being answered");
-        return;
-      }
-      stopSignal = signal;
-      logger.info({ signal }, "signal received");
-      requestStop();
-    };
+    const signals = onStopSignals(logger);
     const reload = (): void => {
       if (server) void server.reloadNow();
       else logger.info("SIGHUP while starting: the files are read once start-up finishes");
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
     process.on("SIGHUP", reload);
     logger.info({ pid: process.pid }, "mesh-tailor starting");
     try {
@@ -127,13 +115,12 @@ export const serveCommand: Command = {
             `curl --cacert ${ephemeralCa.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${server.port}/mutate`,
         );
       }
-      await stopRequested;
+      await signals.stopRequested;
       await server.shutdown();
       if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
       return EXIT_OK;
     } finally {
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
+      signals.dispose();
       process.off("SIGHUP", reload);
     }
   },

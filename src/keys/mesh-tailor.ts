@@ -11,9 +11,10 @@ export const HOST_PASSTHROUGH = "mesh-tailor.io/host-passthrough";
 /** On a pod: the revision (content hash) of the policy it was admitted under, so `status` can tell stale pods. */
 export const POLICY_REVISION = "mesh-tailor.io/policy-revision";
 /**
- * On a sandbox namespace the controller enabled because its base namespace is: the base's name.
- * With the label gone and this left, the user opted the sandbox out, and it stays out.
+ * On a sandbox namespace, the base namespace it follows: set by the controller when it enables
+ * the sandbox with its base, and by `namespaces disable`. With this set and the enabled label
+ * gone, the sandbox was opted out, and the controller leaves it out.
  */
-export const AUTO_ENABLED_FROM = "mesh-tailor.io/auto-enabled-from";
+export const SANDBOX_OF = "mesh-tailor.io/sandbox-of";
 /** The value of app.kubernetes.io/managed-by on objects the controller owns (the default Sidecar). */
 export const MANAGER = "mesh-tailor";

@@ -24,21 +24,26 @@ export function decideInjection(pod: Pod, namespace: string, serviceName: string
   const who = serviceName ? `service "${serviceName}"` : "this pod";
   const warnings: string[] = [];
   let selected: boolean;
+  let reason: string;
 
   if (!policy.mesh.enabled) {
     selected = false;
+    reason = "mesh-wide rollback is on (mesh.enabled: false)";
     if (userValue === "true") warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"`);
   } else if (pod.spec.hostNetwork === true) {
     // Istio never injects hostNetwork pods: the proxy's iptables rules would capture the node's traffic.
     selected = false;
+    reason = "it uses hostNetwork, which Istio never injects";
     if (policyWants || userValue === "true") warnings.push(`mesh-tailor: ${who} uses hostNetwork, which Istio does not inject; it stays out of the mesh`);
   } else if (userValue === "true" || userValue === "false") {
     selected = userValue === "true";
+    reason = `it sets ${istio.SIDECAR_INJECT}="${userValue}", which wins over the policy`;
     if (selected !== policyWants) {
       warnings.push(`mesh-tailor: ${who} sets ${istio.SIDECAR_INJECT}="${userValue}", which wins over the policy's inject: ${policyWants}`);
     }
   } else {
     selected = policyWants;
+    reason = entry ? `a services entry matches it (inject: ${entry.inject})` : `no services entry matches it (defaults.inject: ${policy.defaults.inject})`;
   }
-  return { selected, injectLabel: selected ? "true" : "false", entry, warnings };
+  return { selected, injectLabel: selected ? "true" : "false", entry, reason, warnings };
 }

@@ -17,7 +17,7 @@ import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
 import { serviceProxyConfig } from "./service-proxy-config.js";
 import { serviceSettings } from "./service-settings.js";
-import { appliesTo, type Mutation, type MutationContext } from "./types.js";
+import { appliesTo, type InjectionDecision, type Mutation, type MutationContext } from "./types.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 
@@ -56,6 +56,8 @@ export interface PipelineResult {
   readonly skipped?: string;
   readonly workload: Workload | undefined;
   readonly serviceName: string | undefined;
+  /** The injection decision; undefined when the pod is skipped. */
+  readonly decision?: InjectionDecision;
 }
 
 function skipReason(pod: Pod, namespace: string): string | undefined {
@@ -101,5 +103,5 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
     if (recorded !== undefined) warnings.push(`mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`);
     pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
   }
-  return { pod, warnings, applied, failures, workload, serviceName };
+  return { pod, warnings, applied, failures, workload, serviceName, decision };
 }

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logging/logger.js";
-import { builtInPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
-import { loadPolicyOffThread } from "../policy/load-off-thread.js";
+import { builtInPolicy, type CompiledPolicy } from "../policy/load.js";
+import { PolicyReloader } from "../policy/policy-reloader.js";
 import { readPolicyFile } from "../policy/read-file.js";
 import { checkCertificatePair, type CertificatePair } from "../tls/certificate-pair.js";
 import { TLS_SETTINGS } from "../tls/settings.js";
@@ -44,7 +44,7 @@ function readPair(tls: TlsSource): CertificatePair {
 /** The webhook process: HTTPS, hot-reloaded certificate and policy, readiness and drain. */
 export class WebhookServer {
   readonly metrics: Metrics;
-  private policy: CompiledPolicy;
+  private readonly policy: { current: CompiledPolicy } | PolicyReloader;
   private shuttingDown = false;
   private stopping: Promise<void> | undefined;
   private readonly watchers: FileSetWatcher[] = [];
@@ -56,12 +56,20 @@ export class WebhookServer {
     initialPair: CertificatePair,
   ) {
     this.metrics = options.metrics ?? new Metrics();
-    this.policy = initialPolicy;
+    this.policy =
+      options.policy.kind === "file"
+        ? new PolicyReloader(options.policy.path, initialPolicy, {
+            logger: options.logger,
+            pollMs: options.pollMs,
+            onReload: () => this.metrics.reloads.labels("policy", "success").inc(),
+            onRefused: () => this.metrics.reloads.labels("policy", "failure").inc(),
+          })
+        : { current: initialPolicy };
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const app = createApp({
       logger: options.logger,
       metrics: this.metrics,
-      currentPolicy: () => this.policy,
+      currentPolicy: () => this.policy.current,
       notReadyReasons: () => (this.shuttingDown ? ["shutting down"] : []),
       bodyLimit: limits.bodyBytes,
       bufferedBodiesLimit: limits.bufferedBodiesBytes,
@@ -111,12 +119,12 @@ export class WebhookServer {
   }
 
   get currentPolicy(): CompiledPolicy {
-    return this.policy;
+    return this.policy.current;
   }
 
   /** Checks the watched files now instead of waiting for an event or the poll (tests, SIGHUP). */
   async reloadNow(): Promise<void> {
-    await Promise.all(this.watchers.map((w) => w.check()));
+    await Promise.all([...this.watchers.map((w) => w.check()), ...(this.policy instanceof PolicyReloader ? [this.policy.check()] : [])]);
   }
 
   /** Not ready at once, then stop accepting, then finish in-flight requests within the bound. */
@@ -130,6 +138,7 @@ export class WebhookServer {
     this.shuttingDown = true;
     logger.info({ delayMs: this.options.shutdownDelayMs ?? 0 }, "shutting down: reporting not ready");
     for (const watcher of this.watchers) watcher.close();
+    if (this.policy instanceof PolicyReloader) this.policy.close();
     if (this.options.shutdownDelayMs) await sleep(this.options.shutdownDelayMs);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
@@ -153,18 +162,14 @@ export class WebhookServer {
   }
 
   private watch(): void {
-    const { tls, policy } = this.options;
+    const { tls } = this.options;
     const poll = this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs };
     if (tls.kind === "files") {
       const watcher = new FileSetWatcher([tls.certFile, tls.keyFile], (read) => this.onCertificateChange(read), { ...poll, maxBytes: MAX_CERTIFICATE_FILE_BYTES });
       watcher.start([readFileSync(tls.certFile), readFileSync(tls.keyFile)]);
       this.watchers.push(watcher);
     }
-    if (policy.kind === "file") {
-      const watcher = new FileSetWatcher([policy.path], (read) => this.onPolicyChange(policy.path, read), { ...poll, maxBytes: MAX_POLICY_BYTES });
-      watcher.start([Buffer.from(this.policy.source)]);
-      this.watchers.push(watcher);
-    }
+    if (this.policy instanceof PolicyReloader) this.policy.start();
   }
 
   private onCertificateChange(read: FileSetRead): void {
@@ -179,23 +184,6 @@ export class WebhookServer {
     } catch (error) {
       this.metrics.reloads.labels("certificate", "failure").inc();
       logger.error({ err: { message: (error as Error).message } }, "new certificate refused; the previous one keeps serving");
-    }
-  }
-
-  /** A changed policy file is parsed in a worker thread: a large one never stalls admissions. */
-  private async onPolicyChange(path: string, read: FileSetRead): Promise<void> {
-    const { logger } = this.options;
-    try {
-      if (!read.ok) throw new PolicyError(path, [`cannot read the file (${read.error.message})`]);
-      const next = await loadPolicyOffThread(read.contents[0]!.toString("utf8"), path);
-      if (this.shuttingDown) return;
-      this.policy = next;
-      this.metrics.reloads.labels("policy", "success").inc();
-      logger.info({ policyRevision: next.revision, services: next.policy.services.length, meshEnabled: next.policy.mesh.enabled }, "policy reloaded");
-    } catch (error) {
-      this.metrics.reloads.labels("policy", "failure").inc();
-      const problems = error instanceof PolicyError ? error.problems : [(error as Error).message];
-      logger.error({ problems, policyRevision: this.policy.revision }, "new policy refused; the previous one stays in force");
     }
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the end-to-end test infrastructure from the Go module proxy: kube-apiserver, etcd and
-# istioctl. Test infrastructure only; nothing here ships in the product. Binaries are cached by
+# Builds the end-to-end test infrastructure from the Go module proxy: kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd, istioctl and kwok (simulated nodes). Test infrastructure only; nothing here ships in the product. Binaries are cached by
 # version under $MESH_TAILOR_E2E_CACHE (default ~/.cache/mesh-tailor-e2e), so only the first run
 # on a machine pays for the build. Prints the cache's bin directory on the last line.
 set -euo pipefail
@@ -11,6 +11,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 # to pseudo-versions only. ISTIO_VERSION pins one; the default is the one this suite was written
 # against.
 ISTIO_VERSION="${ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 
 CACHE="${MESH_TAILOR_E2E_CACHE:-$HOME/.cache/mesh-tailor-e2e}"
 BIN="$CACHE/bin"
@@ -56,14 +57,25 @@ local_replaces() {
 
 kube_staging_version() { echo "v0.${KUBE_VERSION#v1.}"; }
 
-build_kube_apiserver() {
-  local out="$BIN/kube-apiserver-$KUBE_VERSION"
-  [[ -x "$out" ]] && { log "kube-apiserver $KUBE_VERSION cached"; return; }
-  log "building kube-apiserver $KUBE_VERSION (several minutes on 2 cores)"
+# One of Kubernetes' own commands (kube-apiserver, kube-controller-manager, kube-scheduler),
+# all from the same k8s.io/kubernetes version; the later ones reuse the first one's build cache.
+build_kube_command() {
+  local command="$1"
+  local out="$BIN/$command-$KUBE_VERSION"
+  [[ -x "$out" ]] && { log "$command $KUBE_VERSION cached"; return; }
+  log "building $command $KUBE_VERSION (several minutes on 2 cores)"
   local gomod
   gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
-  build_from_scratch_module kube-apiserver k8s.io/kubernetes "$KUBE_VERSION" k8s.io/kubernetes/cmd/kube-apiserver "$out" \
+  build_from_scratch_module "$command" k8s.io/kubernetes "$KUBE_VERSION" "k8s.io/kubernetes/cmd/$command" "$out" \
     "$(local_replaces "$gomod" kube_staging_version)" go1.24
+}
+
+build_kwok() {
+  local out="$BIN/kwok-$KWOK_VERSION"
+  [[ -x "$out" ]] && { log "kwok $KWOK_VERSION cached"; return; }
+  log "building kwok $KWOK_VERSION"
+  GOBIN="$WORK/kwok-bin" go install -ldflags="$LDFLAGS" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  mv "$WORK/kwok-bin/kwok" "$out"
 }
 
 build_etcd() {
@@ -83,14 +95,17 @@ build_istioctl() {
   mv "$WORK/istioctl-bin/istioctl" "$out"
 }
 
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
 case "${1:-all}" in
-  kube-apiserver) build_kube_apiserver ;;
+  kube-apiserver | kube-controller-manager | kube-scheduler) build_kube_command "$1" ;;
   etcd) build_etcd ;;
   istioctl) build_istioctl ;;
-  all) build_etcd; build_istioctl; build_kube_apiserver ;;
-  *) echo "usage: $0 [all|kube-apiserver|etcd|istioctl]" >&2; exit 2 ;;
+  kwok) build_kwok ;;
+  all) build_etcd; build_istioctl; build_kwok; for command in "${KUBE_COMMANDS[@]}"; do build_kube_command "$command"; done ;;
+  *) echo "usage: $0 [all|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|istioctl|kwok]" >&2; exit 2 ;;
 esac
-ln -sf "kube-apiserver-$KUBE_VERSION" "$BIN/kube-apiserver" 2>/dev/null || true
+for command in "${KUBE_COMMANDS[@]}"; do ln -sf "$command-$KUBE_VERSION" "$BIN/$command" 2>/dev/null || true; done
+ln -sf "kwok-$KWOK_VERSION" "$BIN/kwok" 2>/dev/null || true
 ln -sf "etcd-$ETCD_VERSION" "$BIN/etcd" 2>/dev/null || true
 ln -sf "istioctl-$ISTIO_VERSION" "$BIN/istioctl" 2>/dev/null || true
 echo "$BIN"

@@ -13,6 +13,8 @@ export interface ControlPlane {
   readonly kubeconfigPath: string;
   readonly kubeConfig: KubeConfig;
   readonly pki: ControlPlanePki;
+  /** Stops kube-apiserver and starts it again on the same port and etcd, as an upgrade or crash would. */
+  restartApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +76,7 @@ export async function startControlPlane(dir: string): Promise<ControlPlane> {
   const etcd = await startEtcd(dir);
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
-  const apiserver = startProcess(infraBinary("kube-apiserver"), [
+  const args = [
     "--etcd-servers", etcd.url,
     "--bind-address", "127.0.0.1",
     "--advertise-address", "127.0.0.1",
@@ -94,23 +96,40 @@ export async function startControlPlane(dir: string): Promise<ControlPlane> {
     "--allow-privileged=true",
     "--enable-priority-and-fairness=false",
     "--v", "1",
-  ], join(dir, "kube-apiserver.log"));
+  ];
+  let starts = 0;
+  const startApiServer = async (): Promise<Started> => {
+    starts += 1;
+    const apiserver = startProcess(infraBinary("kube-apiserver"), args, join(dir, `kube-apiserver${starts > 1 ? `-${starts}` : ""}.log`));
+    try {
+      await waitFor("kube-apiserver /readyz", READY_TIMEOUT_MS, async () => {
+        if (apiserver.child.exitCode !== null) throw new GiveUp(`kube-apiserver exited: ${apiserver.tail()}`);
+        return (await getReadyz(url, pki)) === 200 ? true : undefined;
+      }, 500);
+    } catch (error) {
+      await apiserver.stop();
+      throw error;
+    }
+    return apiserver;
+  };
+  let apiserver: Started;
+  try {
+    apiserver = await startApiServer();
+  } catch (error) {
+    await etcd.process.stop();
+    throw error;
+  }
   const stop = async () => {
     await apiserver.stop();
     await etcd.process.stop();
   };
-  try {
-    await waitFor("kube-apiserver /readyz", READY_TIMEOUT_MS, async () => {
-      if (apiserver.child.exitCode !== null) throw new GiveUp(`kube-apiserver exited: ${apiserver.tail()}`);
-      return (await getReadyz(url, pki)) === 200 ? true : undefined;
-    }, 500);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const restartApiServer = async () => {
+    await apiserver.stop();
+    apiserver = await startApiServer();
+  };
   const kubeconfigPath = join(dir, "kubeconfig");
   writeKubeconfig(kubeconfigPath, url, pki);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
-  return { url, kubeconfigPath, kubeConfig, pki, stop };
+  return { url, kubeconfigPath, kubeConfig, pki, restartApiServer, stop };
 }

@@ -1,0 +1,243 @@
+import { Agent, request, type RequestOptions } from "node:https";
+import type { IncomingMessage } from "node:http";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ApiError } from "./errors.js";
+import { LineSplitter } from "./json-lines.js";
+
+export { ApiError };
+
+/** A Kubernetes object as the API serves it: plain JSON, every field kept. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export const isNotFound = (error: unknown): boolean => error instanceof ApiError && error.status === 404;
+export const isConflict = (error: unknown): boolean => error instanceof ApiError && error.status === 409;
+export const isGone = (error: unknown): boolean => error instanceof ApiError && error.status === 410;
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+export interface WatchEvent {
+  readonly type: WatchEventType;
+  readonly object: KubeObject;
+}
+
+// A LIST page holds at most PAGE_SIZE objects; 500 is what kubectl and client-go's pager ask for.
+export const PAGE_SIZE = 500;
+// The largest response read into memory: a page of 500 large pods is a few MB.
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+// The largest watch event: an object is at most 1.5 MiB in etcd, and its JSON a little more.
+const MAX_WATCH_LINE_BYTES = 8 * 1024 * 1024;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function statusError(status: number, body: string, what: string): ApiError {
+  let reason = "";
+  let message = body.slice(0, 300);
+  try {
+    const parsed = JSON.parse(body) as { reason?: string; message?: string };
+    reason = parsed.reason ?? "";
+    message = parsed.message ?? message;
+  } catch {
+    // Not a Status object: the text itself says it.
+  }
+  return new ApiError(status, reason, `${what}: ${status}${reason ? ` ${reason}` : ""}: ${message}`);
+}
+
+/**
+ * A thin JSON client for the Kubernetes API over one kept-alive connection pool, with the
+ * kubeconfig's authentication from @kubernetes/client-node (exec plugins, tokens, in-cluster
+ * accounts). Objects stay plain JSON: nothing is dropped, and a 4,000-pod list costs no typed
+ * deserialization. Every request is counted, so a command can say what it cost the API server.
+ */
+export class KubeApi {
+  /** Requests made so far (each LIST page, watch and write counts one). */
+  requests = 0;
+  private agent: Agent | undefined;
+  private readonly server: URL;
+
+  constructor(private readonly config: KubeConfig) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error("the kubeconfig has no current cluster");
+    this.server = new URL(cluster.server);
+  }
+
+  /** Request options with fresh credentials (tokens expire) over the shared keep-alive agent. */
+  private async options(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
+    const auth: RequestOptions = { headers: {} };
+    await this.config.applyToHTTPSOptions(auth);
+    this.agent ??= new Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      ...(auth.ca ? { ca: auth.ca } : {}),
+      ...(auth.cert ? { cert: auth.cert } : {}),
+      ...(auth.key ? { key: auth.key } : {}),
+      ...(auth.rejectUnauthorized !== undefined ? { rejectUnauthorized: auth.rejectUnauthorized } : {}),
+      ...(auth.servername ? { servername: auth.servername } : {}),
+    });
+    const basePath = this.server.pathname.replace(/\/$/, "");
+    return {
+      method,
+      protocol: this.server.protocol,
+      hostname: this.server.hostname.replace(/^\[|\]$/g, ""),
+      port: this.server.port || 443,
+      path: `${basePath}${path}`,
+      agent: this.agent,
+      ...(auth.auth ? { auth: auth.auth } : {}),
+      headers: { Accept: "application/json", ...(auth.headers as Record<string, string>), ...headers },
+    };
+  }
+
+  private async send(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<IncomingMessage> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const options = await this.options(method, path, payload === undefined ? {} : { "Content-Type": contentType });
+    this.requests += 1;
+    return new Promise((resolve, reject) => {
+      const req = request(options, resolve);
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
+      req.on("error", (error) => reject(new ApiError(0, "Unreachable", `${method} ${path}: cannot reach the API server at ${this.server.origin} (${error.message})`)));
+      req.end(payload);
+    });
+  }
+
+  /** One request and its JSON answer; a non-2xx answer is an ApiError. */
+  async request<T = KubeObject>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
+    const url = withQuery(path, options.query);
+    const response = await this.send(method, url, options.body, options.contentType);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        response.destroy();
+        throw new Error(`${method} ${path}: the answer is over ${MAX_RESPONSE_BYTES} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString("utf8");
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw statusError(status, text, `${method} ${path}`);
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  get<T = KubeObject>(path: string, query?: Query): Promise<T> {
+    return this.request<T>("GET", path, query ? { query } : {});
+  }
+
+  /**
+   * Every object of a collection, read in pages of PAGE_SIZE (limit/continue), and the list's
+   * resourceVersion to watch from. A continue token that expired (410) restarts the list once.
+   */
+  async list<T extends KubeObject = KubeObject>(path: string, query: Query = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const items: T[] = [];
+      let next: string | undefined;
+      let resourceVersion = "";
+      try {
+        do {
+          const page = await this.get<{ items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(path, { ...query, limit: PAGE_SIZE, continue: next });
+          for (const item of page.items ?? []) items.push(item);
+          next = page.metadata?.continue || undefined;
+          resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+        } while (next);
+        return { items, resourceVersion };
+      } catch (error) {
+        if (!(isGone(error) && next && attempt === 0)) throw error;
+      }
+    }
+  }
+
+  /**
+   * Streams a watch from RESOURCEVERSION until the server ends it (timeoutSeconds) or SIGNAL
+   * aborts it. Bookmarks are asked for, so a quiet collection still moves the resourceVersion.
+   * An ERROR event becomes an ApiError (410 Gone: the caller must list again).
+   */
+  async watch(path: string, query: Query, onEvent: (event: WatchEvent) => void, signal?: AbortSignal): Promise<void> {
+    const url = withQuery(path, { ...query, watch: 1, allowWatchBookmarks: true });
+    const options = await this.options("GET", url, {});
+    this.requests += 1;
+    const timeoutSeconds = Number(query["timeoutSeconds"] ?? 300);
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ ...options, ...(signal ? { signal } : {}) }, (response) => {
+        const status = response.statusCode ?? 0;
+        if (status !== 200) {
+          let text = "";
+          response.on("data", (chunk: Buffer) => (text = (text + chunk.toString()).slice(0, 4096)));
+          response.on("end", () => reject(statusError(status, text, `watch ${path}`)));
+          return;
+        }
+        const splitter = new LineSplitter(MAX_WATCH_LINE_BYTES);
+        let failed = false;
+        const fail = (error: Error) => {
+          if (failed) return;
+          failed = true;
+          response.destroy();
+          if (signal?.aborted) resolve();
+          else reject(error);
+        };
+        const onLine = (line: string) => {
+          let event: { type: string; object: KubeObject & { code?: number; reason?: string; message?: string } };
+          try {
+            event = JSON.parse(line);
+          } catch {
+            return fail(new Error(`watch ${path}: an event that is not JSON`));
+          }
+          if (event.type === "ERROR") {
+            const code = event.object.code ?? 500;
+            return fail(new ApiError(code, event.object.reason ?? "", `watch ${path}: ${code} ${event.object.message ?? ""}`));
+          }
+          onEvent(event as WatchEvent);
+        };
+        response.on("data", (chunk: Buffer) => {
+          try {
+            for (const line of splitter.push(chunk)) {
+              if (failed) return;
+              onLine(line);
+            }
+          } catch (error) {
+            fail(new Error(`watch ${path}: ${(error as Error).message}`));
+          }
+        });
+        response.on("error", (error) => fail(error));
+        response.on("aborted", () => fail(new Error(`watch ${path}: the connection was cut`)));
+        response.on("end", () => {
+          if (!failed) resolve();
+        });
+        response.on("close", () => {
+          if (!failed) resolve();
+        });
+      });
+      // The server ends the watch after timeoutSeconds; silence well past that is a dead connection.
+      req.setTimeout((timeoutSeconds + 60) * 1000, () => req.destroy(new Error(`watch ${path}: silent for ${timeoutSeconds + 60} s`)));
+      req.on("error", (error) => (signal?.aborted ? resolve() : reject(error)));
+      req.end();
+    });
+  }
+
+  /** Closes kept-alive connections, so the process can exit. */
+  close(): void {
+    this.agent?.destroy();
+  }
+}

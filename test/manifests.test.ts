@@ -119,4 +119,28 @@ describe("manifests/ (kustomize)", () => {
       for (const rule of object["rules"]) assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
     }
   });
+
+  it("runs the controller as two leader-elected replicas with exactly the RBAC it uses", () => {
+    const deployment = find("Deployment", "mesh-tailor-controller");
+    assert.equal(deployment["spec"].replicas, 2);
+    const pod = deployment["spec"].template.spec;
+    const [container] = pod.containers;
+    assert.equal(pod.serviceAccountName, "mesh-tailor-controller");
+    assert.deepEqual(container.args, ["controller", "--port=8080", "--config=/etc/mesh-tailor/policy/policy.yaml"]);
+    assert.equal(container.readinessProbe.httpGet.path, "/readyz");
+    assert.equal(container.livenessProbe.httpGet.path, "/healthz");
+    assert.equal(pod.volumes.find((v: { name: string }) => v.name === "policy").configMap.name, "mesh-tailor-policy", "the webhook's policy ConfigMap, hot reloaded");
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(find("ClusterRole", "mesh-tailor-controller")["rules"], [
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "patch"] },
+      { apiGroups: ["networking.istio.io"], resources: ["sidecars"], verbs: ["get", "list", "watch", "create", "update", "delete"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+    ]);
+    assert.deepEqual(find("Role", "mesh-tailor-controller")["rules"], [
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["mesh-tailor-controller"], verbs: ["get", "update"] },
+    ]);
+    const policy = find("NetworkPolicy", "mesh-tailor-controller");
+    assert.deepEqual(policy["spec"].ingress, [{ ports: [{ port: 8080, protocol: "TCP" }] }]);
+  });
 });

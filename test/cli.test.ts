@@ -106,6 +106,42 @@ describe("the mesh-tailor CLI", () => {
     assert.match(half.stderr, /--tls-cert and --tls-key go together/);
   });
 
+  it("cluster commands refuse bad usage with exit 2 before reaching for a cluster", async () => {
+    const cases: [string[], RegExp][] = [
+      [["namespaces"], /say what to do: enable, disable or list/],
+      [["namespaces", "relabel", "shop"], /unknown action "relabel"/],
+      [["namespaces", "enable"], /enable needs namespace names or -l SELECTOR/],
+      [["namespaces", "enable", "shop", "-l", "team=shop"], /not both/],
+      [["namespaces", "list", "shop"], /list takes no namespace names/],
+      [["namespaces", "list", "--dry-run"], /--dry-run applies to enable and disable/],
+      [["namespaces", "list", "-o", "yaml"], /-o must be table or json/],
+      [["explain", "deployment/reviews"], /-n NAMESPACE is required/],
+      [["explain", "-n", "shop"], /name one pod, or one KIND\/NAME/],
+      [["explain", "-n", "shop", "service/reviews"], /is not POD or KIND\/NAME/],
+      [["controller", "--port", "70000"], /--port must be at most 65535/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(args);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+
+  it("cluster commands exit 1 saying what to fix when there is no cluster to talk to", () => {
+    // A process of its own: the kubeconfig is found through the process's KUBECONFIG.
+    const run = (args: string[], kubeconfig: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 30_000 });
+    const missing = run(["namespaces", "list"], join(dir, "no-such-kubeconfig"));
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.match(missing.stderr, /mesh-tailor namespaces: cannot read the kubeconfig/);
+    const kubeconfig = file("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n");
+    const context = run(["namespaces", "list", "--context", "nope"], kubeconfig);
+    assert.equal(context.status, 1, context.stderr);
+    assert.match(context.stderr, /no context "nope" in the kubeconfig; contexts: x/);
+    const unreachable = run(["explain", "-n", "shop", "deployment/reviews"], kubeconfig);
+    assert.equal(unreachable.status, 1, unreachable.stderr);
+    assert.match(unreachable.stderr, /cannot reach the API server at https:\/\/127.0.0.1:1/);
+  });
+
   it("serve exits 1 with what to fix when the policy is invalid", async () => {
     const run = await cli(["serve", "--port", "0", "--config", file("bad-serve.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nshutdown: {marginSeconds: 0}\n")]);
     assert.equal(run.code, 1);

@@ -231,6 +231,8 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     assert.deepEqual([...sources], [first.identity], "every event came from the leader");
 
     await first.stop();
+    assert.equal(first.child.exitCode, 0, "SIGTERM is a clean exit");
+    assert.ok(first.logs.some((line) => line.msg === "leader lease released"), "the leader released its lease on the way out");
     const second = await waitFor("the standby to take over the released lease", 20_000, async () => ((await other.metric("mesh_tailor_controller_leader")) === 1 ? other : undefined));
     await custom.deleteNamespacedCustomObject({ ...SIDECARS, namespace: "shop", name: "default" });
     await managedSidecarIn("shop", "the new leader to recreate the Sidecar");
@@ -238,6 +240,16 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     assert.ok(creators.includes(second.identity), `the new leader recorded the creation: ${creators.join(", ")}`);
     controllers.push(await startController({ identity: "controller-c", kubeconfig: controllerKubeconfig, policyFile: cluster.policyFile }));
     assert.equal(await controllers.at(-1)!.metric("mesh_tailor_controller_leader"), 0, "a new replica waits while the leader renews");
+  });
+
+  it("follows a policy edit without a restart: every managed Sidecar gets the new egress hosts", async () => {
+    const hosts = ["./*", "istio-system/*", "shared/*"];
+    cluster.writePolicy(`${POLICY}namespaces:\n  defaultSidecar:\n    egressHosts: ${JSON.stringify(hosts)}\n`);
+    for (const namespace of ["shop", "shop--box-10326", "legacy"]) {
+      await waitFor(`the Sidecar of ${namespace} to follow the new policy`, 30_000, async () => (JSON.stringify((await sidecarOf(namespace))?.["spec"]) === JSON.stringify({ egress: [{ hosts }] }) ? true : undefined));
+    }
+    cluster.writePolicy(POLICY);
+    await managedSidecarIn("shop", "the Sidecar to follow the policy back");
   });
 
   it("keeps working across a kube-apiserver restart", async () => {

@@ -62,6 +62,13 @@ export function nonNegativeInteger(flag: string, value: string | undefined, fall
   return Number(value);
 }
 
+/** A TCP port from a flag (or its environment variable), 0 meaning "any free one". */
+export function port(flag: string, value: string | undefined, fallback: number): number {
+  const number = nonNegativeInteger(flag, value, fallback);
+  if (number > 65535) throw new UsageError(`${flag} must be at most 65535, got ${number}`);
+  return number;
+}
+
 export const write = (stream: NodeJS.WritableStream, text: string): void => {
   stream.write(text.endsWith("\n") ? text : `${text}\n`);
 };

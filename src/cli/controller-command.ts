@@ -1,5 +1,5 @@
 import { createLogger } from "../logging/logger.js";
-import { EXIT_OK, nonNegativeInteger, parseCommandLine, positiveInteger, UsageError, type Command } from "./command.js";
+import { EXIT_OK, parseCommandLine, port, positiveInteger, type Command } from "./command.js";
 import { onStopSignals } from "./stop-signals.js";
 
 const HELP = `Usage: mesh-tailor controller [flags]
@@ -43,8 +43,7 @@ export const controllerCommand: Command = {
     if (!parsed) return EXIT_OK;
     const { values } = parsed;
     const env = io.env;
-    const port = nonNegativeInteger("--port", values.port ?? env["MESH_TAILOR_PORT"], 8080);
-    if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+    const listenPort = port("--port", values.port ?? env["MESH_TAILOR_PORT"], 8080);
     const logger = createLogger({ level: values["log-level"] ?? env["LOG_LEVEL"] ?? "info" });
     const signals = onStopSignals(logger);
     try {
@@ -53,7 +52,7 @@ export const controllerCommand: Command = {
       return await runController({
         configFile: values.config ?? env["MESH_TAILOR_CONFIG"],
         context: values.context,
-        port,
+        port: listenPort,
         host: values.host,
         ownNamespace: values.namespace ?? env["POD_NAMESPACE"] ?? "mesh-tailor",
         leaseName: values.lease ?? "mesh-tailor-controller",

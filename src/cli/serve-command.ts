@@ -6,7 +6,7 @@ import { createLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
 import { WebhookServer, type PolicySource, type TlsSource } from "../server/webhook-server.js";
 import { onStopSignals } from "./stop-signals.js";
-import { EXIT_OK, nonNegativeInteger, parseCommandLine, positiveInteger, UsageError, WorkError, type Command } from "./command.js";
+import { EXIT_OK, nonNegativeInteger, parseCommandLine, port, positiveInteger, UsageError, WorkError, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor serve [flags]
 
@@ -55,8 +55,7 @@ export const serveCommand: Command = {
     if (!parsed) return EXIT_OK;
     const { values } = parsed;
     const env = io.env;
-    const port = nonNegativeInteger("--port", values.port ?? env["MESH_TAILOR_PORT"], 8443);
-    if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+    const listenPort = port("--port", values.port ?? env["MESH_TAILOR_PORT"], 8443);
     const certFile = values["tls-cert"] ?? env["MESH_TAILOR_TLS_CERT"];
     const keyFile = values["tls-key"] ?? env["MESH_TAILOR_TLS_KEY"];
     if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError("--tls-cert and --tls-key go together: give both, or neither for a generated development certificate");
@@ -92,7 +91,7 @@ export const serveCommand: Command = {
 
       try {
         server = await WebhookServer.start({
-          port,
+          port: listenPort,
           ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
           tls,
           policy,

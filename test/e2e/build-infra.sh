@@ -70,12 +70,14 @@ build_kube_command() {
     "$(local_replaces "$gomod" kube_staging_version)" go1.24
 }
 
-build_kwok() {
-  local out="$BIN/kwok-$KWOK_VERSION"
-  [[ -x "$out" ]] && { log "kwok $KWOK_VERSION cached"; return; }
-  log "building kwok $KWOK_VERSION"
-  GOBIN="$WORK/kwok-bin" go install -ldflags="$LDFLAGS" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  mv "$WORK/kwok-bin/kwok" "$out"
+# `go install PACKAGE@VERSION` into the cache as NAME-VERSION, for modules whose own go.mod builds as is.
+go_install() {
+  local name="$1" package="$2" version="$3"
+  local out="$BIN/$name-$version"
+  [[ -x "$out" ]] && { log "$name $version cached"; return; }
+  log "building $name $version"
+  GOBIN="$WORK/$name-bin" go install -ldflags="$LDFLAGS" "$package@$version"
+  mv "$WORK/$name-bin/$name" "$out"
 }
 
 build_etcd() {
@@ -87,13 +89,8 @@ build_etcd() {
   build_from_scratch_module etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "$out" ""
 }
 
-build_istioctl() {
-  local out="$BIN/istioctl-$ISTIO_VERSION"
-  [[ -x "$out" ]] && { log "istioctl $ISTIO_VERSION cached"; return; }
-  log "building istioctl $ISTIO_VERSION"
-  GOBIN="$WORK/istioctl-bin" go install -ldflags="$LDFLAGS" "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"
-  mv "$WORK/istioctl-bin/istioctl" "$out"
-}
+build_istioctl() { go_install istioctl istio.io/istio/istioctl/cmd/istioctl "$ISTIO_VERSION"; }
+build_kwok() { go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"; }
 
 KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
 case "${1:-all}" in

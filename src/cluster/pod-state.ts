@@ -13,6 +13,8 @@ export interface TemplateVerdict {
   readonly selected: boolean | undefined;
   readonly service: string | undefined;
   readonly revision: string | undefined;
+  /** The tailoring hash a pod made from it now records (mesh-tailor.io/tailoring). */
+  readonly tailoring: string | undefined;
   readonly applied: readonly string[];
   readonly warnings: readonly string[];
 }
@@ -43,15 +45,18 @@ export function judgeTemplate(template: Pod, namespace: string, policy: Compiled
     selected: result.skipped ? undefined : labels[istio.SIDECAR_INJECT] === "true",
     service: result.serviceName,
     revision: result.skipped ? undefined : labels[istio.REVISION],
+    tailoring: result.skipped ? undefined : result.pod.metadata?.annotations?.[meshTailor.TAILORING],
     applied: result.applied,
     warnings: result.warnings,
   };
 }
 
 /**
- * Whether a running pod is as the current policy would make it now: admitted under this policy
- * revision, and with a proxy exactly when the policy selects its template. A pod in a namespace
- * mesh-tailor does not tailor is never stale (nothing of mesh-tailor's applies to it).
+ * Whether a running pod is as the current policy would make it now: tailored by the same part of
+ * the policy (its mesh-tailor.io/tailoring hash: the policy's shared sections, the decision and
+ * the matching services entry, so an edit to another service's entry leaves it current), and
+ * with a proxy exactly when the policy selects its template. A pod in a namespace mesh-tailor
+ * does not tailor is never stale (nothing of mesh-tailor's applies to it).
  */
 export function judgePod(pod: KubeObject, template: Pod | undefined, namespaceEnabled: boolean, policy: CompiledPolicy): PodJudgement {
   const asPod = pod as unknown as Pod;
@@ -59,8 +64,9 @@ export function judgePod(pod: KubeObject, template: Pod | undefined, namespaceEn
   const verdict = judgeTemplate(template ?? withoutOwnDecision(asPod), pod.metadata.namespace ?? "", policy, workloadOf(asPod));
   const reasons: string[] = [];
   if (namespaceEnabled && verdict.selected !== undefined) {
-    const recorded = pod.metadata.annotations?.[meshTailor.POLICY_REVISION];
-    if (recorded !== policy.revision) reasons.push(recorded ? `admitted under policy ${recorded}, now ${policy.revision}` : "admitted without mesh-tailor");
+    const recorded = pod.metadata.annotations?.[meshTailor.TAILORING];
+    if (recorded === undefined) reasons.push("admitted without mesh-tailor");
+    else if (recorded !== verdict.tailoring) reasons.push(`admitted under policy ${pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?"}, which tailored it differently from policy ${policy.revision}`);
     if (hasProxy !== verdict.selected) reasons.push(verdict.selected ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out");
   }
   return { hasProxy, verdict, stale: reasons.length > 0, reasons };

@@ -11,6 +11,11 @@ export const HOST_PASSTHROUGH = "mesh-tailor.io/host-passthrough";
 /** On a pod: the revision (content hash) of the policy it was admitted under, so `status` can tell stale pods. */
 export const POLICY_REVISION = "mesh-tailor.io/policy-revision";
 /**
+ * On a pod: the hash of the part of the policy that shaped it (CompiledPolicy.tailoring). A pod
+ * is stale when the current policy gives its template another one.
+ */
+export const TAILORING = "mesh-tailor.io/tailoring";
+/**
  * On a sandbox namespace, the base namespace it follows: set by the controller when it enables
  * the sandbox with its base, and by `namespaces disable`. With this set and the enabled label
  * gone, the sandbox was opted out, and the controller leaves it out.

@@ -103,5 +103,7 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
     if (recorded !== undefined) warnings.push(`mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`);
     pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
   }
+  const tailoring = policy.tailoring(decision.selected, decision.entry);
+  if (annotationOf(pod, meshTailor.TAILORING) !== tailoring) pod = withAnnotation(pod, meshTailor.TAILORING, tailoring);
   return { pod, warnings, applied, failures, workload, serviceName, decision };
 }

@@ -16,6 +16,7 @@ import { parseAllDocuments } from "yaml";
 import { CLI } from "../../fixtures/serve-process.js";
 import { startControlPlane, type ControlPlane } from "./control-plane.js";
 import { startIstioInjector, type IstioInjector } from "./istio-injector.js";
+import { startWorkloadControllers } from "./workload-controllers.js";
 import { renderIstio, type RenderedIstio } from "./istio.js";
 import { startMeshTailor, type MeshTailorServe } from "./mesh-tailor-process.js";
 import { issueLoopbackServingCert } from "./pki.js";
@@ -89,7 +90,7 @@ function meshTailorWebhookFor(manifests: KubernetesObject[], url: string): V1Mut
  * injection code), mesh-tailor's manifests, certificate (`certs webhook --apply`) and server.
  * Resolves once a dry-run pod creation shows both webhooks at work.
  */
-export async function startMeshCluster(policyYaml: string): Promise<MeshCluster> {
+export async function startMeshCluster(policyYaml: string, options: { workloads?: boolean } = {}): Promise<MeshCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-e2e-"));
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -99,6 +100,10 @@ export async function startMeshCluster(policyYaml: string): Promise<MeshCluster>
   try {
     const [controlPlane, istio] = await Promise.all([startControlPlane(join(dir, "cluster")), renderIstio(dir)]);
     stoppers.push(controlPlane.stop);
+    if (options.workloads) {
+      const controllers = await startWorkloadControllers(controlPlane, join(dir, "cluster"));
+      stoppers.push(controllers.stop);
+    }
     const kubeConfig = controlPlane.kubeConfig;
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -107,8 +112,11 @@ export async function startMeshCluster(policyYaml: string): Promise<MeshCluster>
       objects.patch(object, undefined, options.dryRun ? "All" : undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     const createNamespace = async (name: string, labels: Record<string, string>) => {
       await core.createNamespace({ body: { metadata: { name, labels } } });
-      // No controller-manager: the ServiceAccount admission plugin needs this one to exist.
-      await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } });
+      // The ServiceAccount admission plugin needs this one to exist. Without a controller-manager
+      // nobody else makes it; with one, it may have made it already.
+      await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } }).catch((error: { code?: number }) => {
+        if (error.code !== 409) throw error;
+      });
     };
 
     await installCrds(controlPlane.kubeconfigPath, istio.crds);

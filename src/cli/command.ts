@@ -62,6 +62,17 @@ export function nonNegativeInteger(flag: string, value: string | undefined, fall
   return Number(value);
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A duration as kubectl writes them ("90s", "5m", "1h30m", "0"), in milliseconds. */
+export function duration(flag: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined || value === "") return fallbackMs;
+  if (value === "0") return 0;
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) throw new UsageError(`${flag} must be a duration such as 30s, 5m or 1h30m, got "${value}"`);
+  return Math.round(parts.reduce((sum, [, number, unit]) => sum + Number(number) * DURATION_UNITS[unit!]!, 0));
+}
+
 /** A TCP port from a flag (or its environment variable), 0 meaning "any free one". */
 export function port(flag: string, value: string | undefined, fallback: number): number {
   const number = nonNegativeInteger(flag, value, fallback);

@@ -5,13 +5,15 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type Cl
 import { certsCommand } from "./certs-command.js";
 import { controllerCommand } from "./controller-command.js";
 import { explainCommand } from "./explain-command.js";
+import { rolloutCommand } from "./rollout-command.js";
+import { statusCommand } from "./status-command.js";
 import { namespacesCommand } from "./namespaces-command.js";
 import { injectCommand } from "./inject-command.js";
 import { policyCommand } from "./policy-command.js";
 import { renderCommand } from "./render-command.js";
 import { serveCommand } from "./serve-command.js";
 
-export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand, namespacesCommand, explainCommand, controllerCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand, namespacesCommand, explainCommand, statusCommand, rolloutCommand, controllerCommand];
 
 const HELP = `Usage: mesh-tailor <command> [flags]
 
@@ -22,7 +24,8 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join("\n")}
 
 Run \`mesh-tailor <command> --help\` for a command's flags.
-Exit codes: 0 success, 1 the work failed, 2 bad usage.`;
+Exit codes: 0 success, 1 the work failed, 2 bad usage, 3 (status) something is stale,
+130 (rollout) interrupted.`;
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;

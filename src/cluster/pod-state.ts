@@ -58,10 +58,11 @@ export function judgeTemplate(template: Pod, namespace: string, policy: Compiled
  * with a proxy exactly when the policy selects its template. A pod in a namespace mesh-tailor
  * does not tailor is never stale (nothing of mesh-tailor's applies to it).
  */
-export function judgePod(pod: KubeObject, template: Pod | undefined, namespaceEnabled: boolean, policy: CompiledPolicy): PodJudgement {
+export function judgePod(pod: KubeObject, template: Pod | undefined, namespaceEnabled: boolean, policy: CompiledPolicy, templateVerdict?: TemplateVerdict): PodJudgement {
   const asPod = pod as unknown as Pod;
   const hasProxy = isPodLike(pod) ? findIstioProxy(asPod) !== undefined : false;
-  const verdict = judgeTemplate(template ?? withoutOwnDecision(asPod), pod.metadata.namespace ?? "", policy, workloadOf(asPod));
+  // The verdict on a shared template may be given: a workload's pods need it computed once.
+  const verdict = (template && templateVerdict) || judgeTemplate(template ?? withoutOwnDecision(asPod), pod.metadata.namespace ?? "", policy, workloadOf(asPod));
   const reasons: string[] = [];
   if (namespaceEnabled && verdict.selected !== undefined) {
     const recorded = pod.metadata.annotations?.[meshTailor.TAILORING];

@@ -216,7 +216,7 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     const injectLabel = async () => (await cluster.createPod("shop-rollback", appPod("probe", "reviews"), { dryRun: true })).metadata?.labels?.["sidecar.istio.io/inject"];
     assert.equal(await injectLabel(), "true");
     const pid = cluster.meshTailor.child.pid;
-    cluster.writePolicy(ROLLED_BACK);
+    await cluster.writePolicy(ROLLED_BACK);
     try {
       await waitFor("the rolled-back policy to be served", 30_000, async () => ((await injectLabel()) === "false" ? true : undefined), 500);
       const pod = wire(await cluster.createPod("shop-rollback", appPod("reviews-rolled-back", "reviews")));
@@ -226,7 +226,7 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
       assert.equal(cluster.meshTailor.child.pid, pid);
       assert.equal(cluster.meshTailor.child.exitCode, null, "the same process serves on");
     } finally {
-      cluster.writePolicy(POLICY);
+      await cluster.writePolicy(POLICY);
       await waitFor("the original policy to be served again", 30_000, async () => ((await injectLabel()) === "true" ? true : undefined), 500);
     }
   });

@@ -244,11 +244,11 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
 
   it("follows a policy edit without a restart: every managed Sidecar gets the new egress hosts", async () => {
     const hosts = ["./*", "istio-system/*", "shared/*"];
-    cluster.writePolicy(`${POLICY}namespaces:\n  defaultSidecar:\n    egressHosts: ${JSON.stringify(hosts)}\n`);
+    await cluster.writePolicy(`${POLICY}namespaces:\n  defaultSidecar:\n    egressHosts: ${JSON.stringify(hosts)}\n`);
     for (const namespace of ["shop", "shop--box-10326", "legacy"]) {
       await waitFor(`the Sidecar of ${namespace} to follow the new policy`, 30_000, async () => (JSON.stringify((await sidecarOf(namespace))?.["spec"]) === JSON.stringify({ egress: [{ hosts }] }) ? true : undefined));
     }
-    cluster.writePolicy(POLICY);
+    await cluster.writePolicy(POLICY);
     await managedSidecarIn("shop", "the Sidecar to follow the policy back");
   });
 

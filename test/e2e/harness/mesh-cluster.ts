@@ -8,6 +8,7 @@ import {
   CoreV1Api,
   KubernetesObjectApi,
   PatchStrategy,
+  setHeaderOptions,
   type KubernetesObject,
   type V1MutatingWebhookConfiguration,
   type V1Pod,
@@ -48,8 +49,11 @@ export interface MeshCluster {
   createPod(namespace: string, pod: V1Pod, options?: { dryRun?: boolean }): Promise<V1Pod>;
   /** Runs the mesh-tailor CLI in its own process with KUBECONFIG pointing at this cluster. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** Replaces the policy file the way a ConfigMap volume update does: a new file renamed in. */
-  writePolicy(yaml: string): void;
+  /**
+   * A policy edit: the policy file replaced the way a ConfigMap volume update does (a new file
+   * renamed in), and the installed ConfigMap that the CLI's cluster commands read.
+   */
+  writePolicy(yaml: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -149,11 +153,17 @@ export async function startMeshCluster(policyYaml: string, options: { workloads?
     if (certs.code !== 0) throw new Error(`mesh-tailor certs webhook --apply failed: ${certs.stderr}`);
 
     const policyFile = join(dir, "policy.yaml");
-    const writePolicy = (yaml: string) => {
+    const writeFile = (yaml: string) => {
       writeFileSync(`${policyFile}.new`, yaml);
       renameSync(`${policyFile}.new`, policyFile);
     };
-    writePolicy(policyYaml);
+    // The file is what serve and the controller read (a mounted ConfigMap, in a cluster); the
+    // ConfigMap is what the CLI's cluster commands read. A policy edit changes both, as in a cluster.
+    const writePolicy = async (yaml: string) => {
+      writeFile(yaml);
+      await core.patchNamespacedConfigMap({ namespace: "mesh-tailor", name: "mesh-tailor-policy", body: { data: { "policy.yaml": yaml } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    };
+    await writePolicy(policyYaml);
     const meshTailor = await startMeshTailor({ port, certFile: join(tlsDir, "tls.crt"), keyFile: join(tlsDir, "tls.key"), policyFile });
     stoppers.push(meshTailor.stop);
 

@@ -1,0 +1,150 @@
+import { createInterface } from "node:readline/promises";
+import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../cluster/rollout.js";
+import { duration, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, positiveInteger, UsageError, write, type CliIO, type Command } from "./command.js";
+import { summaryLine } from "./status-command.js";
+
+const EXIT_INTERRUPTED = 130;
+
+const HELP = `Usage: mesh-tailor rollout [flags]
+
+Restarts the workloads whose pods are stale (see \`mesh-tailor status\`) the way
+\`kubectl rollout restart\` does, at most --max-in-flight at a time, each waited for as
+\`kubectl rollout status\` waits. The first failure or timeout stops new restarts; what is in
+flight is still waited for; then it prints what it did, what failed and why, and the command
+that resumes. A rerun selects only what is still stale. CronJobs and Jobs are not restarted
+(their next run gets the policy) and bare pods are not deleted: both are reported.
+Progress: a bar on a terminal, one JSON line per event otherwise. Ctrl-C starts nothing new
+and exits with a summary.
+
+Exit codes: 0 done (or nothing stale), 1 a workload failed or timed out, 2 bad usage,
+130 interrupted.
+
+Flags:
+  --namespace GLOB       only namespaces matching
+  --service GLOB         only services matching
+  --all                  every matching workload, not only the stale ones
+  --max-in-flight N      restarts at a time (default 5)
+  --pause DURATION       wait between one start and the next (default 0s)
+  --timeout DURATION     how long one workload may take (default 5m)
+  --dry-run              print the plan, restart nothing
+  --yes                  do not ask (required without a terminal)
+  --config FILE          the policy to judge by (default: the installed ConfigMap, else built-in)
+  --context CTX          kubeconfig context (default: the current one)`;
+
+const FLAGS = {
+  namespace: { type: "string" },
+  service: { type: "string" },
+  all: { type: "boolean" },
+  stale: { type: "boolean" },
+  "max-in-flight": { type: "string" },
+  pause: { type: "string" },
+  timeout: { type: "string" },
+  "dry-run": { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
+  config: { type: "string" },
+  context: { type: "string" },
+} as const;
+
+const name = (t: RolloutTarget) => `${t.namespace}/${t.kind.toLowerCase()}/${t.name}`;
+const isTty = (stream: NodeJS.WritableStream) => (stream as { isTTY?: boolean }).isTTY === true;
+
+/** The command line that resumes this run: the same selection, which now finds only what is still stale. */
+function resumeCommand(argv: readonly string[]): string {
+  const kept = argv.filter((arg) => arg !== "--dry-run");
+  return ["mesh-tailor", "rollout", ...kept.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`))].join(" ");
+}
+
+function printPlan(io: CliIO, plan: RolloutPlan): void {
+  write(io.stderr, `restart ${plan.restart.length} workload(s)${plan.restart.length ? `:\n${plan.restart.map((t) => `  ${name(t)}`).join("\n")}` : ""}`);
+  for (const { target, reason } of plan.skipped) write(io.stderr, `skip ${name(target)}: ${reason}`);
+}
+
+function printSummary(io: CliIO, result: RolloutResult, argv: readonly string[]): void {
+  write(io.stderr, `rollout: ${result.done.length} done, ${result.failed.length} failed, ${result.inFlight.length} still rolling out, ${result.notStarted.length} not started${result.interrupted ? " (interrupted)" : ""}`);
+  for (const { target, reason } of result.failed) write(io.stderr, `  failed ${name(target)}: ${reason}`);
+  for (const target of result.inFlight) write(io.stderr, `  still rolling out ${name(target)} (follow it: kubectl rollout status ${target.kind.toLowerCase()}/${target.name} -n ${target.namespace})`);
+  if (result.failed.length > 0 || result.notStarted.length > 0 || result.inFlight.length > 0) {
+    write(io.stderr, `resume, once the cause is fixed, with:\n  ${resumeCommand(argv)}`);
+  }
+}
+
+export const rolloutCommand: Command = {
+  name: "rollout",
+  summary: "restart stale workloads in paced waves that stop at the first failure",
+  help: HELP,
+  async run(argv, io) {
+    const parsed = parseCommandLine(argv, FLAGS, HELP, io);
+    if (!parsed) return EXIT_OK;
+    const { values } = parsed;
+    if (values.all && values.stale) throw new UsageError("--all and --stale exclude each other (--stale is the default)");
+    const options = {
+      maxInFlight: positiveInteger("--max-in-flight", values["max-in-flight"], 5),
+      pauseMs: duration("--pause", values.pause, 0),
+      timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
+    };
+    if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
+    const [{ KubeApi }, { loadKubeConfig }, { resolvePolicy }, { readStatus }, { planRollout, runRollout }] = await Promise.all([
+      import("../cluster/api.js"),
+      import("../cluster/kubeconfig.js"),
+      import("../cluster/installed-policy.js"),
+      import("../cluster/status.js"),
+      import("../cluster/rollout.js"),
+    ]);
+    const api = new KubeApi(loadKubeConfig(values.context));
+    try {
+      const { policy } = await resolvePolicy(api, values.config);
+      const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });
+      write(io.stderr, summaryLine(report));
+      const plan = planRollout(report, values.all === true);
+      printPlan(io, plan);
+      if (plan.restart.length === 0 || values["dry-run"]) return EXIT_OK;
+      if (!values.yes) {
+        const stdin = io.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
+        if (!stdin.isTTY || !isTty(io.stderr)) {
+          write(io.stderr, "mesh-tailor rollout: pass --yes to restart them without a terminal to confirm on (or --dry-run to only see the plan)");
+          return EXIT_USAGE;
+        }
+        const prompt = createInterface({ input: stdin, output: io.stderr });
+        const answer = await prompt.question(`restart ${plan.restart.length} workload(s)? [y/N] `);
+        prompt.close();
+        if (!/^y(es)?$/i.test(answer.trim())) return EXIT_OK;
+      }
+
+      const interrupt = new AbortController();
+      const onSigint = () => {
+        write(io.stderr, "\ninterrupted: starting nothing new");
+        interrupt.abort();
+      };
+      process.on("SIGINT", onSigint);
+      process.on("SIGTERM", onSigint);
+      const tty = isTty(io.stderr);
+      let finished = 0;
+      const onEvent = (event: RolloutEvent) => {
+        if (event.event === "done" || event.event === "failed") finished += 1;
+        if (!tty) {
+          write(io.stdout, JSON.stringify({ time: new Date().toISOString(), ...event }));
+          return;
+        }
+        const total = plan.restart.length;
+        const width = 30;
+        const filled = Math.round((finished / total) * width);
+        const line = event.event === "failed" ? `failed ${name(event.target)}: ${event.reason}` : event.event === "progress" ? `${name(event.target)}: ${event.message}` : `${event.event} ${name(event.target)}`;
+        io.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${total}  ${line.slice(0, 80)}`);
+        if (event.event === "failed") io.stderr.write("\n");
+      };
+      let result: RolloutResult;
+      try {
+        result = await runRollout(api, plan, options, onEvent, interrupt.signal);
+      } finally {
+        process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigint);
+      }
+      if (tty) io.stderr.write("\n");
+      if (!tty) write(io.stdout, JSON.stringify({ time: new Date().toISOString(), event: "summary", done: result.done.length, failed: result.failed, inFlight: result.inFlight, notStarted: result.notStarted, interrupted: result.interrupted, apiRequests: api.requests }));
+      printSummary(io, result, argv);
+      return result.interrupted ? EXIT_INTERRUPTED : result.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
+    } finally {
+      api.close();
+    }
+  },
+};

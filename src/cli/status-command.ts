@@ -1,0 +1,92 @@
+import { stringify } from "yaml";
+import type { StatusReport } from "../cluster/status.js";
+import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { formatTable } from "./table.js";
+
+/** Exit code when something is stale, so `status` can gate a pipeline. */
+export const EXIT_STALE = 3;
+
+const HELP = `Usage: mesh-tailor status [flags]
+
+One row per workload (Deployment, StatefulSet, DaemonSet, CronJob; Jobs and bare pods grouped as
+such) in the namespaces mesh-tailor tailors: its service, what the current policy decides for
+its pod template (IN or OUT of the mesh, and the Istio revision), its pods with and without a
+proxy, and its pods stale: tailored by a policy that shaped them differently than the current
+one would, or with a proxy where the policy now says otherwise. A summary line follows.
+Reads one paged LIST per kind, never one request per object.
+
+Exit codes: 0 nothing is stale, 3 something is (restart it: mesh-tailor rollout), 1 the work
+failed, 2 bad usage.
+
+Flags:
+  --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [...])
+  --service GLOB       only services matching
+  --stale              only workloads with stale pods
+  --config FILE        the policy to judge by (default: the installed mesh-tailor/mesh-tailor-policy
+                       ConfigMap, else the built-in one)
+  --context CTX        kubeconfig context (default: the current one)
+  -o, --output FMT     table (default), json or yaml`;
+
+const FLAGS = {
+  namespace: { type: "string" },
+  service: { type: "string" },
+  stale: { type: "boolean" },
+  config: { type: "string" },
+  context: { type: "string" },
+  output: { type: "string", short: "o" },
+} as const;
+
+export function statusTable(report: StatusReport): string {
+  return formatTable(
+    ["NAMESPACE", "KIND", "NAME", "SERVICE", "POLICY", "PODS", "PROXY", "NO PROXY", "STALE"],
+    report.workloads.map((w) => [
+      w.namespace,
+      w.kind,
+      w.name,
+      w.service ?? "-",
+      w.inMesh === undefined ? "-" : w.inMesh ? `IN${w.revision ? ` (rev ${w.revision})` : ""}` : "OUT",
+      String(w.pods),
+      String(w.withProxy),
+      String(w.withoutProxy),
+      String(w.stale),
+    ]),
+  );
+}
+
+export function summaryLine(report: StatusReport): string {
+  const s = report.summary;
+  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods (policy ${report.policyRevision})`;
+}
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "what each workload's pods are, against what the current policy decides",
+  help: HELP,
+  async run(argv, io) {
+    const parsed = parseCommandLine(argv, FLAGS, HELP, io);
+    if (!parsed) return EXIT_OK;
+    const { values } = parsed;
+    const format = values.output ?? "table";
+    if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
+    const [{ KubeApi }, { loadKubeConfig }, { resolvePolicy }, { readStatus }] = await Promise.all([
+      import("../cluster/api.js"),
+      import("../cluster/kubeconfig.js"),
+      import("../cluster/installed-policy.js"),
+      import("../cluster/status.js"),
+    ]);
+    const api = new KubeApi(loadKubeConfig(values.context));
+    try {
+      const { policy, origin } = await resolvePolicy(api, values.config);
+      const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });
+      if (format === "json") write(io.stdout, JSON.stringify({ policy: { origin, revision: policy.revision }, ...report }, null, 2));
+      else if (format === "yaml") write(io.stdout, stringify({ policy: { origin, revision: policy.revision }, ...report }));
+      else {
+        if (report.workloads.length > 0) write(io.stdout, statusTable(report));
+        write(io.stdout, summaryLine(report));
+      }
+      return report.summary.stalePods > 0 ? EXIT_STALE : EXIT_OK;
+    } finally {
+      api.close();
+    }
+  },
+};

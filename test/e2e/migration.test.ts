@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { loadPolicy } from "../../src/policy/load.js";
+import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
+import { waitFor } from "./harness/processes.js";
+
+// Nothing migrated yet: every service in shop runs without a proxy.
+const NOTHING = `apiVersion: mesh-tailor.io/v1alpha1
+kind: TailorPolicy
+services: []
+`;
+const REVIEWS = `apiVersion: mesh-tailor.io/v1alpha1
+kind: TailorPolicy
+services:
+  - name: reviews
+`;
+const WAVE = `apiVersion: mesh-tailor.io/v1alpha1
+kind: TailorPolicy
+services:
+  - name: blocked
+  - name: ratings
+`;
+
+const deployment = (name: string, replicas: number, extra: Partial<NonNullable<V1Deployment["spec"]>> = {}, podSpec: Partial<NonNullable<V1Pod["spec"]>> = {}): V1Deployment => ({
+  metadata: { name },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    // Quick roll-outs: one pod at a time, old ones gone at once (kwok pods stop immediately).
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    ...extra,
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: "app", image: `${name}:1`, lifecycle: { preStop: { exec: { command: ["sleep", "5"] } } } }], ...podSpec },
+    },
+  },
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+const events = (run: Run): Record<string, any>[] => run.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+
+describe("migration at scale: status and a paced rollout on a cluster that runs workloads", { timeout: 900_000 }, () => {
+  let cluster: MeshCluster;
+  let apps: AppsV1Api;
+
+  /** Edits the policy and waits until the webhook admits pods under it. */
+  const servePolicy = async (yaml: string) => {
+    await cluster.writePolicy(yaml);
+    const revision = loadPolicy(yaml).revision;
+    await waitFor(`the webhook to serve policy ${revision}`, 30_000, async () => {
+      const probe = await cluster.createPod("e2e-probe", { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } }, { dryRun: true });
+      return probe.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
+    }, 500);
+  };
+  const podsOf = async (app: string) => (await cluster.core.listNamespacedPod({ namespace: "shop", labelSelector: `app=${app}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const available = (name: string, replicas: number) =>
+    waitFor(`deployment ${name} to have ${replicas} available replicas`, 120_000, async () => {
+      const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
+      return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
+    }, 500);
+  const status = (...args: string[]) => cluster.cli(["status", "--namespace", "shop", ...args]);
+  const statusJson = async () => JSON.parse((await status("-o", "json")).stdout);
+  const row = (report: Record<string, any>, name: string) => report["workloads"].find((w: { name: string }) => w.name === name);
+  const hasProxy = (pod: V1Pod) => pod.spec?.containers.some((c) => c.name === "istio-proxy") ?? false;
+
+  before(async () => {
+    cluster = await startMeshCluster(NOTHING, { workloads: true });
+    apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
+    await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
+    for (const body of [deployment("reviews", 2), deployment("ratings", 2)]) await apps.createNamespacedDeployment({ namespace: "shop", body });
+    await available("reviews", 2);
+    await available("ratings", 2);
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("reports every workload current before any change (exit 0)", async () => {
+    const result = await status();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+OUT\s+2\s+0\s+2\s+0$/m);
+    assert.match(result.stdout, /2 workloads: 0 services in the mesh, 0 pending migration, 0 pending rollback, 0 stale pods/);
+  });
+
+  it("migrates one service: the edit makes only its pods stale, rollout restarts it, and its new pods have the proxy and the customizations", async () => {
+    await servePolicy(REVIEWS);
+    const stale = await status("--stale");
+    assert.equal(stale.code, 3, `status exits 3 while something is stale: ${stale.stderr}`);
+    assert.match(stale.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN\s+2\s+0\s+2\s+2$/m);
+    assert.doesNotMatch(stale.stdout, /ratings/, "another service's pods are not stale: the edit does not reach them");
+    assert.match(stale.stdout, /1 services in the mesh, 1 pending migration, 0 pending rollback, 2 stale pods/);
+
+    const rollout = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "2", "--timeout", "2m", "--yes"]);
+    assert.equal(rollout.code, 0, rollout.stderr);
+    const started = events(rollout).filter((e) => e["event"] === "started").map((e) => e["target"]["name"]);
+    assert.deepEqual(started, ["reviews"]);
+    assert.ok(events(rollout).some((e) => e["event"] === "done" && e["target"]["name"] === "reviews"));
+    await available("reviews", 2);
+    const pods = await waitFor("only new reviews pods", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && current.every(hasProxy) ? current : undefined;
+    });
+    for (const pod of pods) {
+      assert.equal(pod.metadata?.labels?.["sidecar.istio.io/inject"], "true");
+      assert.ok(pod.metadata?.annotations?.["sidecar.istio.io/status"], "Istio's injector injected it");
+      assert.deepEqual(pod.metadata?.annotations?.["mesh-tailor.io/applied"]?.split(","), ["inject", "hold", "prestop", "branch"]);
+      assert.equal(pod.status?.phase, "Running");
+    }
+    const clean = await status();
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.match(clean.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN\s+2\s+2\s+0\s+0$/m);
+  });
+
+  it("rolls it back the same way", async () => {
+    await servePolicy(NOTHING);
+    const report = await statusJson();
+    assert.equal(row(report, "reviews").stale, 2);
+    assert.equal(row(report, "reviews").inMesh, false);
+    assert.equal(report.summary.pendingRollback, 1);
+    const rollout = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
+    assert.equal(rollout.code, 0, rollout.stderr);
+    await available("reviews", 2);
+    await waitFor("reviews pods without a proxy", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && !current.some(hasProxy) ? true : undefined;
+    });
+    assert.equal((await status()).code, 0);
+    const again = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
+    assert.equal(again.code, 0);
+    assert.deepEqual(events(again).filter((e) => e["event"] === "started"), [], "a rerun finds nothing stale and restarts nothing");
+  });
+
+  it("stops a wave at a Deployment whose pods cannot schedule, says why and how to resume; a rerun after the fix finishes", async () => {
+    // Its pods ask for a node that does not exist: its roll-out can never finish.
+    await apps.createNamespacedDeployment({ namespace: "shop", body: deployment("blocked", 1, { progressDeadlineSeconds: 5 }, { nodeSelector: { "example.com/pool": "none" } }) });
+    await servePolicy(WAVE);
+    const report = await statusJson();
+    assert.equal(row(report, "blocked").stale, 1);
+    assert.equal(row(report, "ratings").stale, 2);
+
+    const dryRun = await cluster.cli(["rollout", "--namespace", "shop", "--dry-run"]);
+    assert.equal(dryRun.code, 0, dryRun.stderr);
+    assert.match(dryRun.stderr, /restart 2 workload\(s\):\n  shop\/deployment\/blocked\n  shop\/deployment\/ratings/);
+
+    const wave = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "1", "--timeout", "60s", "--yes"]);
+    assert.equal(wave.code, 1, `a failed wave exits 1: ${wave.stderr}`);
+    const failed = events(wave).find((e) => e["event"] === "failed");
+    assert.equal(failed?.["target"]["name"], "blocked");
+    assert.match(failed?.["reason"], /progress deadline exceeded|timed out/);
+    assert.deepEqual(events(wave).filter((e) => e["event"] === "started").map((e) => e["target"]["name"]), ["blocked"], "nothing new starts after the failure");
+    assert.match(wave.stderr, /rollout: 0 done, 1 failed, 0 still rolling out, 1 not started/);
+    assert.match(wave.stderr, /failed shop\/deployment\/blocked: /);
+    assert.match(wave.stderr, /resume, once the cause is fixed, with:\n  mesh-tailor rollout --namespace shop --max-in-flight 1 --timeout 60s --yes/);
+    assert.equal(row(await statusJson(), "ratings").stale, 2, "ratings was never restarted");
+
+    // The fix: the pods may run anywhere. Its own roll-out brings its pods up under the current policy.
+    await apps.patchNamespacedDeployment({ namespace: "shop", name: "blocked", body: [{ op: "remove", path: "/spec/template/spec/nodeSelector" }] }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
+    await available("blocked", 1);
+    const resumed = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "1", "--timeout", "60s", "--yes"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(events(resumed).filter((e) => e["event"] === "started").map((e) => e["target"]["name"]), ["ratings"]);
+    await available("ratings", 2);
+    const clean = await status();
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.match(clean.stdout, /3 workloads: 2 services in the mesh, 0 pending migration, 0 pending rollback, 0 stale pods/);
+  });
+});

@@ -119,6 +119,11 @@ describe("the mesh-tailor CLI", () => {
       [["explain", "-n", "shop"], /name one pod, or one KIND\/NAME/],
       [["explain", "-n", "shop", "service/reviews"], /is not POD or KIND\/NAME/],
       [["controller", "--port", "70000"], /--port must be at most 65535/],
+      [["status", "-o", "xml"], /-o must be table, json or yaml/],
+      [["rollout", "--pause", "soon"], /--pause must be a duration such as 30s, 5m or 1h30m, got "soon"/],
+      [["rollout", "--timeout", "0"], /--timeout must be more than 0/],
+      [["rollout", "--max-in-flight", "0"], /--max-in-flight must be a positive whole number/],
+      [["rollout", "--all", "--stale"], /--all and --stale exclude each other/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(args);

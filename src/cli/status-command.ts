@@ -78,8 +78,10 @@ export const statusCommand: Command = {
     try {
       const { policy, origin } = await resolvePolicy(api, values.config);
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });
-      if (format === "json") write(io.stdout, JSON.stringify({ policy: { origin, revision: policy.revision }, ...report }, null, 2));
-      else if (format === "yaml") write(io.stdout, stringify({ policy: { origin, revision: policy.revision }, ...report }));
+      // What reading the cluster cost the API server, for whoever gates on it or measures it.
+      const document = { policy: { origin, revision: policy.revision }, ...report, apiRequests: api.requests };
+      if (format === "json") write(io.stdout, JSON.stringify(document, null, 2));
+      else if (format === "yaml") write(io.stdout, stringify(document));
       else {
         if (report.workloads.length > 0) write(io.stdout, statusTable(report));
         write(io.stdout, summaryLine(report));

@@ -13,6 +13,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 ISTIO_VERSION="${ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 
+HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${MESH_TAILOR_E2E_CACHE:-$HOME/.cache/mesh-tailor-e2e}"
 BIN="$CACHE/bin"
 WORK="$CACHE/work"
@@ -90,6 +91,23 @@ build_etcd() {
 }
 
 build_istioctl() { go_install istioctl istio.io/istio/istioctl/cmd/istioctl "$ISTIO_VERSION"; }
+
+# The suite's own small webhook around Istio's injection code (test/e2e/istio-injector), built
+# against the same Istio version; rebuilt when its source changes.
+build_istio_injector() {
+  local source="$HERE/istio-injector/main.go"
+  local hash
+  hash="$(sha256sum "$source" | cut -c1-12)"
+  local out="$BIN/istio-injector-$ISTIO_VERSION-$hash"
+  [[ -x "$out" ]] && { log "istio-injector $hash cached"; return; }
+  log "building istio-injector $hash"
+  local dir="$WORK/istio-injector"
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp "$source" "$dir/main.go"
+  printf 'module mesh-tailor.test/e2e/istio-injector\n\ngo 1.24\n\nrequire istio.io/istio %s\n' "$ISTIO_VERSION" >"$dir/go.mod"
+  (cd "$dir" && go mod tidy >&2 && go build -ldflags="$LDFLAGS" -o "$out.tmp" . && mv "$out.tmp" "$out")
+  ln -sf "$(basename "$out")" "$BIN/istio-injector"
+}
 build_kwok() { go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"; }
 
 KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
@@ -97,9 +115,10 @@ case "${1:-all}" in
   kube-apiserver | kube-controller-manager | kube-scheduler) build_kube_command "$1" ;;
   etcd) build_etcd ;;
   istioctl) build_istioctl ;;
+  istio-injector) build_istio_injector ;;
   kwok) build_kwok ;;
-  all) build_etcd; build_istioctl; build_kwok; for command in "${KUBE_COMMANDS[@]}"; do build_kube_command "$command"; done ;;
-  *) echo "usage: $0 [all|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|istioctl|kwok]" >&2; exit 2 ;;
+  all) build_etcd; build_istioctl; build_istio_injector; build_kwok; for command in "${KUBE_COMMANDS[@]}"; do build_kube_command "$command"; done ;;
+  *) echo "usage: $0 [all|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|istioctl|istio-injector|kwok]" >&2; exit 2 ;;
 esac
 for command in "${KUBE_COMMANDS[@]}"; do ln -sf "$command-$KUBE_VERSION" "$BIN/$command" 2>/dev/null || true; done
 ln -sf "kwok-$KWOK_VERSION" "$BIN/kwok" 2>/dev/null || true

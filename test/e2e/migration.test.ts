@@ -69,7 +69,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
   const hasProxy = (pod: V1Pod) => pod.spec?.containers.some((c) => c.name === "istio-proxy") ?? false;
 
   before(async () => {
-    cluster = await startMeshCluster(NOTHING, { workloads: true });
+    cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
     apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
     await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
     for (const body of [deployment("reviews", 2), deployment("ratings", 2)]) await apps.createNamespacedDeployment({ namespace: "shop", body });

@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import jsonPatch from "fast-json-patch";
+import { infraBinary } from "./infra.js";
 import { kubeInject, type RenderedIstio } from "./istio.js";
+import { GiveUp, startProcess, waitFor } from "./processes.js";
 
 export interface InjectorCall {
   readonly uid: string;
@@ -13,9 +15,29 @@ export interface InjectorCall {
 
 export interface IstioInjector {
   readonly url: string;
-  /** Every admission request Istio's injection answered, in order. */
+  /** Every admission request Istio's injection answered, in order (the istioctl injector only). */
   readonly calls: InjectorCall[];
   stop(): Promise<void>;
+}
+
+/**
+ * Istio's injection served by one long-running process (test/e2e/istio-injector, Istio's
+ * pkg/kube/inject in a small Go webhook): for clusters that create thousands of pods, where one
+ * istioctl process per pod could not keep up. Same templates, values and mesh config.
+ */
+export async function startIstioInjectorServer(istio: RenderedIstio, tls: { cert: string; key: string }, logFile: string): Promise<IstioInjector> {
+  const server = startProcess(infraBinary("istio-injector"), [
+    "--inject-config", istio.injectConfigFile,
+    "--values", istio.valuesFile,
+    "--mesh", istio.meshConfigFile,
+    "--cert", tls.cert,
+    "--key", tls.key,
+  ], logFile);
+  const address = await waitFor("the istio-injector to listen", 30_000, async () => {
+    if (server.child.exitCode !== null) throw new GiveUp(`istio-injector exited: ${server.tail()}`);
+    return /listening on (127\.0\.0\.1:\d+)/.exec(server.tail())?.[1];
+  }, 100);
+  return { url: `https://${address}/inject`, calls: [], stop: server.stop };
 }
 
 // Fields Go's marshalling adds to any object ("creationTimestamp: null", "status: {}"): not part

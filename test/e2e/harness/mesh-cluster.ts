@@ -16,7 +16,7 @@ import {
 import { parseAllDocuments } from "yaml";
 import { CLI } from "../../fixtures/serve-process.js";
 import { startControlPlane, type ControlPlane } from "./control-plane.js";
-import { startIstioInjector, type IstioInjector } from "./istio-injector.js";
+import { startIstioInjector, startIstioInjectorServer, type IstioInjector } from "./istio-injector.js";
 import { startWorkloadControllers } from "./workload-controllers.js";
 import { renderIstio, type RenderedIstio } from "./istio.js";
 import { startMeshTailor, type MeshTailorServe } from "./mesh-tailor-process.js";
@@ -44,6 +44,9 @@ export interface MeshCluster {
   readonly meshTailor: MeshTailorServe;
   readonly core: CoreV1Api;
   readonly policyFile: string;
+  /** Where mesh-tailor serve listens on loopback, and the CA file its certificate chains to. */
+  readonly webhookPort: number;
+  readonly webhookCaFile: string;
   applyServerSide(object: KubernetesObject, options?: { dryRun?: boolean }): Promise<KubernetesObject>;
   createNamespace(name: string, labels: Record<string, string>): Promise<void>;
   createPod(namespace: string, pod: V1Pod, options?: { dryRun?: boolean }): Promise<V1Pod>;
@@ -94,7 +97,14 @@ function meshTailorWebhookFor(manifests: KubernetesObject[], url: string): V1Mut
  * injection code), mesh-tailor's manifests, certificate (`certs webhook --apply`) and server.
  * Resolves once a dry-run pod creation shows both webhooks at work.
  */
-export async function startMeshCluster(policyYaml: string, options: { workloads?: boolean } = {}): Promise<MeshCluster> {
+export interface MeshClusterOptions {
+  /** Run kube-controller-manager, kube-scheduler and kwok nodes, so workloads run. */
+  readonly workloads?: boolean;
+  /** Istio's injection as one Go server (thousands of pods) instead of istioctl per pod. */
+  readonly injectorServer?: boolean;
+}
+
+export async function startMeshCluster(policyYaml: string, options: MeshClusterOptions = {}): Promise<MeshCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-e2e-"));
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -127,7 +137,7 @@ export async function startMeshCluster(policyYaml: string, options: { workloads?
     await createNamespace("istio-system", {});
 
     const injectorTls = await issueLoopbackServingCert(dir, "istio-injector", controlPlane.pki);
-    const injector = await startIstioInjector(istio, injectorTls);
+    const injector = options.injectorServer ? await startIstioInjectorServer(istio, injectorTls, join(dir, "istio-injector.log")) : await startIstioInjector(istio, injectorTls);
     stoppers.push(injector.stop);
     const caBundle = readFileSync(controlPlane.pki.caCert).toString("base64");
     await admission.createMutatingWebhookConfiguration({ body: istioWebhookFor(istio, injector.url, caBundle) });
@@ -178,7 +188,7 @@ export async function startMeshCluster(policyYaml: string, options: { workloads?
       return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
     }, 500);
 
-    return { dir, controlPlane, istio, injector, meshTailor, core, policyFile, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
+    return { dir, controlPlane, istio, injector, meshTailor, core, policyFile, webhookPort: port, webhookCaFile: join(tlsDir, "ca.crt"), applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
   } catch (error) {
     await stop();
     throw error;

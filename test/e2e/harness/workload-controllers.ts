@@ -113,16 +113,20 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
       "--service-account-private-key-file", controlPlane.pki.serviceAccountKey,
       "--root-ca-file", controlPlane.pki.caCert,
       "--use-service-account-credentials=false",
-      // Quick enough for tests: a Deployment's status follows its pods within a second.
+      // Quick enough for tests: a Deployment's status follows its pods within a second, and
+      // thousands of pods (the scale simulation) are not held back by client-side rate limits.
       "--concurrent-deployment-syncs", "10",
       "--concurrent-replicaset-syncs", "10",
+      "--kube-api-qps", "300",
+      "--kube-api-burst", "600",
       "--v", "1",
     ], join(dir, "kube-controller-manager.log")));
+    const schedulerConfig = join(dir, "kube-scheduler.yaml");
+    writeFileSync(schedulerConfig, `apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: ${kubeconfig}\n  qps: 300\n  burst: 600\nleaderElection:\n  leaderElect: false\n`);
     started.push(startProcess(infraBinary("kube-scheduler"), [
-      "--kubeconfig", kubeconfig,
+      "--config", schedulerConfig,
       "--authentication-kubeconfig", kubeconfig,
       "--authorization-kubeconfig", kubeconfig,
-      "--leader-elect=false",
       "--bind-address", "127.0.0.1",
       "--secure-port", "0",
       "--v", "1",

@@ -1,0 +1,216 @@
+// The scale simulation (`npm run sim`, `-- --quick` for CI): a real control plane that runs
+// workloads on kwok nodes, 2,000 services migrated into the mesh in waves and 10 % rolled back,
+// with mesh-tailor's webhook, controller and CLI as an operator would run them. Reports the
+// numbers in a table and sim/last-run.json; the last line is the summary CI reads.
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
+import { AppsV1Api, CustomObjectsApi, type V1Deployment } from "@kubernetes/client-node";
+import { loadPolicy } from "../src/policy/load.js";
+import { serviceAccountKubeconfig, startController } from "../test/e2e/harness/controller-process.js";
+import { REPO, startMeshCluster, type MeshCluster } from "../test/e2e/harness/mesh-cluster.js";
+import { waitFor } from "../test/e2e/harness/processes.js";
+import { CLI } from "../test/fixtures/serve-process.js";
+
+const quick = process.argv.includes("--quick");
+// 200 namespaces × 10 Deployments × 2 replicas: 2,000 services, 4,000 pods; 2,000 namespaces
+// in all for the controller. --quick: a tenth of the services, the same shape.
+const WORKLOAD_NAMESPACES = quick ? 20 : 200;
+const DEPLOYMENTS_PER_NAMESPACE = 10;
+const REPLICAS = 2;
+const ALL_NAMESPACES = quick ? 200 : 2000;
+const MAX_IN_FLIGHT = quick ? 10 : 25;
+const WAVES = 4;
+const BUDGET = { statusSeconds: 3, controllerRssMb: 150 };
+
+const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
+const nsName = (i: number) => `sim-${String(i).padStart(4, "0")}`;
+// Every simulated service in the mesh; the rolled-back tenth listed first (first match wins).
+const MIGRATED = `${HEADER}services:\n  - namespace: "sim-*"\n    name: "svc-*"\n`;
+const rolledBackNamespaces = Math.max(1, Math.round(WORKLOAD_NAMESPACES / 10));
+const ROLLED_BACK = `${HEADER}services:\n${Array.from({ length: rolledBackNamespaces }, (_, i) => `  - namespace: ${nsName(i)}\n    name: "svc-*"\n    inject: false\n`).join("")}  - namespace: "sim-*"\n    name: "svc-*"\n`;
+
+const log = (message: string) => process.stderr.write(`[sim ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+function run(cluster: MeshCluster, args: string[]): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath }, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9 }),
+    );
+  });
+}
+
+function deployment(name: string): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas: REPLICAS,
+      selector: { matchLabels: { app: name } },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: `${name}:1`, lifecycle: { preStop: { exec: { command: ["sleep", "5"] } } } }] } },
+    },
+  };
+}
+
+/** In batches of SIZE at once: kind to a 2-core control plane, quicker than one by one. */
+async function inBatches<T>(items: readonly T[], size: number, step: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(step));
+}
+
+function webhookMetrics(cluster: MeshCluster): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(`https://127.0.0.1:${cluster.webhookPort}/metrics`, { ca: readFileSync(cluster.webhookCaFile), timeout: 10_000 }, (res) => {
+      let body = "";
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => resolve(body));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The p99 of a Prometheus histogram from its cumulative buckets (the bucket bound it falls in). */
+function histogramQuantile(text: string, name: string, quantile: number): { count: number; p99: number } {
+  const buckets = new Map<number, number>();
+  for (const line of text.split("\n")) {
+    const match = new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"[^}]*\\}\\s+(\\S+)$`).exec(line);
+    if (!match) continue;
+    const bound = match[1] === "+Inf" ? Infinity : Number(match[1]);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(match[2]));
+  }
+  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
+  const count = sorted.at(-1)?.[1] ?? 0;
+  const bound = sorted.find(([, cumulative]) => cumulative >= quantile * count)?.[0] ?? 0;
+  return { count, p99: bound };
+}
+
+const metricSum = (text: string, name: string, labels = ""): number =>
+  text.split("\n").reduce((sum, line) => {
+    const match = /^([^{\s]+)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    return match && match[1] === name && (match[2] ?? "").includes(labels) ? sum + Number(match[3]) : sum;
+  }, 0);
+
+async function main(): Promise<void> {
+  const workloads = WORKLOAD_NAMESPACES * DEPLOYMENTS_PER_NAMESPACE;
+  log(`${workloads} Deployments × ${REPLICAS} replicas in ${WORKLOAD_NAMESPACES} namespaces, ${ALL_NAMESPACES} namespaces in all`);
+  const cluster = await startMeshCluster(`${HEADER}services: []\n`, { workloads: true, injectorServer: true });
+  const results: Record<string, unknown> = { quick, workloads, pods: workloads * REPLICAS, namespaces: ALL_NAMESPACES, maxInFlight: MAX_IN_FLIGHT };
+  try {
+    const apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
+    const custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
+    const names = Array.from({ length: ALL_NAMESPACES }, (_, i) => nsName(i));
+    await inBatches(names, 20, (name) => cluster.createNamespace(name, { "mesh-tailor.io/enabled": "true" }));
+    log(`${ALL_NAMESPACES} namespaces created`);
+
+    // The controller, as its ServiceAccount, against every namespace at once.
+    const kubeconfig = await serviceAccountKubeconfig(cluster, "mesh-tailor", "mesh-tailor-controller");
+    const controllerStart = Date.now();
+    const controller = await startController({ identity: "sim", kubeconfig, policyFile: cluster.policyFile });
+    const managed = ALL_NAMESPACES + 1; // the suite's own probe namespace is enabled too
+    await waitFor(`the controller to manage ${managed} namespaces`, 600_000, async () => {
+      const { items } = (await custom.listClusterCustomObject({ group: "networking.istio.io", version: "v1", plural: "sidecars", labelSelector: "app.kubernetes.io/managed-by=mesh-tailor" })) as { items: unknown[] };
+      return items.length >= managed ? true : undefined;
+    }, 1_000);
+    results["controllerReconcileAllSeconds"] = (Date.now() - controllerStart) / 1000;
+    results["controllerRssMb"] = Math.round(((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? 0) / 1024 / 1024);
+    results["controllerReconcileP99Seconds"] = histogramQuantile(await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text(), "mesh_tailor_controller_reconcile_duration_seconds", 0.99).p99;
+    log(`controller: ${managed} default Sidecars in ${results["controllerReconcileAllSeconds"]} s, RSS ${results["controllerRssMb"]} MB`);
+
+    const createdAt = Date.now();
+    await inBatches(names.slice(0, WORKLOAD_NAMESPACES).flatMap((namespace) => Array.from({ length: DEPLOYMENTS_PER_NAMESPACE }, (_, i) => ({ namespace, name: `svc-${i}` }))), 25, ({ namespace, name }) =>
+      apps.createNamespacedDeployment({ namespace, body: deployment(name) }),
+    );
+    await waitFor(`${workloads * REPLICAS} pods running`, 1_800_000, async () => {
+      const { items } = await apps.listDeploymentForAllNamespaces({ labelSelector: "" });
+      const ready = items.filter((d) => d.metadata?.namespace?.startsWith("sim-") && d.status?.availableReplicas === REPLICAS).length;
+      log(`${ready}/${workloads} Deployments available`);
+      return ready === workloads ? true : undefined;
+    }, 10_000);
+    results["createSeconds"] = (Date.now() - createdAt) / 1000;
+
+    const servePolicy = async (yaml: string) => {
+      await cluster.writePolicy(yaml);
+      const revision = loadPolicy(yaml).revision;
+      await waitFor(`the webhook to serve policy ${revision}`, 60_000, async () => {
+        const probe = await cluster.createPod("e2e-probe", { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } }, { dryRun: true });
+        return probe.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
+      }, 500);
+    };
+    const status = async () => {
+      const result = await run(cluster, ["status", "--namespace", "sim-*", "-o", "json"]);
+      if (result.code !== 0 && result.code !== 3) throw new Error(`status failed: ${result.stderr}`);
+      return { ...(JSON.parse(result.stdout) as { summary: { stalePods: number; workloads: number }; apiRequests: number }), seconds: result.seconds };
+    };
+    const rollout = async (namespaceGlob: string) => {
+      const result = await run(cluster, ["rollout", "--namespace", namespaceGlob, "--max-in-flight", String(MAX_IN_FLIGHT), "--timeout", "10m", "--yes"]);
+      const summary = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, any>).find((e) => e["event"] === "summary");
+      if (result.code !== 0 || !summary) throw new Error(`rollout ${namespaceGlob} failed (${result.code}): ${result.stderr.slice(-2000)}`);
+      return { restarted: summary["done"] as number, seconds: result.seconds, apiRequests: summary["apiRequests"] as number };
+    };
+
+    // Migrate everything, in waves of namespaces.
+    await servePolicy(MIGRATED);
+    const before = await status();
+    results["statusSeconds"] = before.seconds;
+    results["statusApiRequests"] = before.apiRequests;
+    results["staleAfterMigrationEdit"] = before.summary.stalePods;
+    log(`status: ${before.summary.stalePods} stale pods in ${before.seconds.toFixed(2)} s (${before.apiRequests} API requests)`);
+    let restarted = 0;
+    let rolloutSeconds = 0;
+    let rolloutRequests = 0;
+    const digitsPerWave = Math.ceil(10 / WAVES);
+    for (let wave = 0; wave < WAVES; wave++) {
+      // Waves by the namespace's last digit: sim-***[0-2], [3-5], ...
+      const from = wave * digitsPerWave;
+      const to = Math.min(9, from + digitsPerWave - 1);
+      if (from > 9) break;
+      const result = await rollout(`sim-*[${from}-${to}]`);
+      restarted += result.restarted;
+      rolloutSeconds += result.seconds;
+      rolloutRequests += result.apiRequests;
+      log(`wave ${wave + 1}: ${result.restarted} workloads in ${result.seconds.toFixed(1)} s`);
+    }
+    results["migrationRestarted"] = restarted;
+    results["rolloutWorkloadsPerMinute"] = Math.round((restarted / rolloutSeconds) * 60);
+    results["rolloutApiRequests"] = rolloutRequests;
+
+    // Roll a tenth back.
+    await servePolicy(ROLLED_BACK);
+    const rollback = await status();
+    results["staleAfterRollbackEdit"] = rollback.summary.stalePods;
+    const back = await rollout("sim-*");
+    results["rollbackRestarted"] = back.restarted;
+    log(`rollback: ${back.restarted} workloads in ${back.seconds.toFixed(1)} s`);
+
+    const final = await status();
+    results["staleAtEnd"] = final.summary.stalePods;
+    const metrics = await webhookMetrics(cluster);
+    const latency = histogramQuantile(metrics, "mesh_tailor_admission_duration_seconds", 0.99);
+    results["admissions"] = latency.count;
+    results["admissionP99Seconds"] = latency.p99;
+    results["admissionErrors"] = metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="error"') + metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="bad_request"');
+    results["controllerRssMbAtEnd"] = Math.round(((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? 0) / 1024 / 1024);
+    await controller.stop();
+  } finally {
+    await cluster.stop();
+  }
+
+  const within = {
+    status: (results["statusSeconds"] as number) <= BUDGET.statusSeconds,
+    controllerRss: Math.max(results["controllerRssMb"] as number, results["controllerRssMbAtEnd"] as number) <= BUDGET.controllerRssMb,
+    noStale: results["staleAtEnd"] === 0,
+    noAdmissionError: results["admissionErrors"] === 0,
+  };
+  writeFileSync(join(REPO, "sim", "last-run.json"), `${JSON.stringify({ date: new Date().toISOString(), results, budgets: BUDGET, within }, null, 2)}\n`);
+  console.log("| measure | value |\n| --- | --- |");
+  for (const [key, value] of Object.entries(results)) console.log(`| ${key} | ${value} |`);
+  for (const [key, ok] of Object.entries(within)) if (!ok) console.log(`over budget: ${key}`);
+  console.log(
+    `sim: ${results["workloads"]} workloads, status ${(results["statusSeconds"] as number).toFixed(2)} s, rollout ${results["rolloutWorkloadsPerMinute"]} workloads/min, stale ${results["staleAtEnd"]}, admission errors ${results["admissionErrors"]}`,
+  );
+  process.exitCode = Object.values(within).every(Boolean) ? 0 : 1;
+}
+
+await main();

@@ -63,15 +63,14 @@ export const explainCommand: Command = {
     if (format !== "text" && format !== "json") throw new UsageError(`-o must be text or json, got "${format}"`);
     if (!values.namespace) throw new UsageError("-n NAMESPACE is required");
     if (positionals.length !== 1) throw new UsageError("name one pod, or one KIND/NAME");
-    const [{ KubeApi }, { loadKubeConfig }, { resolvePolicy }, { explain, parseTarget, EXPLAINABLE_KINDS }] = await Promise.all([
+    const [{ KubeApi }, { resolvePolicy }, { explain, parseTarget, EXPLAINABLE_KINDS }] = await Promise.all([
       import("../cluster/api.js"),
-      import("../cluster/kubeconfig.js"),
-      import("../cluster/installed-policy.js"),
+        import("../cluster/installed-policy.js"),
       import("../cluster/explain.js"),
     ]);
     const target = parseTarget(positionals[0]!);
     if (!target) throw new UsageError(`"${positionals[0]}" is not POD or KIND/NAME with KIND one of ${EXPLAINABLE_KINDS.join(", ")}`);
-    const api = new KubeApi(loadKubeConfig(values.context));
+    const api = await KubeApi.connect(values.context);
     try {
       const { policy, origin } = await resolvePolicy(api, values.config);
       const explanation = await explain(api, values.namespace, target, policy, origin);

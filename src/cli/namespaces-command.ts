@@ -53,13 +53,12 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (values["dry-run"] && verb === "list") throw new UsageError("--dry-run applies to enable and disable");
 
   // Loaded here: the Kubernetes client costs half a second that offline commands need not pay.
-  const [{ KubeApi }, { loadKubeConfig }, { resolvePolicy }, ops] = await Promise.all([
+  const [{ KubeApi }, { resolvePolicy }, ops] = await Promise.all([
     import("../cluster/api.js"),
-    import("../cluster/kubeconfig.js"),
     import("../cluster/installed-policy.js"),
     import("../cluster/namespace-ops.js"),
   ]);
-  const api = new KubeApi(loadKubeConfig(values.context));
+  const api = await KubeApi.connect(values.context);
   try {
     const targets = { names, selector };
     const dryRun = values["dry-run"] === true;

@@ -83,14 +83,13 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
-    const [{ KubeApi }, { loadKubeConfig }, { resolvePolicy }, { readStatus }, { planRollout, runRollout }] = await Promise.all([
+    const [{ KubeApi }, { resolvePolicy }, { readStatus }, { planRollout, runRollout }] = await Promise.all([
       import("../cluster/api.js"),
-      import("../cluster/kubeconfig.js"),
-      import("../cluster/installed-policy.js"),
+        import("../cluster/installed-policy.js"),
       import("../cluster/status.js"),
       import("../cluster/rollout.js"),
     ]);
-    const api = new KubeApi(loadKubeConfig(values.context));
+    const api = await KubeApi.connect(values.context);
     try {
       const { policy } = await resolvePolicy(api, values.config);
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });

@@ -68,13 +68,12 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
-    const [{ KubeApi }, { loadKubeConfig }, { resolvePolicy }, { readStatus }] = await Promise.all([
+    const [{ KubeApi }, { resolvePolicy }, { readStatus }] = await Promise.all([
       import("../cluster/api.js"),
-      import("../cluster/kubeconfig.js"),
-      import("../cluster/installed-policy.js"),
+        import("../cluster/installed-policy.js"),
       import("../cluster/status.js"),
     ]);
-    const api = new KubeApi(loadKubeConfig(values.context));
+    const api = await KubeApi.connect(values.context);
     try {
       const { policy, origin } = await resolvePolicy(api, values.config);
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });

@@ -1,6 +1,6 @@
 import { Agent, request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { loadCredentials, type Credentials } from "./credentials.js";
 import { ApiError } from "./errors.js";
 import { LineSplitter } from "./json-lines.js";
 
@@ -66,36 +66,65 @@ function statusError(status: number, body: string, what: string): ApiError {
   return new ApiError(status, reason, `${what}: ${status}${reason ? ` ${reason}` : ""}: ${message}`);
 }
 
+// Tokens expire (exec plugins, rotated ServiceAccount tokens): credentials older than this are
+// resolved again before the next request, as is any that earns a 401.
+const CREDENTIALS_TTL_MS = 5 * 60_000;
+
 /**
  * A thin JSON client for the Kubernetes API over one kept-alive connection pool, with the
- * kubeconfig's authentication from @kubernetes/client-node (exec plugins, tokens, in-cluster
- * accounts). Objects stay plain JSON: nothing is dropped, and a 4,000-pod list costs no typed
- * deserialization. Every request is counted, so a command can say what it cost the API server.
+ * kubeconfig's authentication resolved by @kubernetes/client-node (credentials.ts: exec
+ * plugins, tokens, in-cluster accounts). Objects stay plain JSON: nothing is dropped, and a
+ * 4,000-pod list costs no typed deserialization. Every request is counted, so a command can say
+ * what it cost the API server.
  */
 export class KubeApi {
   /** Requests made so far (each LIST page, watch and write counts one). */
   requests = 0;
   private agent: Agent | undefined;
-  private readonly server: URL;
+  private server: URL;
+  private loadedAt = Date.now();
+  private refreshing: Promise<void> | undefined;
 
-  constructor(private readonly config: KubeConfig) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    this.server = new URL(cluster.server);
+  constructor(
+    private credentials: Credentials,
+    private readonly reload: () => Promise<Credentials> = async () => credentials,
+  ) {
+    this.server = new URL(credentials.server);
   }
 
-  /** Request options with fresh credentials (tokens expire) over the shared keep-alive agent. */
+  /** A client for the kubeconfig's CONTEXT (the current one when undefined). */
+  static async connect(context: string | undefined): Promise<KubeApi> {
+    return new KubeApi(await loadCredentials(context), () => loadCredentials(context));
+  }
+
+  private refreshCredentials(): Promise<void> {
+    this.refreshing ??= this.reload()
+      .then((next) => {
+        const tlsChanged = next.ca !== this.credentials.ca || next.cert !== this.credentials.cert || next.key !== this.credentials.key;
+        this.credentials = next;
+        this.server = new URL(next.server);
+        this.loadedAt = Date.now();
+        if (tlsChanged) {
+          this.agent?.destroy();
+          this.agent = undefined;
+        }
+      })
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /** Request options with current credentials over the shared keep-alive agent. */
   private async options(method: string, path: string, headers: Record<string, string>): Promise<RequestOptions> {
-    const auth: RequestOptions = { headers: {} };
-    await this.config.applyToHTTPSOptions(auth);
+    if (Date.now() - this.loadedAt > CREDENTIALS_TTL_MS) await this.refreshCredentials();
+    const c = this.credentials;
     this.agent ??= new Agent({
       keepAlive: true,
       maxSockets: 16,
-      ...(auth.ca ? { ca: auth.ca } : {}),
-      ...(auth.cert ? { cert: auth.cert } : {}),
-      ...(auth.key ? { key: auth.key } : {}),
-      ...(auth.rejectUnauthorized !== undefined ? { rejectUnauthorized: auth.rejectUnauthorized } : {}),
-      ...(auth.servername ? { servername: auth.servername } : {}),
+      ...(c.ca ? { ca: c.ca } : {}),
+      ...(c.cert ? { cert: c.cert } : {}),
+      ...(c.key ? { key: c.key } : {}),
+      ...(c.rejectUnauthorized !== undefined ? { rejectUnauthorized: c.rejectUnauthorized } : {}),
+      ...(c.servername ? { servername: c.servername } : {}),
     });
     const basePath = this.server.pathname.replace(/\/$/, "");
     return {
@@ -105,8 +134,8 @@ export class KubeApi {
       port: this.server.port || 443,
       path: `${basePath}${path}`,
       agent: this.agent,
-      ...(auth.auth ? { auth: auth.auth } : {}),
-      headers: { Accept: "application/json", ...(auth.headers as Record<string, string>), ...headers },
+      ...(c.auth ? { auth: c.auth } : {}),
+      headers: { Accept: "application/json", ...c.headers, ...headers },
     };
   }
 
@@ -125,7 +154,13 @@ export class KubeApi {
   /** One request and its JSON answer; a non-2xx answer is an ApiError. */
   async request<T = KubeObject>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
     const url = withQuery(path, options.query);
-    const response = await this.send(method, url, options.body, options.contentType);
+    let response = await this.send(method, url, options.body, options.contentType);
+    if (response.statusCode === 401) {
+      // An expired token: resolve the credentials again, and try once more.
+      response.resume();
+      await this.refreshCredentials();
+      response = await this.send(method, url, options.body, options.contentType);
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of response as AsyncIterable<Buffer>) {
@@ -183,6 +218,7 @@ export class KubeApi {
       const req = request({ ...options, ...(signal ? { signal } : {}) }, (response) => {
         const status = response.statusCode ?? 0;
         if (status !== 200) {
+          if (status === 401) this.loadedAt = 0;
           let text = "";
           response.on("data", (chunk: Buffer) => (text = (text + chunk.toString()).slice(0, 4096)));
           response.on("end", () => reject(statusError(status, text, `watch ${path}`)));

@@ -3,7 +3,6 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { KubeApi } from "../cluster/api.js";
 import { EventRecorder } from "../cluster/events.js";
-import { loadKubeConfig } from "../cluster/kubeconfig.js";
 import { LeaderElector } from "../cluster/leader-election.js";
 import { builtInPolicy } from "../policy/load.js";
 import { PolicyReloader } from "../policy/policy-reloader.js";
@@ -33,7 +32,7 @@ export const CONTROLLER_COMPONENT = "mesh-tailor-controller";
 export async function runController(settings: ControllerSettings): Promise<number> {
   const { logger } = settings;
   const initial = settings.configFile ? await readPolicyFile(settings.configFile) : builtInPolicy();
-  const api = new KubeApi(loadKubeConfig(settings.context));
+  const api = await KubeApi.connect(settings.context);
   // Unique per process, so a restarted pod with the same name is a new holder.
   const identity = settings.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
   let controller!: NamespaceController;

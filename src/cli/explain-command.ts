@@ -1,4 +1,5 @@
 import type { Explanation } from "../cluster/explain.js";
+import { EXPLAINABLE_KINDS, parseTarget } from "../cluster/explain-target.js";
 import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor explain -n NAMESPACE (POD | KIND/NAME) [flags]
@@ -63,14 +64,11 @@ export const explainCommand: Command = {
     if (format !== "text" && format !== "json") throw new UsageError(`-o must be text or json, got "${format}"`);
     if (!values.namespace) throw new UsageError("-n NAMESPACE is required");
     if (positionals.length !== 1) throw new UsageError("name one pod, or one KIND/NAME");
-    const [{ KubeApi }, { resolvePolicy }, { explain, parseTarget, EXPLAINABLE_KINDS }] = await Promise.all([
-      import("../cluster/api.js"),
-        import("../cluster/installed-policy.js"),
-      import("../cluster/explain.js"),
-    ]);
     const target = parseTarget(positionals[0]!);
     if (!target) throw new UsageError(`"${positionals[0]}" is not POD or KIND/NAME with KIND one of ${EXPLAINABLE_KINDS.join(", ")}`);
-    const api = await KubeApi.connect(values.context);
+    // The credentials resolve in a worker thread while the rest of the command loads.
+    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
+    const [api, { resolvePolicy }, { explain }] = await Promise.all([connecting, import("../cluster/installed-policy.js"), import("../cluster/explain.js")]);
     try {
       const { policy, origin } = await resolvePolicy(api, values.config);
       const explanation = await explain(api, values.namespace, target, policy, origin);

@@ -53,12 +53,13 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (values["dry-run"] && verb === "list") throw new UsageError("--dry-run applies to enable and disable");
 
   // Loaded here: the Kubernetes client costs half a second that offline commands need not pay.
-  const [{ KubeApi }, { resolvePolicy }, ops] = await Promise.all([
-    import("../cluster/api.js"),
+  // The credentials resolve in a worker thread while the rest of the command loads.
+  const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
+  const [api, { resolvePolicy }, ops] = await Promise.all([
+    connecting,
     import("../cluster/installed-policy.js"),
     import("../cluster/namespace-ops.js"),
   ]);
-  const api = await KubeApi.connect(values.context);
   try {
     const targets = { names, selector };
     const dryRun = values["dry-run"] === true;

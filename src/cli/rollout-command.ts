@@ -83,13 +83,14 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
-    const [{ KubeApi }, { resolvePolicy }, { readStatus }, { planRollout, runRollout }] = await Promise.all([
-      import("../cluster/api.js"),
-        import("../cluster/installed-policy.js"),
+    // The credentials resolve in a worker thread while the rest of the command loads.
+    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
+    const [api, { resolvePolicy }, { readStatus }, { planRollout, runRollout }] = await Promise.all([
+      connecting,
+      import("../cluster/installed-policy.js"),
       import("../cluster/status.js"),
       import("../cluster/rollout.js"),
     ]);
-    const api = await KubeApi.connect(values.context);
     try {
       const { policy } = await resolvePolicy(api, values.config);
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { issueServingBundle } from "../certs/serving.js";
 import { createLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
-import { WebhookServer, type PolicySource, type TlsSource } from "../server/webhook-server.js";
+import type { PolicySource, TlsSource, WebhookServer } from "../server/webhook-server.js";
 import { onStopSignals } from "./stop-signals.js";
 import { EXIT_OK, nonNegativeInteger, parseCommandLine, port, positiveInteger, UsageError, WorkError, type Command } from "./command.js";
 
@@ -90,6 +90,8 @@ export const serveCommand: Command = {
       const policy: PolicySource = configFile ? { kind: "file", path: configFile } : { kind: "built-in" };
 
       try {
+        // Loaded here: the HTTP stack is the webhook's alone, and other commands start quicker without it.
+        const { WebhookServer } = await import("../server/webhook-server.js");
         server = await WebhookServer.start({
           port: listenPort,
           ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),

@@ -68,12 +68,13 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
-    const [{ KubeApi }, { resolvePolicy }, { readStatus }] = await Promise.all([
-      import("../cluster/api.js"),
-        import("../cluster/installed-policy.js"),
+    // The credentials resolve in a worker thread while the rest of the command loads.
+    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
+    const [api, { resolvePolicy }, { readStatus }] = await Promise.all([
+      connecting,
+      import("../cluster/installed-policy.js"),
       import("../cluster/status.js"),
     ]);
-    const api = await KubeApi.connect(values.context);
     try {
       const { policy, origin } = await resolvePolicy(api, values.config);
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });

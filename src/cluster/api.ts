@@ -43,6 +43,9 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 // The largest watch event: an object is at most 1.5 MiB in etcd, and its JSON a little more.
 const MAX_WATCH_LINE_BYTES = 8 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
+// Objects' metadata only (PartialObjectMetadataList): a fraction of the bytes, for lists that
+// need no more than names, labels and owners.
+const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json";
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -139,9 +142,9 @@ export class KubeApi {
     };
   }
 
-  private async send(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<IncomingMessage> {
+  private async send(method: string, path: string, body?: unknown, contentType = "application/json", accept?: string): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const options = await this.options(method, path, payload === undefined ? {} : { "Content-Type": contentType });
+    const options = await this.options(method, path, { ...(payload === undefined ? {} : { "Content-Type": contentType }), ...(accept ? { Accept: accept } : {}) });
     this.requests += 1;
     return new Promise((resolve, reject) => {
       const req = request(options, resolve);
@@ -152,14 +155,14 @@ export class KubeApi {
   }
 
   /** One request and its JSON answer; a non-2xx answer is an ApiError. */
-  async request<T = KubeObject>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
+  async request<T = KubeObject>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string; accept?: string } = {}): Promise<T> {
     const url = withQuery(path, options.query);
-    let response = await this.send(method, url, options.body, options.contentType);
+    let response = await this.send(method, url, options.body, options.contentType, options.accept);
     if (response.statusCode === 401) {
       // An expired token: resolve the credentials again, and try once more.
       response.resume();
       await this.refreshCredentials();
-      response = await this.send(method, url, options.body, options.contentType);
+      response = await this.send(method, url, options.body, options.contentType, options.accept);
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -177,22 +180,22 @@ export class KubeApi {
     return (text ? JSON.parse(text) : {}) as T;
   }
 
-  get<T = KubeObject>(path: string, query?: Query): Promise<T> {
-    return this.request<T>("GET", path, query ? { query } : {});
+  get<T = KubeObject>(path: string, query?: Query, accept?: string): Promise<T> {
+    return this.request<T>("GET", path, { ...(query ? { query } : {}), ...(accept ? { accept } : {}) });
   }
 
   /**
    * Every object of a collection, read in pages of PAGE_SIZE (limit/continue), and the list's
    * resourceVersion to watch from. A continue token that expired (410) restarts the list once.
    */
-  async list<T extends KubeObject = KubeObject>(path: string, query: Query = {}): Promise<{ items: T[]; resourceVersion: string }> {
+  async list<T extends KubeObject = KubeObject>(path: string, query: Query = {}, options: { metadataOnly?: boolean } = {}): Promise<{ items: T[]; resourceVersion: string }> {
     for (let attempt = 0; ; attempt++) {
       const items: T[] = [];
       let next: string | undefined;
       let resourceVersion = "";
       try {
         do {
-          const page = await this.get<{ items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(path, { ...query, limit: PAGE_SIZE, continue: next });
+          const page = await this.get<{ items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(path, { ...query, limit: PAGE_SIZE, continue: next }, options.metadataOnly ? METADATA_ONLY : undefined);
           for (const item of page.items ?? []) items.push(item);
           next = page.metadata?.continue || undefined;
           resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;

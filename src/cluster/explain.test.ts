@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseTarget } from "./explain.js";
+import { parseTarget } from "./explain-target.js";
 
 describe("explain's target", () => {
   it("takes a pod's bare name, KIND/NAME and kubectl's short names", () => {

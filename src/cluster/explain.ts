@@ -8,32 +8,8 @@ import type { ServiceEntry } from "../policy/schema.js";
 import { ApiError, isNotFound, type KubeApi, type KubeObject } from "./api.js";
 import { type LabelSelector, selectorMatches, selectorQuery } from "./label-selector.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "./namespace-labels.js";
+import { KINDS } from "./explain-target.js";
 import { judgePod, ownerTemplate, withoutOwnDecision } from "./pod-state.js";
-
-// Where each kind lives in the API, and where its pod template is.
-const KINDS: Record<string, { kind: string; path: string; template: readonly string[] }> = {
-  pod: { kind: "Pod", path: "/api/v1", template: [] },
-  deployment: { kind: "Deployment", path: "/apis/apps/v1", template: ["spec", "template"] },
-  statefulset: { kind: "StatefulSet", path: "/apis/apps/v1", template: ["spec", "template"] },
-  daemonset: { kind: "DaemonSet", path: "/apis/apps/v1", template: ["spec", "template"] },
-  replicaset: { kind: "ReplicaSet", path: "/apis/apps/v1", template: ["spec", "template"] },
-  job: { kind: "Job", path: "/apis/batch/v1", template: ["spec", "template"] },
-  cronjob: { kind: "CronJob", path: "/apis/batch/v1", template: ["spec", "jobTemplate", "spec", "template"] },
-};
-const ALIASES: Record<string, string> = { pods: "pod", po: "pod", deploy: "deployment", deployments: "deployment", sts: "statefulset", statefulsets: "statefulset", ds: "daemonset", daemonsets: "daemonset", rs: "replicaset", replicasets: "replicaset", jobs: "job", cj: "cronjob", cronjobs: "cronjob" };
-
-/** The kinds `explain` takes, for its help and errors. */
-export const EXPLAINABLE_KINDS = Object.keys(KINDS);
-
-/** "kind/name" or a pod's bare name, as kubectl takes it; undefined for a kind it does not know. */
-export function parseTarget(target: string): { kind: string; name: string } | undefined {
-  const slash = target.indexOf("/");
-  if (slash === -1) return target ? { kind: "pod", name: target } : undefined;
-  const given = target.slice(0, slash).toLowerCase();
-  const kind = KINDS[given] ? given : ALIASES[given];
-  const name = target.slice(slash + 1);
-  return kind && name ? { kind, name } : undefined;
-}
 
 export interface InjectorVerdict {
   readonly configuration: string;

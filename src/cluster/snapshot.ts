@@ -23,14 +23,19 @@ const QUERIES: Partial<Record<Collection, Record<string, string>>> = {
 /**
  * The collections asked for, each read with paged cluster-wide LISTs, all at once: a handful of
  * requests per 500 objects, never one per object. A collection whose API is not served (Istio's
- * CRDs not installed) comes back empty when OPTIONAL names it.
+ * CRDs not installed) comes back empty when OPTIONAL names it; those METADATAONLY names come
+ * with their metadata alone.
  */
-export async function readSnapshot(api: Pick<KubeApi, "list">, wanted: readonly Collection[], options: { optional?: readonly Collection[]; namespaceLabelSelector?: string } = {}): Promise<Snapshot> {
+export async function readSnapshot(
+  api: Pick<KubeApi, "list">,
+  wanted: readonly Collection[],
+  options: { optional?: readonly Collection[]; namespaceLabelSelector?: string; metadataOnly?: readonly Collection[] } = {},
+): Promise<Snapshot> {
   const entries = await Promise.all(
     wanted.map(async (collection) => {
       const query = { ...QUERIES[collection], ...(collection === "namespaces" && options.namespaceLabelSelector ? { labelSelector: options.namespaceLabelSelector } : {}) };
       try {
-        return [collection, (await api.list(COLLECTIONS[collection], query)).items] as const;
+        return [collection, (await api.list(COLLECTIONS[collection], query, { metadataOnly: options.metadataOnly?.includes(collection) ?? false })).items] as const;
       } catch (error) {
         if (options.optional?.includes(collection) && (error as { status?: number }).status === 404) return [collection, [] as KubeObject[]] as const;
         throw error;

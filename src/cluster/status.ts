@@ -165,5 +165,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
 export const STATUS_COLLECTIONS = ["namespaces", "pods", "replicaSets", "deployments", "statefulSets", "daemonSets", "jobs", "cronJobs"] as const;
 
 export async function readStatus(api: KubeApi, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
-  return statusFromSnapshot(await readSnapshot(api, STATUS_COLLECTIONS), policy, filter);
+  // ReplicaSets only link pods to Deployments (the Deployment's template is the one judged), and
+  // a cluster keeps several per Deployment: their metadata is all status reads.
+  return statusFromSnapshot(await readSnapshot(api, STATUS_COLLECTIONS, { metadataOnly: ["replicaSets"] }), policy, filter);
 }

@@ -152,8 +152,11 @@ async function main(): Promise<void> {
 
     // Migrate everything, in waves of namespaces.
     await servePolicy(MIGRATED);
-    const before = await status();
+    // status as an operator runs it, three times: the median, as the cluster is busy with itself.
+    const runs = [await status(), await status(), await status()];
+    const before = runs.sort((a, b) => a.seconds - b.seconds)[1]!;
     results["statusSeconds"] = before.seconds;
+    results["statusSecondsRuns"] = runs.map((r) => Math.round(r.seconds * 100) / 100).join(" ");
     results["statusApiRequests"] = before.apiRequests;
     results["staleAfterMigrationEdit"] = before.summary.stalePods;
     log(`status: ${before.summary.stalePods} stale pods in ${before.seconds.toFixed(2)} s (${before.apiRequests} API requests)`);

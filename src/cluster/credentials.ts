@@ -17,6 +17,16 @@ export interface Credentials {
 
 type Answer = { ok: true; credentials: Credentials } | { ok: false; kubeconfig: boolean; message: string };
 
+let prefetched: { context: string | undefined; credentials: Promise<Credentials> } | undefined;
+
+/** Starts resolving CONTEXT's credentials now; the next loadCredentials for it takes the result. */
+export function prefetchCredentials(context: string | undefined): void {
+  const credentials = resolveInWorker(context);
+  // Nobody may ask for them (a usage error first): a failure then is nobody's to report.
+  credentials.catch(() => undefined);
+  prefetched = { context, credentials };
+}
+
 /**
  * The kubeconfig's credentials for CONTEXT, resolved by @kubernetes/client-node in a worker
  * thread. Loading that library costs a process about 70 MB of memory for good (it brings every
@@ -24,6 +34,15 @@ type Answer = { ok: true; credentials: Credentials } | { ok: false; kubeconfig: 
  * that. Callers resolve again when a token may have expired (a 401, or every few minutes).
  */
 export function loadCredentials(context: string | undefined): Promise<Credentials> {
+  if (prefetched && prefetched.context === context) {
+    const { credentials } = prefetched;
+    prefetched = undefined;
+    return credentials;
+  }
+  return resolveInWorker(context);
+}
+
+function resolveInWorker(context: string | undefined): Promise<Credentials> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./credentials-worker.js", import.meta.url), { workerData: { context } });
     let settled = false;

@@ -35,8 +35,8 @@ export class NamespaceController {
   private readonly queue = new WorkQueue();
   private acting = false;
   private running: Promise<void> | undefined;
-  /** Foreign `default` Sidecars already reported, by namespace and resourceVersion. */
-  private readonly reported = new Set<string>();
+  /** The resourceVersion of each namespace's foreign `default` Sidecar last reported: one report per version. */
+  private readonly reported = new Map<string, string>();
 
   constructor(private readonly options: NamespaceControllerOptions) {
     const { api, logger, metrics } = options;
@@ -110,7 +110,7 @@ export class NamespaceController {
 
   private namespaceChanged(name: string, namespace: KubeObject | undefined): void {
     if (!namespace) {
-      for (const key of this.reported) if (key.startsWith(`${name}/`)) this.reported.delete(key);
+      this.reported.delete(name);
       return;
     }
     this.enqueue(name);
@@ -180,9 +180,9 @@ export class NamespaceController {
       case "none":
         return false;
       case "foreign": {
-        const key = `${name}/${existing?.metadata.resourceVersion ?? ""}`;
-        if (this.reported.has(key)) return false;
-        this.reported.add(key);
+        const version = existing?.metadata.resourceVersion ?? "";
+        if (this.reported.get(name) === version) return false;
+        this.reported.set(name, version);
         logger.warn({ namespace: name }, "a default Sidecar mesh-tailor does not manage: left as it is");
         await events.namespaceEvent(namespace, "Warning", "ForeignDefaultSidecar", `Sidecar ${name}/${DEFAULT_SIDECAR_NAME} is not managed by mesh-tailor (no app.kubernetes.io/managed-by: mesh-tailor label): it is left as it is; delete it to let mesh-tailor manage it`);
         return false;

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import { loadPolicy } from "../../src/policy/load.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
+import { CLI } from "../fixtures/serve-process.js";
 
 // Nothing migrated yet: every service in shop runs without a proxy.
 const NOTHING = `apiVersion: mesh-tailor.io/v1alpha1
@@ -169,5 +171,24 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     const clean = await status();
     assert.equal(clean.code, 0, clean.stdout);
     assert.match(clean.stdout, /3 workloads: 2 services in the mesh, 0 pending migration, 0 pending rollback, 0 stale pods/);
+  });
+
+  it("on Ctrl-C starts nothing new and exits 130 with a summary", async () => {
+    // Every workload (--all), one at a time: the interrupt lands while the first rolls out.
+    const child = spawn(process.execPath, [CLI, "rollout", "--namespace", "shop", "--all", "--max-in-flight", "1", "--yes"], { env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    await waitFor("the first restart to start", 60_000, async () => (stdout.includes('"event":"started"') ? true : undefined));
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted: starting nothing new/);
+    assert.match(stderr, /rollout: \d+ done, 0 failed, \d+ still rolling out, \d+ not started \(interrupted\)/);
+    const summary = events({ code: 130, stdout, stderr }).find((e) => e["event"] === "summary")!;
+    assert.equal(summary["interrupted"], true);
+    assert.equal(events({ code: 130, stdout, stderr }).filter((e) => e["event"] === "started").length, 1, "nothing started after the interrupt");
+    assert.ok(summary["notStarted"].length >= 1);
   });
 });

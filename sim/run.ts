@@ -7,7 +7,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from "@kubernetes/client-node";
-import { loadPolicy } from "../src/policy/load.js";
 import { serviceAccountKubeconfig, startController } from "../test/e2e/harness/controller-process.js";
 import { REPO, startMeshCluster, type MeshCluster } from "../test/e2e/harness/mesh-cluster.js";
 import { waitFor } from "../test/e2e/harness/processes.js";
@@ -130,14 +129,6 @@ async function main(): Promise<void> {
     }, 10_000);
     results["createSeconds"] = (Date.now() - createdAt) / 1000;
 
-    const servePolicy = async (yaml: string) => {
-      await cluster.writePolicy(yaml);
-      const revision = loadPolicy(yaml).revision;
-      await waitFor(`the webhook to serve policy ${revision}`, 60_000, async () => {
-        const probe = await cluster.createPod("e2e-probe", { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } }, { dryRun: true });
-        return probe.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
-      }, 500);
-    };
     const status = async () => {
       const result = await run(cluster, ["status", "--namespace", "sim-*", "-o", "json"]);
       if (result.code !== 0 && result.code !== 3) throw new Error(`status failed: ${result.stderr}`);
@@ -151,7 +142,7 @@ async function main(): Promise<void> {
     };
 
     // Migrate everything, in waves of namespaces.
-    await servePolicy(MIGRATED);
+    await cluster.servePolicy(MIGRATED);
     // status as an operator runs it, three times: the median, as the cluster is busy with itself.
     const runs = [await status(), await status(), await status()];
     const before = runs.sort((a, b) => a.seconds - b.seconds)[1]!;
@@ -180,7 +171,7 @@ async function main(): Promise<void> {
     results["rolloutApiRequests"] = rolloutRequests;
 
     // Roll a tenth back.
-    await servePolicy(ROLLED_BACK);
+    await cluster.servePolicy(ROLLED_BACK);
     const rollback = await status();
     results["staleAfterRollbackEdit"] = rollback.summary.stalePods;
     const back = await rollout("sim-*");

@@ -1,4 +1,4 @@
-import { createLogger } from "../logging/logger.js";
+import { chooseLogFormat, createCommandLogger } from "../logging/logger.js";
 import { EXIT_OK, parseCommandLine, port, positiveInteger, type Command } from "./command.js";
 import { onStopSignals } from "./stop-signals.js";
 
@@ -20,7 +20,9 @@ Flags (environment variable in brackets):
   --lease NAME           the Lease's name (default mesh-tailor-controller)
   --identity ID          this replica's name in the Lease (default: host name and a random suffix)
   --poll-seconds N       also re-read the policy every N s (default 10)
-  --log-level LEVEL      pino level (default info) [LOG_LEVEL]`;
+  --log-level LEVEL      pino level (default info) [LOG_LEVEL]
+
+Logs are JSON lines, or readable lines when stdout is a terminal; LOG_FORMAT=json|pretty chooses.`;
 
 const FLAGS = {
   config: { type: "string" },
@@ -44,7 +46,7 @@ export const controllerCommand: Command = {
     const { values } = parsed;
     const env = io.env;
     const listenPort = port("--port", values.port ?? env["MESH_TAILOR_PORT"], 8080);
-    const logger = createLogger({ level: values["log-level"] ?? env["LOG_LEVEL"] ?? "info" });
+    const logger = await createCommandLogger(values["log-level"] ?? env["LOG_LEVEL"] ?? "info", chooseLogFormat(env, process.stdout.isTTY === true));
     const signals = onStopSignals(logger);
     try {
       // Loaded here: the Kubernetes client costs half a second that other commands need not pay.

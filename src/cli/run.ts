@@ -23,7 +23,8 @@ ordering, locality for Service-less pods, sandbox branches, Host passthrough.
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join("\n")}
 
-Run \`mesh-tailor <command> --help\` for a command's flags.
+Run \`mesh-tailor <command> --help\` for a command's flags. Installed with npm, it also runs as
+a kubectl plugin: \`kubectl mesh-tailor <command>\` (the kubectl-mesh_tailor executable).
 Exit codes: 0 success, 1 the work failed, 2 bad usage, 3 (status) something is stale,
 130 (rollout) interrupted.`;
 

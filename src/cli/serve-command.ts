@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueServingBundle } from "../certs/serving.js";
-import { createLogger } from "../logging/logger.js";
+import { chooseLogFormat, createCommandLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
 import type { PolicySource, TlsSource, WebhookServer } from "../server/webhook-server.js";
 import { onStopSignals } from "./stop-signals.js";
@@ -23,7 +23,9 @@ Flags (environment variable in brackets):
   --poll-seconds N            also re-read certificate and policy every N s (default 10)
   --shutdown-delay-seconds N  on SIGTERM, keep serving while not ready for N s (default 0)
   --drain-timeout-seconds N   then give in-flight requests at most N s (default 10)
-  --log-level LEVEL           pino level: debug, info, warn, error (default info) [LOG_LEVEL]`;
+  --log-level LEVEL           pino level: debug, info, warn, error (default info) [LOG_LEVEL]
+
+Logs are JSON lines, or readable lines when stdout is a terminal; LOG_FORMAT=json|pretty chooses.`;
 
 const FLAGS = {
   port: { type: "string" },
@@ -39,11 +41,11 @@ const FLAGS = {
 
 const LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"];
 
-async function ephemeralTls(): Promise<{ tls: TlsSource; caFile: string; caPem: string }> {
+async function ephemeralTls(): Promise<{ tls: TlsSource; caFile: string }> {
   const bundle = await issueServingBundle({ hosts: LOCAL_HOSTS, days: 7 });
   const caFile = join(tmpdir(), `mesh-tailor-ca-${process.pid}.pem`);
   writeFileSync(caFile, bundle.caPem, { mode: 0o644 });
-  return { tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, caFile, caPem: bundle.caPem };
+  return { tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, caFile };
 }
 
 export const serveCommand: Command = {
@@ -64,7 +66,7 @@ export const serveCommand: Command = {
     const shutdownDelaySeconds = nonNegativeInteger("--shutdown-delay-seconds", values["shutdown-delay-seconds"] ?? env["MESH_TAILOR_SHUTDOWN_DELAY_SECONDS"], 0);
     const drainTimeoutSeconds = positiveInteger("--drain-timeout-seconds", values["drain-timeout-seconds"], 10);
     const level = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
-    const logger = createLogger({ level });
+    const logger = await createCommandLogger(level, chooseLogFormat(env, process.stdout.isTTY === true));
 
     // Signals are handled from here on, before anything slow: a SIGHUP while starting reloads
     // nothing (there is nothing yet), a SIGTERM while starting stops the server once it is up,
@@ -79,7 +81,7 @@ export const serveCommand: Command = {
     logger.info({ pid: process.pid }, "mesh-tailor starting");
     try {
       let tls: TlsSource;
-      let ephemeralCa: { caFile: string; caPem: string } | undefined;
+      let ephemeralCa: { caFile: string } | undefined;
       if (certFile && keyFile) {
         tls = { kind: "files", certFile, keyFile };
       } else {
@@ -110,10 +112,10 @@ export const serveCommand: Command = {
 
       if (ephemeralCa) {
         logger.warn(
-          { caFile: ephemeralCa.caFile, ca: ephemeralCa.caPem },
+          { caFile: ephemeralCa.caFile },
           `development mode: generated an in-memory serving certificate for ${LOCAL_HOSTS.join(", ")}; trust ${ephemeralCa.caFile}, e.g. ` +
             `curl --cacert ${ephemeralCa.caFile} https://localhost:${server.port}/healthz ; ` +
-            `curl --cacert ${ephemeralCa.caFile} -H 'Content-Type: application/json' --data @review.json https://localhost:${server.port}/mutate`,
+            `curl --cacert ${ephemeralCa.caFile} -H 'Content-Type: application/json' --data @examples/admission-review.json https://localhost:${server.port}/mutate`,
         );
       }
       await signals.stopRequested;

@@ -166,13 +166,18 @@ export class KubeApi {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of response as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.destroy();
-        throw new Error(`${method} ${path}: the answer is over ${MAX_RESPONSE_BYTES} bytes`);
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          response.destroy();
+          throw new ApiError(0, "TooLarge", `${method} ${path}: the answer is over ${MAX_RESPONSE_BYTES} bytes`);
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new ApiError(0, "Unreachable", `${method} ${path}: the connection to ${this.server.origin} broke mid-answer (${(error as Error).message})`);
     }
     const text = Buffer.concat(chunks).toString("utf8");
     const status = response.statusCode ?? 0;

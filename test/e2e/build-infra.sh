@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the end-to-end test infrastructure from the Go module proxy: kube-apiserver,
-# kube-controller-manager, kube-scheduler, etcd, istioctl and kwok (simulated nodes). Test infrastructure only; nothing here ships in the product. Binaries are cached by
+# kube-controller-manager, kube-scheduler, etcd, istioctl, kwok (simulated nodes) and helm. Test
+# infrastructure only; nothing here ships in the product. Binaries are cached by
 # version under $MESH_TAILOR_E2E_CACHE (default ~/.cache/mesh-tailor-e2e), so only the first run
 # on a machine pays for the build. Prints the cache's bin directory on the last line.
 set -euo pipefail
@@ -12,6 +13,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 # against.
 ISTIO_VERSION="${ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${MESH_TAILOR_E2E_CACHE:-$HOME/.cache/mesh-tailor-e2e}"
@@ -44,7 +46,7 @@ build_from_scratch_module() {
       echo ")"
     fi
   } >"$dir/go.mod"
-  (cd "$dir" && go get "$package@$version" >&2 && go build -ldflags="$LDFLAGS" -o "$out.tmp" "$package" && mv "$out.tmp" "$out")
+  (cd "$dir" && go get "$package@$version" >&2 && go build -ldflags="${BUILD_LDFLAGS:-$LDFLAGS}" -o "$out.tmp" "$package" && mv "$out.tmp" "$out")
 }
 
 # Replace lines for every "X => ./path" or "X => ../path" in an upstream go.mod, pinned to a version
@@ -58,17 +60,32 @@ local_replaces() {
 
 kube_staging_version() { echo "v0.${KUBE_VERSION#v1.}"; }
 
+# The version ldflags Kubernetes' own build sets (hack/lib/version.sh), so /version and
+# `kubectl version` report KUBE_VERSION rather than v0.0.0-master. The build date is fixed so that
+# two builds of one version are the same binary.
+kube_version_ldflags() {
+  local minor="${KUBE_VERSION#v1.}"
+  minor="${minor%%.*}"
+  local package flags="$LDFLAGS"
+  for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $package.gitVersion=$KUBE_VERSION -X $package.gitMajor=1 -X $package.gitMinor=$minor"
+    flags+=" -X $package.gitTreeState=clean -X $package.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
+}
+
 # One of Kubernetes' own commands (kube-apiserver, kube-controller-manager, kube-scheduler),
 # all from the same k8s.io/kubernetes version; the later ones reuse the first one's build cache.
+# The "-r2" in the cached name is the recipe: binaries built before the version ldflags are rebuilt.
 build_kube_command() {
   local command="$1"
-  local out="$BIN/$command-$KUBE_VERSION"
+  local out="$BIN/$command-$KUBE_VERSION-r2"
   [[ -x "$out" ]] && { log "$command $KUBE_VERSION cached"; return; }
   log "building $command $KUBE_VERSION (several minutes on 2 cores)"
   local gomod
   gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
-  build_from_scratch_module "$command" k8s.io/kubernetes "$KUBE_VERSION" "k8s.io/kubernetes/cmd/$command" "$out" \
-    "$(local_replaces "$gomod" kube_staging_version)" go1.24
+  BUILD_LDFLAGS="$(kube_version_ldflags)" build_from_scratch_module "$command" k8s.io/kubernetes "$KUBE_VERSION" \
+    "k8s.io/kubernetes/cmd/$command" "$out" "$(local_replaces "$gomod" kube_staging_version)" go1.24
 }
 
 # `go install PACKAGE@VERSION` into the cache as NAME-VERSION, for modules whose own go.mod builds as is.
@@ -109,6 +126,7 @@ build_istio_injector() {
   ln -sf "$(basename "$out")" "$BIN/istio-injector"
 }
 build_kwok() { go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"; }
+build_helm() { go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"; }
 
 KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
 case "${1:-all}" in
@@ -117,11 +135,13 @@ case "${1:-all}" in
   istioctl) build_istioctl ;;
   istio-injector) build_istio_injector ;;
   kwok) build_kwok ;;
-  all) build_etcd; build_istioctl; build_istio_injector; build_kwok; for command in "${KUBE_COMMANDS[@]}"; do build_kube_command "$command"; done ;;
-  *) echo "usage: $0 [all|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|istioctl|istio-injector|kwok]" >&2; exit 2 ;;
+  helm) build_helm ;;
+  all) build_etcd; build_istioctl; build_istio_injector; build_kwok; build_helm; for command in "${KUBE_COMMANDS[@]}"; do build_kube_command "$command"; done ;;
+  *) echo "usage: $0 [all|kube-apiserver|kube-controller-manager|kube-scheduler|etcd|istioctl|istio-injector|kwok|helm]" >&2; exit 2 ;;
 esac
-for command in "${KUBE_COMMANDS[@]}"; do ln -sf "$command-$KUBE_VERSION" "$BIN/$command" 2>/dev/null || true; done
+for command in "${KUBE_COMMANDS[@]}"; do ln -sf "$command-$KUBE_VERSION-r2" "$BIN/$command" 2>/dev/null || true; done
 ln -sf "kwok-$KWOK_VERSION" "$BIN/kwok" 2>/dev/null || true
+ln -sf "helm-$HELM_VERSION" "$BIN/helm" 2>/dev/null || true
 ln -sf "etcd-$ETCD_VERSION" "$BIN/etcd" 2>/dev/null || true
 ln -sf "istioctl-$ISTIO_VERSION" "$BIN/istioctl" 2>/dev/null || true
 echo "$BIN"

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
-import { loadPolicy } from "../../src/policy/load.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
 import { CLI } from "../fixtures/serve-process.js";
@@ -50,15 +49,6 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
   let cluster: MeshCluster;
   let apps: AppsV1Api;
 
-  /** Edits the policy and waits until the webhook admits pods under it. */
-  const servePolicy = async (yaml: string) => {
-    await cluster.writePolicy(yaml);
-    const revision = loadPolicy(yaml).revision;
-    await waitFor(`the webhook to serve policy ${revision}`, 30_000, async () => {
-      const probe = await cluster.createPod("e2e-probe", { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } }, { dryRun: true });
-      return probe.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
-    }, 500);
-  };
   const podsOf = async (app: string) => (await cluster.core.listNamespacedPod({ namespace: "shop", labelSelector: `app=${app}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
   const available = (name: string, replicas: number) =>
     waitFor(`deployment ${name} to have ${replicas} available replicas`, 120_000, async () => {
@@ -91,7 +81,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
   });
 
   it("migrates one service: the edit makes only its pods stale, rollout restarts it, and its new pods have the proxy and the customizations", async () => {
-    await servePolicy(REVIEWS);
+    await cluster.servePolicy(REVIEWS);
     const stale = await status("--stale");
     assert.equal(stale.code, 3, `status exits 3 while something is stale: ${stale.stderr}`);
     assert.match(stale.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN\s+2\s+0\s+2\s+2$/m);
@@ -120,7 +110,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
   });
 
   it("rolls it back the same way", async () => {
-    await servePolicy(NOTHING);
+    await cluster.servePolicy(NOTHING);
     const report = await statusJson();
     assert.equal(row(report, "reviews").stale, 2);
     assert.equal(row(report, "reviews").inMesh, false);
@@ -141,7 +131,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
   it("stops a wave at a Deployment whose pods cannot schedule, says why and how to resume; a rerun after the fix finishes", async () => {
     // Its pods ask for a node that does not exist: its roll-out can never finish.
     await apps.createNamespacedDeployment({ namespace: "shop", body: deployment("blocked", 1, { progressDeadlineSeconds: 5 }, { nodeSelector: { "example.com/pool": "none" } }) });
-    await servePolicy(WAVE);
+    await cluster.servePolicy(WAVE);
     const report = await statusJson();
     assert.equal(row(report, "blocked").stale, 1);
     assert.equal(row(report, "ratings").stale, 2);

@@ -14,6 +14,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { loadPolicy } from "../../../src/policy/load.js";
 import { CLI } from "../../fixtures/serve-process.js";
 import { startControlPlane, type ControlPlane } from "./control-plane.js";
 import { startIstioInjector, startIstioInjectorServer, type IstioInjector } from "./istio-injector.js";
@@ -57,6 +58,8 @@ export interface MeshCluster {
    * renamed in), and the installed ConfigMap that the CLI's cluster commands read.
    */
   writePolicy(yaml: string): Promise<void>;
+  /** writePolicy, then waits until the webhook admits pods under the new policy. */
+  servePolicy(yaml: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -188,7 +191,16 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
       return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
     }, 500);
 
-    return { dir, controlPlane, istio, injector, meshTailor, core, policyFile, webhookPort: port, webhookCaFile: join(tlsDir, "ca.crt"), applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
+    const servePolicy = async (yaml: string) => {
+      await writePolicy(yaml);
+      const revision = loadPolicy(yaml).revision;
+      await waitFor(`the webhook to serve policy ${revision}`, 60_000, async () => {
+        const answer = await createPod(PROBE_NAMESPACE, { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } }, { dryRun: true });
+        return answer.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
+      }, 500);
+    };
+
+    return { dir, controlPlane, istio, injector, meshTailor, core, policyFile, webhookPort: port, webhookCaFile: join(tlsDir, "ca.crt"), servePolicy, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -390,6 +390,26 @@ describe("certs --apply (against a stand-in API server)", () => {
     }
   });
 
+  it("runs as install hooks do: --no-ca-bundle before the configuration exists, --if-missing keeps the Secret on every upgrade", async () => {
+    const before = await cli(["certs", "webhook", "--out", join(temp(), "pre"), "--service", "hooked", "--namespace", "hooks", "--apply", "--no-ca-bundle", "--webhook-configuration", "not-yet"]);
+    assert.equal(before.code, 0, before.stderr);
+    const created = api.secrets.get("hooks/mesh-tailor-tls")!;
+    assert.ok(!api.webhookConfigurations.has("not-yet"), "no configuration touched");
+
+    api.webhookConfigurations.set("not-yet", { metadata: { name: "not-yet" }, webhooks: [{ name: "pods.mesh-tailor.io", clientConfig: {} }] });
+    for (const run of ["post-install", "post-upgrade"]) {
+      const after = await cli(["certs", "webhook", "--out", join(temp(), run), "--service", "hooked", "--namespace", "hooks", "--apply", "--if-missing", "--webhook-configuration", "not-yet"]);
+      assert.equal(after.code, 0, after.stderr);
+      assert.match(after.stderr, /exists: kept \(--if-missing\)/);
+      assert.equal(api.secrets.get("hooks/mesh-tailor-tls"), created, `${run}: the Secret is left as it was`);
+      const [webhook] = api.webhookConfigurations.get("not-yet")!["webhooks"];
+      assert.equal(webhook.clientConfig.caBundle, created["data"]["ca.crt"], `${run}: the caBundle trusts the kept Secret's CA`);
+    }
+    const both = await cli(["certs", "webhook", "--out", join(temp(), "x"), "--service", "s", "--namespace", "n", "--apply", "--if-missing", "--force"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /choose one/);
+  });
+
   it("says to install the manifests when the webhook configuration is missing", async () => {
     const result = await cli(["certs", "webhook", "--out", join(temp(), "w"), "--service", "s", "--namespace", "n", "--apply", "--webhook-configuration", "absent"]);
     assert.equal(result.code, 1);

@@ -5,7 +5,7 @@ import { DEFAULT_POLICY_YAML, policyTableMarkdown, schemaDefaults } from "../src
 import { docFor } from "../src/policy/fields.js";
 import { builtInPolicy, loadPolicy } from "../src/policy/load.js";
 import { policySchema } from "../src/policy/schema.js";
-import { TABLE_BEGIN, TABLE_END, withPolicyTable } from "../scripts/generate.js";
+import { copiesOfChartFiles, TABLE_BEGIN, TABLE_END, withPolicyTable } from "../scripts/generate.js";
 import { REPO } from "../scripts/repo.js";
 
 const STALE = "stale: run `npm run generate` and commit the result";
@@ -38,6 +38,10 @@ describe("one source of defaults: the schema", () => {
   it("documents every field the schema has", () => {
     const undocumented = schemaPaths().filter((path) => !docFor(path));
     assert.deepEqual(undocumented, [], "add a row to src/policy/fields.ts");
+  });
+
+  it("keeps the kustomize and chart copies of the chart's files current (policy, alerts, dashboard)", () => {
+    for (const [path, content] of copiesOfChartFiles()) assert.equal(readFileSync(path, "utf8"), content, `${path.slice(REPO.length)}: ${STALE}`);
   });
 
   it("keeps manifests/policy.yaml equal to the built-in policy", () => {

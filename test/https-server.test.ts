@@ -59,6 +59,9 @@ const serialOf = (pem: string): string => new X509Certificate(pem).serialNumber;
 const reloadCount = async (server: WebhookServer, kind: string, result: string): Promise<number> =>
   Number((await server.metrics.reloads.get()).values.find((v) => v.labels["kind"] === kind && v.labels["result"] === result)?.value ?? 0);
 
+const certificateExpiry = async (server: WebhookServer): Promise<number> => (await server.metrics.certificateExpiry.get()).values[0]!.value;
+const expiryOf = (pem: string): number => Date.parse(new X509Certificate(pem).validTo) / 1000;
+
 describe("the HTTPS server", () => {
   let first: ServingBundle;
   let second: ServingBundle;
@@ -70,7 +73,7 @@ describe("the HTTPS server", () => {
   before(async () => {
     [first, second, foreign] = await Promise.all([
       issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 }),
-      issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 }),
+      issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 2 }),
       issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 }),
     ]);
     tls = new SecretVolume({ "tls.crt": first.certPem, "tls.key": first.keyPem });
@@ -112,8 +115,9 @@ describe("the HTTPS server", () => {
     await assert.rejects(presented(server.port, first.caPem, { maxVersion: "TLSv1.1" }), { code: "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION" });
   });
 
-  it("hot reloads a swapped certificate for new connections, without a restart", async () => {
+  it("hot reloads a swapped certificate for new connections, without a restart, and exports its expiry", async () => {
     assert.equal((await presented(server.port, first.caPem)).serialNumber, serialOf(first.certPem));
+    assert.equal(await certificateExpiry(server), expiryOf(first.certPem));
     tls.update({ "tls.crt": second.certPem, "tls.key": second.keyPem });
     await eventually(async () => {
       try {
@@ -123,6 +127,7 @@ describe("the HTTPS server", () => {
       }
     }, "the new certificate");
     assert.equal(await reloadCount(server, "certificate", "success"), 1);
+    assert.equal(await certificateExpiry(server), expiryOf(second.certPem));
   });
 
   it("keeps serving the old certificate when the new pair is broken, and counts the failure", async () => {

@@ -87,20 +87,38 @@ export async function patchCaBundle(config: KubeConfig, name: string, caBundlePe
  * Installs the webhook's serving certificate. When it replaces a certificate from another CA,
  * the caBundle first trusts both CAs, so the webhook is trusted throughout the rotation.
  */
-export async function applyWebhookTls(config: KubeConfig, tls: WebhookTls, options: { force: boolean }): Promise<string[]> {
+export interface WebhookTlsOptions {
+  readonly force: boolean;
+  /** An existing Secret is kept as it is (and the caBundle made to trust its CA): install hooks that run on every upgrade. */
+  readonly ifMissing?: boolean;
+  /** Leave the caBundle alone: the configuration does not exist yet (a pre-install hook). */
+  readonly skipCaBundle?: boolean;
+}
+
+export async function applyWebhookTls(config: KubeConfig, tls: WebhookTls, options: WebhookTlsOptions): Promise<string[]> {
   const core = config.makeApiClient(CoreV1Api);
   const data = { "tls.crt": tls.certPem, "tls.key": tls.keyPem, "ca.crt": tls.caPem };
   const body: V1Secret = { apiVersion: "v1", kind: "Secret", metadata: { name: tls.secretName, namespace: tls.namespace }, type: "kubernetes.io/tls", data: encode(data) };
   const current = await readSecret(core, tls.namespace, tls.secretName);
   const messages: string[] = [];
+  const trust = async (caPem: string): Promise<void> => {
+    if (!options.skipCaBundle) messages.push(await patchCaBundle(config, tls.webhookConfiguration, caPem));
+  };
+  if (current && options.ifMissing) {
+    const keptCa = decode(current, "ca.crt");
+    if (!keptCa) throw new ApplyRefusedError(`Secret ${tls.namespace}/${tls.secretName} has no ca.crt, so no caBundle can trust it; delete it, or rotate it with --force instead of --if-missing`);
+    await trust(keptCa);
+    messages.push(`Secret ${tls.namespace}/${tls.secretName} exists: kept (--if-missing)`);
+    return messages;
+  }
   if (!current) {
-    messages.push(await patchCaBundle(config, tls.webhookConfiguration, tls.caPem));
+    await trust(tls.caPem);
     await core.createNamespacedSecret({ namespace: tls.namespace, body });
     messages.push(`created Secret ${tls.namespace}/${tls.secretName}`);
     return messages;
   }
   if (Object.entries(data).every(([key, value]) => decode(current, key) === value)) {
-    messages.push(await patchCaBundle(config, tls.webhookConfiguration, tls.caPem));
+    await trust(tls.caPem);
     messages.push(`Secret ${tls.namespace}/${tls.secretName} is already up to date`);
     return messages;
   }
@@ -108,7 +126,7 @@ export async function applyWebhookTls(config: KubeConfig, tls: WebhookTls, optio
     throw new ApplyRefusedError(`Secret ${tls.namespace}/${tls.secretName} already holds another certificate; pass --force to rotate it`);
   }
   const previousCa = decode(current, "ca.crt");
-  messages.push(await patchCaBundle(config, tls.webhookConfiguration, previousCa && previousCa !== tls.caPem ? `${tls.caPem.trimEnd()}\n${previousCa}` : tls.caPem));
+  await trust(previousCa && previousCa !== tls.caPem ? `${tls.caPem.trimEnd()}\n${previousCa}` : tls.caPem);
   await core.replaceNamespacedSecret({ namespace: tls.namespace, name: tls.secretName, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
   messages.push(`rotated Secret ${tls.namespace}/${tls.secretName} (the caBundle trusts the old and the new CA)`);
   return messages;

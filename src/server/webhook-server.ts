@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../logging/logger.js";
 import { builtInPolicy, type CompiledPolicy } from "../policy/load.js";
 import { PolicyReloader } from "../policy/policy-reloader.js";
@@ -40,6 +41,8 @@ function readPair(tls: TlsSource): CertificatePair {
   if (tls.kind === "inline") return tls.pair;
   return { certPem: readFileSync(tls.certFile, "utf8"), keyPem: readFileSync(tls.keyFile, "utf8") };
 }
+
+const expiresAt = (certificate: X509Certificate): number => Date.parse(certificate.validTo) / 1000;
 
 /** The webhook process: HTTPS, hot-reloaded certificate and policy, readiness and drain. */
 export class WebhookServer {
@@ -101,13 +104,15 @@ export class WebhookServer {
   static async start(options: WebhookServerOptions): Promise<WebhookServer> {
     const policy = options.policy.kind === "file" ? await readPolicyFile(options.policy.path) : builtInPolicy();
     const pair = readPair(options.tls);
+    let certificate: X509Certificate;
     try {
-      checkCertificatePair(pair);
+      certificate = checkCertificatePair(pair);
     } catch (error) {
       const where = options.tls.kind === "files" ? `${options.tls.certFile} / ${options.tls.keyFile}` : "generated certificate";
       throw new Error(`cannot serve TLS with ${where}: ${(error as Error).message}`);
     }
     const instance = new WebhookServer(options, policy, pair);
+    instance.metrics.certificateExpiry.set(expiresAt(certificate));
     await instance.listen();
     instance.watch();
     options.logger.info({ port: instance.port, policyRevision: policy.revision, policySource: options.policy.kind === "file" ? options.policy.path : "built-in", services: policy.policy.services.length }, "mesh-tailor serving");
@@ -180,6 +185,7 @@ export class WebhookServer {
       const certificate = checkCertificatePair(pair);
       this.server.setSecureContext({ ...TLS_SETTINGS, cert: pair.certPem, key: pair.keyPem });
       this.metrics.reloads.labels("certificate", "success").inc();
+      this.metrics.certificateExpiry.set(expiresAt(certificate));
       logger.info({ serial: certificate.serialNumber, validTo: certificate.validTo }, "certificate reloaded: new connections use it");
     } catch (error) {
       this.metrics.reloads.labels("certificate", "failure").inc();

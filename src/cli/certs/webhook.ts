@@ -8,7 +8,8 @@ import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from
 
 export const WEBHOOK_HELP = `Usage: mesh-tailor certs webhook --out DIR --service NAME --namespace NS [--ip IP...]
          [--days N] [--key-size 2048|3072|4096] [--force]
-         [--apply [--context CTX] [--secret NAME] [--webhook-configuration NAME]]
+         [--apply [--context CTX] [--secret NAME] [--webhook-configuration NAME]
+                  [--if-missing] [--no-ca-bundle]]
 
 Issues a CA and a serving certificate for the webhook, with SANs NAME, NAME.NS, NAME.NS.svc,
 NAME.NS.svc.cluster.local (and each --ip), extendedKeyUsage serverAuth. Writes DIR/tls.crt,
@@ -16,7 +17,10 @@ DIR/tls.key and DIR/ca.crt (the Kubernetes TLS Secret keys) and prints the base6
 standard output. Defaults: --days 365, --key-size 2048.
 --apply creates the TLS Secret (default mesh-tailor-tls in NS) and sets the caBundle of every
 webhook in the MutatingWebhookConfiguration (default 00-mesh-tailor); rotating an existing
-Secret needs --force, and the caBundle then trusts the old and the new CA.`;
+Secret needs --force, and the caBundle then trusts the old and the new CA. For install hooks
+that run on every upgrade: --if-missing keeps an existing Secret as it is (the caBundle is made
+to trust its ca.crt); --no-ca-bundle leaves the webhook configuration alone (it does not exist
+yet before an install).`;
 
 const FLAGS = {
   out: { type: "string" },
@@ -28,6 +32,8 @@ const FLAGS = {
   force: { type: "boolean" },
   secret: { type: "string" },
   "webhook-configuration": { type: "string" },
+  "if-missing": { type: "boolean" },
+  "no-ca-bundle": { type: "boolean" },
   ...APPLY_FLAGS,
 } as const;
 
@@ -43,7 +49,10 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
   if (badIp) throw new UsageError(`--ip "${badIp}" is not an IPv4 or IPv6 address`);
   const days = positiveInteger("--days", values.days, 365);
   const bits = keySize(values["key-size"], 2048);
-  if ((values.context || values.secret || values["webhook-configuration"]) && !values.apply) throw new UsageError("--context, --secret and --webhook-configuration go with --apply");
+  if ((values.context || values.secret || values["webhook-configuration"] || values["if-missing"] || values["no-ca-bundle"]) && !values.apply) {
+    throw new UsageError("--context, --secret, --webhook-configuration, --if-missing and --no-ca-bundle go with --apply");
+  }
+  if (values["if-missing"] && values.force) throw new UsageError("--if-missing keeps an existing Secret and --force replaces it: choose one");
 
   const why = "pass --force to replace the webhook's certificate.";
   const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
@@ -64,7 +73,7 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
       kube.applyWebhookTls(
         config,
         { namespace, secretName: values.secret ?? "mesh-tailor-tls", webhookConfiguration: values["webhook-configuration"] ?? "00-mesh-tailor", certPem: files[0]!.content, keyPem: files[1]!.content, caPem: files[2]!.content },
-        { force: values.force === true },
+        { force: values.force === true, ifMissing: values["if-missing"] === true, skipCaBundle: values["no-ca-bundle"] === true },
       ),
     );
     for (const message of messages) write(io.stderr, message);

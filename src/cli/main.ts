@@ -5,7 +5,7 @@ import { EXIT_FAILED } from "./command.js";
 
 // Commands that talk to a cluster start resolving its credentials (a worker thread, most of a
 // second) before the rest of the CLI loads, so the two overlap.
-const CLUSTER_COMMANDS = new Set(["namespaces", "explain", "status", "rollout", "controller"]);
+const CLUSTER_COMMANDS = new Set(["namespaces", "explain", "status", "rollout", "controller", "doctor"]);
 const argv = process.argv.slice(2);
 if (CLUSTER_COMMANDS.has(argv[0] ?? "") && !argv.includes("--help") && !argv.includes("-h")) {
   const flag = argv.findIndex((arg) => arg === "--context" || arg.startsWith("--context="));

@@ -4,6 +4,7 @@ import { ManifestError } from "../resources/manifest-reader.js";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type CliIO, type Command } from "./command.js";
 import { certsCommand } from "./certs-command.js";
 import { controllerCommand } from "./controller-command.js";
+import { doctorCommand } from "./doctor-command.js";
 import { explainCommand } from "./explain-command.js";
 import { rolloutCommand } from "./rollout-command.js";
 import { statusCommand } from "./status-command.js";
@@ -13,7 +14,7 @@ import { policyCommand } from "./policy-command.js";
 import { renderCommand } from "./render-command.js";
 import { serveCommand } from "./serve-command.js";
 
-export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand, namespacesCommand, explainCommand, statusCommand, rolloutCommand, controllerCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand, namespacesCommand, explainCommand, statusCommand, rolloutCommand, controllerCommand, doctorCommand];
 
 const HELP = `Usage: mesh-tailor <command> [flags]
 

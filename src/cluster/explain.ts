@@ -48,7 +48,7 @@ type WebhookConfiguration = KubeObject & { webhooks?: { name: string; namespaceS
 
 // Istio names every injection webhook *.sidecar-injector.istio.io, in istio-sidecar-injector* and
 // in the configurations of revision tags (istio-revision-tag-*).
-const isIstioInjector = (name: string): boolean => name.endsWith("sidecar-injector.istio.io");
+export const isIstioInjector = (name: string): boolean => name.endsWith("sidecar-injector.istio.io");
 
 function selectorVerdict(namespaceSelector: LabelSelector | undefined, objectSelector: LabelSelector | undefined, namespaceLabels: Record<string, string>, podLabels: Record<string, string>): string | undefined {
   if (!selectorMatches(namespaceSelector, namespaceLabels)) return "its namespaceSelector does not match the namespace";

@@ -31,3 +31,7 @@ export const TOPOLOGY_SUBZONE = "topology.istio.io/subzone";
 export const INJECTION = "istio-injection";
 /** Written by Istio's injector on every pod it injected (annotation.SidecarStatus). */
 export const SIDECAR_STATUS = "sidecar.istio.io/status";
+
+// Revision tags: a MutatingWebhookConfiguration istio-revision-tag-<tag> carries the tag in this
+// label and the revision it points to in istio.io/rev (istio/istio istioctl/pkg/tag).
+export const REVISION_TAG = "istio.io/tag";

@@ -152,7 +152,7 @@ function availability(check: string, name: string, deployment: Deployment | unde
   const want = deployment.spec?.replicas ?? 1;
   const available = deployment.status?.availableReplicas ?? 0;
   const describe = `Deployment ${deployment.metadata.namespace}/${name}: ${available} of ${want} replicas available`;
-  if (want > 0 && available === 0) return error(check, describe, `kubectl -n ${deployment.metadata.namespace} describe deployment ${name}; its pods' events say why`);
+  if (want === 0 || available === 0) return error(check, describe, `kubectl -n ${deployment.metadata.namespace} describe deployment ${name}; its pods' events say why`);
   if (available < want) return warning(check, describe, `kubectl -n ${deployment.metadata.namespace} get pods -l app.kubernetes.io/name=mesh-tailor`);
   return ok(check, describe);
 }

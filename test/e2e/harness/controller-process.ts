@@ -18,7 +18,7 @@ export interface ControllerProcess extends ServeProcess {
  * A kubeconfig that authenticates as a ServiceAccount (a TokenRequest token): the controller
  * runs with exactly the RBAC that manifests/ grants it, so a missing verb fails the suite.
  */
-export async function serviceAccountKubeconfig(cluster: MeshCluster, namespace: string, name: string): Promise<string> {
+export async function serviceAccountKubeconfig(cluster: Pick<MeshCluster, "controlPlane" | "dir">, namespace: string, name: string): Promise<string> {
   const core = cluster.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
   const token = await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
   const path = join(cluster.dir, `kubeconfig-${namespace}-${name}`);

@@ -17,6 +17,8 @@ export interface RenderedIstio {
   readonly injectConfigFile: string;
   readonly valuesFile: string;
   readonly meshConfigFile: string;
+  /** istiod's ServiceAccount and Deployment (on a cluster with workloads, kwok runs it). */
+  readonly istiod: KubernetesObject[];
 }
 
 const INJECTOR_WEBHOOK = "istio-sidecar-injector";
@@ -43,7 +45,8 @@ export async function renderIstio(dir: string): Promise<RenderedIstio> {
   writeFileSync(injectConfigFile, configMapData(objects, "istio-sidecar-injector", "config"));
   writeFileSync(valuesFile, configMapData(objects, "istio-sidecar-injector", "values"));
   writeFileSync(meshConfigFile, configMapData(objects, "istio", "mesh"));
-  return { crds, injectorWebhook, injectConfigFile, valuesFile, meshConfigFile };
+  const istiod = objects.filter((o) => (o.kind === "ServiceAccount" || o.kind === "Deployment") && o.metadata?.name === "istiod");
+  return { crds, injectorWebhook, injectConfigFile, valuesFile, meshConfigFile, istiod };
 }
 
 /**

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import { issueServingBundle } from "../../src/certs/serving.js";
+import { chainsTo, pemCertificates } from "../../src/cluster/doctor-checks.js";
+import { startControlPlane, type ControlPlane } from "./harness/control-plane.js";
+import { runHookJobs, type HookJobRunner } from "./harness/hook-jobs.js";
+import { infraBinary } from "./harness/infra.js";
+import { REPO, startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
+import { waitFor } from "./harness/processes.js";
+import { startWorkloadControllers, type WorkloadControllers } from "./harness/workload-controllers.js";
+import { CLI } from "../fixtures/serve-process.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { stringify } from "yaml";
+
+const POLICY = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices: []\n";
+
+interface Check {
+  check: string;
+  status: "ok" | "warning" | "error";
+  detail: string;
+  fix?: string;
+}
+
+describe("mesh-tailor doctor, each check broken on purpose on a real cluster", { timeout: 900_000 }, () => {
+  let cluster: MeshCluster;
+  let apps: AppsV1Api;
+  let admission: AdmissionregistrationV1Api;
+
+  const doctor = async (): Promise<{ code: number; checks: Check[] }> => {
+    const run = await cluster.cli(["doctor", "-o", "json"]);
+    assert.ok(run.stdout.startsWith("{"), `doctor printed JSON (exit ${run.code}): ${run.stdout}${run.stderr}`);
+    return { code: run.code, checks: JSON.parse(run.stdout).checks };
+  };
+  /** Waits until doctor reports CHECK with STATUS (and DETAIL), the cluster's state being asynchronous. */
+  const reported = (check: string, status: Check["status"], detail: RegExp = /./) =>
+    waitFor(`doctor to report ${check} ${status} matching ${detail}`, 60_000, async () => {
+      const { code, checks } = await doctor();
+      const found = checks.filter((c) => c.check === check);
+      return found.some((c) => c.status === status && detail.test(c.detail)) ? { code, checks, found } : undefined;
+    }, 500);
+  const available = (namespace: string, name: string) =>
+    waitFor(`Deployment ${namespace}/${name} to be available`, 120_000, async () => {
+      const d = await apps.readNamespacedDeployment({ namespace, name });
+      return (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1) && (d.spec?.replicas ?? 1) > 0 ? true : undefined;
+    }, 500);
+  const scale = (namespace: string, name: string, replicas: number) =>
+    apps.patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+
+  before(async () => {
+    cluster = await startMeshCluster(POLICY, { workloads: true });
+    apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
+    admission = cluster.controlPlane.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    for (const object of cluster.istio.istiod) await cluster.applyServerSide(object as KubernetesObject);
+    const bootstrap = await cluster.cli(["certs", "bootstrap", "--out", join(cluster.dir, "mesh-ca"), "--clusters", "e2e", "--key-size", "2048", "--apply"]);
+    assert.equal(bootstrap.code, 0, bootstrap.stderr);
+    for (const [namespace, name] of [["mesh-tailor", "mesh-tailor"], ["mesh-tailor", "mesh-tailor-controller"], ["istio-system", "istiod"]] as const) await available(namespace, name);
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("finds nothing wrong with the installation manifests/ makes, on a kube-apiserver that reports its real version", async () => {
+    const { checks } = await reported("webhook", "ok");
+    assert.deepEqual(checks.filter((c) => c.status !== "ok"), [], JSON.stringify(checks, null, 2));
+    const { code } = await doctor();
+    assert.equal(code, 0);
+    assert.match(checks.find((c) => c.check === "kubernetes-version")!.detail, /^v1\.34\.\d+: has the sleep lifecycle action/);
+    assert.match(checks.find((c) => c.check === "istio")!.detail, /istiod revisions: default \(/);
+  });
+
+  it("webhook-order: an Istio injector configuration named to sort first is an error, exit 1", async () => {
+    const copy = structuredClone(cluster.istio.injectorWebhook) as V1MutatingWebhookConfiguration;
+    const early = { ...copy, metadata: { name: "0-istio-sidecar-injector-early" }, webhooks: (copy.webhooks ?? []).map((w) => ({ ...w, clientConfig: { url: "https://127.0.0.1:1/inject" }, failurePolicy: "Ignore" })) };
+    await admission.createMutatingWebhookConfiguration({ body: early });
+    try {
+      const { code, found } = await reported("webhook-order", "error", /0-istio-sidecar-injector-early sorts before 00-mesh-tailor/);
+      assert.equal(code, 1);
+      assert.match(found[0]!.fix!, /sorts before/);
+    } finally {
+      await admission.deleteMutatingWebhookConfiguration({ name: early.metadata.name });
+    }
+    await reported("webhook-order", "ok");
+  });
+
+  it("ca-bundle: a caBundle of another CA is an error; the certificate's days left are reported", async () => {
+    const original = await admission.readMutatingWebhookConfiguration({ name: "00-mesh-tailor" });
+    const foreign = await issueServingBundle({ hosts: ["mesh-tailor.mesh-tailor.svc"], days: 30 });
+    const setBundle = (caBundle: string) =>
+      admission.patchMutatingWebhookConfiguration({ name: "00-mesh-tailor", body: [{ op: "replace", path: "/webhooks/0/clientConfig/caBundle", value: caBundle }] }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
+    await setBundle(Buffer.from(foreign.caPem).toString("base64"));
+    try {
+      const { code, found } = await reported("ca-bundle", "error", /does not verify the certificate in Secret mesh-tailor\/mesh-tailor-tls/);
+      assert.equal(code, 1);
+      assert.match(found[0]!.fix!, /certs webhook/);
+    } finally {
+      await setBundle(original.webhooks![0]!.clientConfig.caBundle!);
+    }
+    await reported("ca-bundle", "ok");
+    await reported("serving-certificate", "ok", /36[45] days left/);
+  });
+
+  it("serving-certificate: one that expires within 30 days is a warning (exit 0)", async () => {
+    const rotate = await cluster.cli(["certs", "webhook", "--out", join(cluster.dir, "short-lived"), "--service", "mesh-tailor", "--namespace", "mesh-tailor", "--ip", "127.0.0.1", "--days", "10", "--apply", "--force"]);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const { code } = await reported("serving-certificate", "warning", /(9|10) days left/);
+    assert.equal(code, 0);
+    await reported("ca-bundle", "ok");
+  });
+
+  it("mesh-ca: no istio-system/cacerts is a warning", async () => {
+    await cluster.core.deleteNamespacedSecret({ namespace: "istio-system", name: "cacerts" });
+    await reported("mesh-ca", "warning", /no istio-system\/cacerts/);
+  });
+
+  it("webhook and controller: a webhook scaled to nothing is an error, a missing controller a warning", async () => {
+    await scale("mesh-tailor", "mesh-tailor", 0);
+    const { code } = await reported("webhook", "error", /0 of 0 replicas/);
+    assert.equal(code, 1);
+    await scale("mesh-tailor", "mesh-tailor", 3);
+    await available("mesh-tailor", "mesh-tailor");
+    await reported("webhook", "ok", /3 of 3/);
+    await apps.deleteNamespacedDeployment({ namespace: "mesh-tailor", name: "mesh-tailor-controller" });
+    await reported("controller", "warning", /no Deployment mesh-tailor\/mesh-tailor-controller/);
+  });
+
+  it("istio: no istiod is a warning", async () => {
+    await apps.deleteNamespacedDeployment({ namespace: "istio-system", name: "istiod" });
+    await reported("istio", "warning", /no istiod Deployment/);
+  });
+
+  it("untailored-namespaces: a namespace Istio injects and mesh-tailor does not is a warning, fixed by namespaces enable", async () => {
+    await cluster.createNamespace("legacy", { "istio-injection": "enabled" });
+    const { found } = await reported("untailored-namespaces", "warning", /legacy/);
+    assert.equal(found[0]!.fix, "mesh-tailor namespaces enable legacy");
+    const enable = await cluster.cli(["namespaces", "enable", "legacy"]);
+    assert.equal(enable.code, 0, enable.stderr);
+    await reported("untailored-namespaces", "ok");
+  });
+});
+
+describe("the Helm chart, installed with helm against the real kube-apiserver", { timeout: 900_000 }, () => {
+  let dir: string;
+  let controlPlane: ControlPlane;
+  let workloads: WorkloadControllers;
+  let hooks: HookJobRunner;
+
+  const helm = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(infraBinary("helm"), [...args, "--kubeconfig", controlPlane.kubeconfigPath], { env: { ...process.env, HELM_CACHE_HOME: join(dir, "helm-cache"), HELM_CONFIG_HOME: join(dir, "helm-config"), HELM_DATA_HOME: join(dir, "helm-data") } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+      ),
+    );
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: controlPlane.kubeconfigPath } }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr })),
+    );
+  const core = () => controlPlane.kubeConfig.makeApiClient(CoreV1Api);
+  const admission = () => controlPlane.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  const chart = join(REPO, "charts", "mesh-tailor");
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mesh-tailor-helm-"));
+    controlPlane = await startControlPlane(join(dir, "cluster"));
+    workloads = await startWorkloadControllers(controlPlane, join(dir, "cluster"));
+    hooks = runHookJobs(controlPlane, dir, "mesh-tailor");
+  });
+  after(async () => {
+    await hooks?.stop();
+    await workloads?.stop();
+    await controlPlane?.stop();
+    if (dir && !process.env["MESH_TAILOR_E2E_KEEP"]) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("installs: the certificate hooks run as their ServiceAccount, the caBundle verifies the Secret, both Deployments become available", async () => {
+    const install = await helm("install", "mesh-tailor", chart, "--namespace", "mesh-tailor", "--create-namespace", "--wait", "--timeout", "5m");
+    assert.equal(install.code, 0, `${install.stderr}\nhook runs: ${hooks.runs.join(", ")}`);
+    assert.deepEqual(hooks.runs, ["mesh-tailor-certs-pre 0", "mesh-tailor-certs-post 0"]);
+    const secret = await core().readNamespacedSecret({ namespace: "mesh-tailor", name: "mesh-tailor-tls" });
+    const served = new X509Certificate(Buffer.from(secret.data!["tls.crt"]!, "base64"));
+    const configuration = await admission().readMutatingWebhookConfiguration({ name: "00-mesh-tailor" });
+    const bundle = pemCertificates(Buffer.from(configuration.webhooks![0]!.clientConfig.caBundle!, "base64").toString("utf8"));
+    assert.ok(chainsTo(served, [], bundle), "the caBundle verifies the served certificate");
+    assert.equal(served.checkHost("mesh-tailor.mesh-tailor.svc"), "mesh-tailor.mesh-tailor.svc");
+
+    const doctor = await cli("doctor", "-o", "json");
+    const checks: Check[] = JSON.parse(doctor.stdout).checks;
+    for (const name of ["ca-bundle", "serving-certificate", "webhook", "controller", "kubernetes-version"]) {
+      assert.equal(checks.find((c) => c.check === name)?.status, "ok", `${name}: ${JSON.stringify(checks)}`);
+    }
+    assert.equal(doctor.code, 0, "no Istio yet is a warning, not an error");
+  });
+
+  it("upgrades with a new policy: the ConfigMap changes, the Secret is kept, the hooks run again", async () => {
+    const before = await core().readNamespacedSecret({ namespace: "mesh-tailor", name: "mesh-tailor-tls" });
+    const policy = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n";
+    const values = join(dir, "values.yaml");
+    writeFileSync(values, stringify({ policy }));
+    const upgrade = await helm("upgrade", "mesh-tailor", chart, "--namespace", "mesh-tailor", "-f", values, "--wait", "--timeout", "5m");
+    assert.equal(upgrade.code, 0, upgrade.stderr);
+    assert.deepEqual(hooks.runs.slice(2), ["mesh-tailor-certs-pre 0", "mesh-tailor-certs-post 0"]);
+    const after = await core().readNamespacedSecret({ namespace: "mesh-tailor", name: "mesh-tailor-tls" });
+    assert.equal(after.metadata!.resourceVersion, before.metadata!.resourceVersion, "the Secret is not rotated by an upgrade");
+    const configMap = await core().readNamespacedConfigMap({ namespace: "mesh-tailor", name: "mesh-tailor-policy" });
+    assert.equal(configMap.data!["policy.yaml"], policy);
+  });
+
+  it("uninstalls, leaving no webhook configuration behind", async () => {
+    const uninstall = await helm("uninstall", "mesh-tailor", "--namespace", "mesh-tailor", "--wait");
+    assert.equal(uninstall.code, 0, uninstall.stderr);
+    await assert.rejects(admission().readMutatingWebhookConfiguration({ name: "00-mesh-tailor" }), (error: { code?: number }) => error.code === 404);
+  });
+});

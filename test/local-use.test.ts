@@ -80,7 +80,7 @@ describe("npm start, as a new user runs it", () => {
     const { CLI } = await import("./fixtures/serve-process.js");
     const env = { ...process.env };
     delete env["LOG_FORMAT"];
-    const child = spawn("script", ["-qfec", `${process.execPath} ${CLI} serve --port 0`, "/dev/null"], { env, stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn("script", ["-qfec", `exec ${process.execPath} ${CLI} serve --port 0`, "/dev/null"], { env, stdio: ["pipe", "pipe", "inherit"] });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     try {
@@ -98,8 +98,10 @@ describe("npm start, as a new user runs it", () => {
       assert.match(line, /INFO.*mesh-tailor serving/);
       assert.ok(!line.trimStart().startsWith("{"), "not a JSON line");
     } finally {
+      // serve runs under `script`, which would only hang up on it (SIGHUP reloads): stop serve itself.
+      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      for (const pid of children) process.kill(Number(pid), "SIGTERM");
       child.kill("SIGTERM");
-      spawnSync("pkill", ["-TERM", "-f", `${CLI} serve --port 0`]);
     }
   });
 });

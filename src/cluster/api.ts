@@ -29,6 +29,7 @@ export interface KubeObject {
 export const isNotFound = (error: unknown): boolean => error instanceof ApiError && error.status === 404;
 export const isConflict = (error: unknown): boolean => error instanceof ApiError && error.status === 409;
 export const isGone = (error: unknown): boolean => error instanceof ApiError && error.status === 410;
+export const isForbidden = (error: unknown): boolean => error instanceof ApiError && error.status === 403;
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
 export interface WatchEvent {

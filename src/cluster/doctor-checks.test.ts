@@ -82,6 +82,9 @@ describe("doctor's checks", () => {
     assert.match(injected!.fix!, /cert-manager's CA injector/);
     const [missing] = checkServingCertificate({ ...healthy(), tlsSecret: undefined });
     assert.match(missing!.detail, /does not exist/);
+    const [denied] = checkServingCertificate({ ...healthy(), tlsSecret: "forbidden" });
+    assert.equal(denied!.status, "warning");
+    assert.match(denied!.detail, /cannot read Secret mesh-tailor\/mesh-tailor-tls: forbidden/);
   });
 
   it("warn 30 days before the serving certificate expires, and fail once it has or when it names another host", () => {
@@ -97,6 +100,7 @@ describe("doctor's checks", () => {
 
   it("warn when the mesh has no plug-in CA, and when it expires", () => {
     assert.equal(checkMeshCa({ ...healthy(), meshCa: undefined })[0]!.status, "warning");
+    assert.match(checkMeshCa({ ...healthy(), meshCa: "forbidden" })[0]!.detail, /forbidden/);
     const validTo = Date.parse(new X509Certificate(meshRoot.certPem).validTo);
     assert.ok(checkMeshCa({ ...healthy(), now: new Date(validTo + DAY) }).some((r) => r.status === "error"));
   });

@@ -42,8 +42,9 @@ export interface ClusterFacts {
   readonly webhookDeployment: Deployment | undefined;
   readonly controllerDeployment: Deployment | undefined;
   readonly tlsSecretName: string;
-  readonly tlsSecret: Secret | undefined;
-  readonly meshCa: Secret | undefined;
+  /** "forbidden": the caller may not read it (doctor says so rather than guessing). */
+  readonly tlsSecret: Secret | undefined | "forbidden";
+  readonly meshCa: Secret | undefined | "forbidden";
   readonly istiods: readonly Deployment[];
   readonly namespaces: readonly KubeObject[];
 }
@@ -117,6 +118,7 @@ export function checkServingCertificate(facts: ClusterFacts): CheckResult[] {
   if (!own) return [];
   const where = `Secret ${facts.installNamespace}/${facts.tlsSecretName}`;
   const renew = `mesh-tailor certs webhook --out DIR --service mesh-tailor --namespace ${facts.installNamespace} --apply --force (or check cert-manager)`;
+  if (facts.tlsSecret === "forbidden") return [warning("ca-bundle", `cannot read ${where}: forbidden to this user`, `run doctor as a user who may get Secrets in ${facts.installNamespace}`)];
   const served = pemCertificates(decode(facts.tlsSecret, "tls.crt") ?? "");
   if (!facts.tlsSecret || served.length === 0) return [error("ca-bundle", `${where} ${facts.tlsSecret ? "holds no tls.crt certificate" : "does not exist"}: the webhook cannot serve`, renew)];
   const [leaf, ...intermediates] = served as [X509Certificate, ...X509Certificate[]];
@@ -138,6 +140,7 @@ export function checkServingCertificate(facts: ClusterFacts): CheckResult[] {
 /** The mesh CA Istio signs workload certificates with (istio-system/cacerts, `certs bootstrap`). */
 export function checkMeshCa(facts: ClusterFacts): CheckResult[] {
   const fix = "mesh-tailor certs bootstrap (or add-cluster) --apply, then restart istiod";
+  if (facts.meshCa === "forbidden") return [warning("mesh-ca", "cannot read istio-system/cacerts: forbidden to this user", "run doctor as a user who may get Secrets in istio-system")];
   if (!facts.meshCa) return [warning("mesh-ca", "no istio-system/cacerts: Istio signs with a self-signed root of its own, and a second cluster later means rotating it everywhere", fix)];
   const results: CheckResult[] = [];
   for (const [key, what] of [["ca-cert.pem", "the cluster's intermediate (cacerts ca-cert.pem)"], ["root-cert.pem", "the mesh root (cacerts root-cert.pem)"]] as const) {

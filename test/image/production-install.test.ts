@@ -14,14 +14,16 @@ const UID = 65532;
 // Runs COMMAND the way the manifests run the image: in a mount namespace of its own where every
 // file system is read-only (readOnlyRootFilesystem; /proc, /sys and /dev stay as a pod has them),
 // as UID/GID 65532 with no other groups.
+// WRITABLE, when set, is an emptyDir: a tmpfs of the pod's user mounted there afterwards.
 const SANDBOX = `set -e
 mount --make-rprivate /
 for point in $(awk '{print $2}' /proc/self/mounts | grep -vE '^/(proc|sys|dev)(/|$)'); do
   mount -o remount,bind,ro "$point" 2>/dev/null || true
 done
+if [ -n "$WRITABLE" ]; then mount -t tmpfs -o size=1m,uid=${UID},gid=${UID},mode=0700 tmpfs "$WRITABLE"; fi
 exec setpriv --reuid=${UID} --regid=${UID} --clear-groups "$@"`;
 
-const sandboxed = (command: string[]) => ["unshare", ["--mount", "--propagation", "private", "sh", "-c", SANDBOX, "sandbox", ...command]] as const;
+const sandboxed = (command: string[], writable = "") => ["env", [`WRITABLE=${writable}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", SANDBOX, "sandbox", ...command]] as const;
 
 const canSandbox = process.getuid?.() === 0 && spawnSync("unshare", ["--mount", "true"]).status === 0;
 const skip = canSandbox ? false : process.env["MESH_TAILOR_REQUIRE_MOUNT"] ? false : "needs root and unshare(1) for a read-only mount namespace (CI has both)";
@@ -92,6 +94,16 @@ describe("the image as it ships: production dependencies only, UID 65532, read-o
     assert.notEqual(result.status, 0);
     assert.match(result.stdout, /^65532/);
     assert.match(result.stderr, /Read-only file system/);
+  });
+
+  it("runs the chart's certificate hook command with only its emptyDir writable", () => {
+    const work = join(dir, "work");
+    mkdirSync(work);
+    const [command, args] = sandboxed([process.execPath, join(app, "dist/src/cli/main.js"), "certs", "webhook", `--out=${join(work, "certs")}`, "--service=mesh-tailor", "--namespace=mesh-tailor"], work);
+    const result = spawnSync(command, args, { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" } });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /wrote the webhook's CA and serving certificate/);
+    assert.match(result.stdout.trim(), /^[A-Za-z0-9+/]+=*$/, "the caBundle on stdout");
   });
 
   it("starts serve, answers an admission and drains on SIGTERM", async () => {

@@ -9,7 +9,8 @@ import { GiveUp, startProcess, waitFor } from "./processes.js";
 export interface InjectorCall {
   readonly uid: string;
   readonly namespace: string;
-  readonly receivedAt: number;
+  /** The pod's labels and annotations as Istio received them: what the webhooks before it had set. */
+  readonly received: { labels: Record<string, string>; annotations: Record<string, string> };
   answeredAt?: number;
 }
 
@@ -67,7 +68,8 @@ export async function startIstioInjector(istio: RenderedIstio, tls: { cert: stri
     req.on("end", async () => {
       const review = JSON.parse(body);
       const request = review.request;
-      const call: InjectorCall = { uid: request.uid, namespace: request.namespace, receivedAt: Date.now() };
+      const received = { labels: { ...request.object?.metadata?.labels }, annotations: { ...request.object?.metadata?.annotations } };
+      const call: InjectorCall = { uid: request.uid, namespace: request.namespace, received };
       calls.push(call);
       const pod = request.object;
       let response: Record<string, unknown> = { uid: request.uid, allowed: true };

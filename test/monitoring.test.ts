@@ -79,7 +79,7 @@ describe("dashboards and alerts", () => {
   });
 
   it("show the certificate's expiry and the controller's leader on the dashboard", () => {
-    const exprs = queries().map((q) => q.expr).join("\n");
+    const exprs = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)).join("\n");
     assert.match(exprs, /mesh_tailor_serving_certificate_expiry_timestamp_seconds/);
     assert.match(exprs, /mesh_tailor_controller_leader/);
   });

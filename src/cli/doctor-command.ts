@@ -1,5 +1,6 @@
 import type { CheckResult } from "../cluster/doctor-checks.js";
 import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { withClusterPolicy } from "./cluster-session.js";
 import { formatTable } from "./table.js";
 
 const HELP = `Usage: mesh-tailor doctor [--context CTX] [--config FILE] [-o table|json]
@@ -50,17 +51,12 @@ export const doctorCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (format !== "table" && format !== "json") throw new UsageError(`-o must be table or json, got "${format}"`);
-    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
-    const [api, { resolvePolicy }, { doctor }] = await Promise.all([connecting, import("../cluster/installed-policy.js"), import("../cluster/doctor.js")]);
-    try {
-      const { policy, origin } = await resolvePolicy(api, values.config);
+    return withClusterPolicy(values.context, values.config, import("../cluster/doctor.js"), async (api, { policy, origin }, { doctor }) => {
       const results = await doctor(api, policy);
       const errors = results.filter((r) => r.status === "error").length;
       if (format === "json") write(io.stdout, JSON.stringify({ checks: results, errors, warnings: results.filter((r) => r.status === "warning").length, policy: origin }, null, 2));
       else write(io.stdout, render(results, origin));
       return errors > 0 ? EXIT_FAILED : EXIT_OK;
-    } finally {
-      api.close();
-    }
+    });
   },
 };

@@ -1,5 +1,6 @@
 import type { Explanation } from "../cluster/explain.js";
 import { EXPLAINABLE_KINDS, parseTarget } from "../cluster/explain-target.js";
+import { withClusterPolicy } from "./cluster-session.js";
 import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor explain -n NAMESPACE (POD | KIND/NAME) [flags]
@@ -66,16 +67,11 @@ export const explainCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("name one pod, or one KIND/NAME");
     const target = parseTarget(positionals[0]!);
     if (!target) throw new UsageError(`"${positionals[0]}" is not POD or KIND/NAME with KIND one of ${EXPLAINABLE_KINDS.join(", ")}`);
-    // The credentials resolve in a worker thread while the rest of the command loads.
-    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
-    const [api, { resolvePolicy }, { explain }] = await Promise.all([connecting, import("../cluster/installed-policy.js"), import("../cluster/explain.js")]);
-    try {
-      const { policy, origin } = await resolvePolicy(api, values.config);
-      const explanation = await explain(api, values.namespace, target, policy, origin);
+    const namespace = values.namespace;
+    return withClusterPolicy(values.context, values.config, import("../cluster/explain.js"), async (api, { policy, origin }, { explain }) => {
+      const explanation = await explain(api, namespace, target, policy, origin);
       write(io.stdout, format === "json" ? JSON.stringify(explanation, null, 2) : render(explanation));
       return EXIT_OK;
-    } finally {
-      api.close();
-    }
+    });
   },
 };

@@ -1,3 +1,4 @@
+import { withCluster } from "./cluster-session.js";
 import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type CliIO, type Command } from "./command.js";
 import { formatTable } from "./table.js";
 
@@ -52,15 +53,8 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (names.length > 0 && selector) throw new UsageError("give namespace names or -l SELECTOR, not both");
   if (values["dry-run"] && verb === "list") throw new UsageError("--dry-run applies to enable and disable");
 
-  // Loaded here: the Kubernetes client costs half a second that offline commands need not pay.
-  // The credentials resolve in a worker thread while the rest of the command loads.
-  const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
-  const [api, { resolvePolicy }, ops] = await Promise.all([
-    connecting,
-    import("../cluster/installed-policy.js"),
-    import("../cluster/namespace-ops.js"),
-  ]);
-  try {
+  const modules = Promise.all([import("../cluster/installed-policy.js"), import("../cluster/namespace-ops.js")]);
+  return withCluster(values.context, modules, async (api, [{ resolvePolicy }, ops]) => {
     const targets = { names, selector };
     const dryRun = values["dry-run"] === true;
     if (verb === "list") {
@@ -84,9 +78,7 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
     else write(io.stdout, formatTable(["NAMESPACE", "RESULT", "NOTES"], changes.map((c) => [c.namespace, c.result, c.notes.join("; ")])));
     if (changes.length === 0) write(io.stderr, `no namespace matches ${selector}`);
     return changes.some((c) => c.result === "refused" || c.result === "not found") ? EXIT_FAILED : EXIT_OK;
-  } finally {
-    api.close();
-  }
+  });
 }
 
 export const namespacesCommand: Command = {

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../cluster/rollout.js";
+import { withClusterPolicy } from "./cluster-session.js";
 import { duration, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, positiveInteger, UsageError, write, type CliIO, type Command } from "./command.js";
 import { summaryLine } from "./status-command.js";
 
@@ -83,16 +84,8 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
-    // The credentials resolve in a worker thread while the rest of the command loads.
-    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
-    const [api, { resolvePolicy }, { readStatus }, { planRollout, runRollout }] = await Promise.all([
-      connecting,
-      import("../cluster/installed-policy.js"),
-      import("../cluster/status.js"),
-      import("../cluster/rollout.js"),
-    ]);
-    try {
-      const { policy } = await resolvePolicy(api, values.config);
+    const modules = Promise.all([import("../cluster/status.js"), import("../cluster/rollout.js")]);
+    return withClusterPolicy(values.context, values.config, modules, async (api, { policy }, [{ readStatus }, { planRollout, runRollout }]) => {
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });
       write(io.stderr, summaryLine(report));
       const plan = planRollout(report, values.all === true);
@@ -143,8 +136,6 @@ export const rolloutCommand: Command = {
       if (!tty) write(io.stdout, JSON.stringify({ time: new Date().toISOString(), event: "summary", done: result.done.length, failed: result.failed, inFlight: result.inFlight, notStarted: result.notStarted, interrupted: result.interrupted, apiRequests: api.requests }));
       printSummary(io, result, argv);
       return result.interrupted ? EXIT_INTERRUPTED : result.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
-    } finally {
-      api.close();
-    }
+    });
   },
 };

@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import type { StatusReport } from "../cluster/status.js";
+import { withClusterPolicy } from "./cluster-session.js";
 import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 import { formatTable } from "./table.js";
 
@@ -68,15 +69,7 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
-    // The credentials resolve in a worker thread while the rest of the command loads.
-    const connecting = import("../cluster/api.js").then(({ KubeApi }) => KubeApi.connect(values.context));
-    const [api, { resolvePolicy }, { readStatus }] = await Promise.all([
-      connecting,
-      import("../cluster/installed-policy.js"),
-      import("../cluster/status.js"),
-    ]);
-    try {
-      const { policy, origin } = await resolvePolicy(api, values.config);
+    return withClusterPolicy(values.context, values.config, import("../cluster/status.js"), async (api, { policy, origin }, { readStatus }) => {
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });
       // What reading the cluster cost the API server, for whoever gates on it or measures it.
       const document = { policy: { origin, revision: policy.revision }, ...report, apiRequests: api.requests };
@@ -87,8 +80,6 @@ export const statusCommand: Command = {
         write(io.stdout, summaryLine(report));
       }
       return report.summary.stalePods > 0 ? EXIT_STALE : EXIT_OK;
-    } finally {
-      api.close();
-    }
+    });
   },
 };

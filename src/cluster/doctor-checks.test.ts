@@ -3,7 +3,9 @@ import { X509Certificate } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { issueServingBundle, type ServingBundle } from "../certs/serving.js";
 import { builtInPolicy, loadPolicy } from "../policy/load.js";
-import { checkDeployments, checkKubernetesVersion, checkMeshCa, checkServingCertificate, checkUntailoredNamespaces, checkWebhookOrder, runChecks, type ClusterFacts, type MutatingWebhookConfiguration } from "./doctor-checks.js";
+import { checkDeployments, checkKubernetesVersion, checkMeshCa, checkServingCertificate, checkUntailoredNamespaces, checkWebhookOrder, runChecks, type ClusterFacts } from "./doctor-checks.js";
+import { ISTIO_SIDECAR_INJECTOR } from "../../test/fixtures/istio-webhooks.js";
+import type { MutatingWebhookConfiguration } from "./webhook-configurations.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const DAY = 86_400_000;
@@ -15,14 +17,7 @@ function meshTailorConfiguration(caPem: string, extra: Record<string, unknown> =
   };
 }
 
-// Istio's own selectors (istioctl manifest generate, revision default): the namespace webhook and the object webhook.
-const ISTIO: MutatingWebhookConfiguration = {
-  metadata: { name: "istio-sidecar-injector", labels: { "istio.io/rev": "default" } },
-  webhooks: [
-    { name: "namespace.sidecar-injector.istio.io", namespaceSelector: { matchExpressions: [{ key: "istio-injection", operator: "In", values: ["enabled"] }] }, objectSelector: { matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] }] } },
-    { name: "object.sidecar-injector.istio.io", namespaceSelector: { matchExpressions: [{ key: "istio-injection", operator: "DoesNotExist" }, { key: "istio.io/rev", operator: "DoesNotExist" }] }, objectSelector: { matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "In", values: ["true"] }, { key: "istio.io/rev", operator: "DoesNotExist" }] } },
-  ],
-};
+const ISTIO = ISTIO_SIDECAR_INJECTOR;
 
 const deployment = (name: string, available: number, replicas = 2) => ({ metadata: { name, namespace: "mesh-tailor" }, spec: { replicas }, status: { availableReplicas: available } });
 
@@ -35,7 +30,6 @@ function healthy(): ClusterFacts {
     now: new Date(),
     serverVersion: "v1.34.4",
     policy: builtInPolicy(),
-    webhookName: "00-mesh-tailor",
     configurations: [meshTailorConfiguration(serving.caPem), ISTIO],
     installNamespace: "mesh-tailor",
     webhookDeployment: deployment("mesh-tailor", 3, 3),
@@ -61,6 +55,8 @@ describe("doctor's checks", () => {
     const results = runChecks(healthy());
     assert.deepEqual(results.filter((r) => r.status !== "ok"), []);
     assert.match(results.find((r) => r.check === "istio")!.detail, /default \(1\.28\.1\)/);
+    const tagged = runChecks({ ...healthy(), configurations: [...healthy().configurations, { metadata: { name: "istio-revision-tag-stable", labels: { "istio.io/tag": "stable", "istio.io/rev": "default" } }, webhooks: [] }] });
+    assert.match(tagged.find((r) => r.check === "istio")!.detail, /revision tags: stable -> default/);
   });
 
   it("report an Istio configuration that sorts before mesh-tailor's, and a webhook not reinvoked", () => {

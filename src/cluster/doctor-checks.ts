@@ -1,11 +1,11 @@
 import { X509Certificate } from "node:crypto";
+import { DAY_MS } from "../certs/mesh-ca.js";
+import { EXPIRY_WARNING_DAYS, splitPem } from "../certs/verify.js";
 import * as istio from "../keys/istio.js";
-import * as k8s from "../keys/kubernetes.js";
-import * as meshTailor from "../keys/mesh-tailor.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "./api.js";
-import { isIstioInjector } from "./explain.js";
-import { selectorMatches, type LabelSelector } from "./label-selector.js";
+import { isEnabled } from "./namespace-labels.js";
+import { isIstioInjector, istioInjectsEveryPod, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "./webhook-configurations.js";
 
 export type CheckStatus = "ok" | "warning" | "error";
 
@@ -22,21 +22,12 @@ export type Deployment = KubeObject & {
   status?: { availableReplicas?: number };
 };
 export type Secret = KubeObject & { data?: Record<string, string> };
-interface Webhook {
-  name: string;
-  namespaceSelector?: LabelSelector;
-  objectSelector?: LabelSelector;
-  reinvocationPolicy?: string;
-  clientConfig?: { caBundle?: string; service?: { name?: string; namespace?: string } };
-}
-export type MutatingWebhookConfiguration = KubeObject & { webhooks?: Webhook[] };
 
 /** What doctor reads from the cluster, once. Absent objects are undefined. */
 export interface ClusterFacts {
   readonly now: Date;
   readonly serverVersion: string;
   readonly policy: CompiledPolicy;
-  readonly webhookName: string;
   readonly configurations: readonly MutatingWebhookConfiguration[];
   readonly installNamespace: string;
   readonly webhookDeployment: Deployment | undefined;
@@ -49,8 +40,6 @@ export interface ClusterFacts {
   readonly namespaces: readonly KubeObject[];
 }
 
-export const EXPIRY_WARNING_DAYS = 30;
-const DAY_MS = 86_400_000;
 
 const ok = (check: string, detail: string): CheckResult => ({ check, status: "ok", detail });
 const warning = (check: string, detail: string, fix: string): CheckResult => ({ check, status: "warning", detail, fix });
@@ -63,8 +52,7 @@ const decode = (secret: Secret | undefined, key: string): string | undefined => 
 
 /** Every certificate of a PEM bundle; those that do not parse are skipped. */
 export function pemCertificates(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.flatMap((block) => {
+  return splitPem(pem).flatMap((block) => {
     try {
       return [new X509Certificate(block)];
     } catch {
@@ -99,22 +87,22 @@ function expiry(check: string, what: string, certificate: X509Certificate, now: 
 /** kube-apiserver calls mutating webhook configurations in name order (Go string order). */
 export function checkWebhookOrder(facts: ClusterFacts): CheckResult {
   const check = "webhook-order";
-  const own = facts.configurations.find((c) => c.metadata.name === facts.webhookName);
-  if (!own) return error(check, `no MutatingWebhookConfiguration ${facts.webhookName}: mesh-tailor is not installed, or under another name`, "install it: kubectl apply -k manifests, or helm install mesh-tailor charts/mesh-tailor");
+  const own = facts.configurations.find((c) => c.metadata.name === MESH_TAILOR_WEBHOOK_CONFIGURATION);
+  if (!own) return error(check, `no MutatingWebhookConfiguration ${MESH_TAILOR_WEBHOOK_CONFIGURATION}: mesh-tailor is not installed, or under another name`, "install it: kubectl apply -k manifests, or helm install mesh-tailor charts/mesh-tailor");
   const istioConfigurations = facts.configurations.filter((c) => (c.webhooks ?? []).some((w) => isIstioInjector(w.name))).map((c) => c.metadata.name);
-  const before = istioConfigurations.filter((name) => name < facts.webhookName);
+  const before = istioConfigurations.filter((name) => name < MESH_TAILOR_WEBHOOK_CONFIGURATION);
   if (before.length > 0) {
-    return error(check, `${before.join(", ")} sort${before.length === 1 ? "s" : ""} before ${facts.webhookName}: Istio injects before mesh-tailor sets the labels it reads`, `give mesh-tailor's configuration a name that sorts before ${before[0]} (kube-apiserver orders them by name)`);
+    return error(check, `${before.join(", ")} sort${before.length === 1 ? "s" : ""} before ${MESH_TAILOR_WEBHOOK_CONFIGURATION}: Istio injects before mesh-tailor sets the labels it reads`, `give mesh-tailor's configuration a name that sorts before ${before[0]} (kube-apiserver orders them by name)`);
   }
   const notReinvoked = own.webhooks?.filter((w) => w.reinvocationPolicy !== "IfNeeded").map((w) => w.name) ?? [];
   if (notReinvoked.length > 0) return warning(check, `${notReinvoked.join(", ")} is not reinvoked after Istio injects: its edits to istio-proxy never apply`, "set reinvocationPolicy: IfNeeded");
-  if (istioConfigurations.length === 0) return warning(check, `${facts.webhookName} is installed, but no Istio injection webhook is`, "install Istio (its injector configuration is istio-sidecar-injector)");
-  return ok(check, `${facts.webhookName} sorts before ${istioConfigurations.join(", ")}, and is reinvoked after them`);
+  if (istioConfigurations.length === 0) return warning(check, `${MESH_TAILOR_WEBHOOK_CONFIGURATION} is installed, but no Istio injection webhook is`, "install Istio (its injector configuration is istio-sidecar-injector)");
+  return ok(check, `${MESH_TAILOR_WEBHOOK_CONFIGURATION} sorts before ${istioConfigurations.join(", ")}, and is reinvoked after them`);
 }
 
 /** Every webhook's caBundle verifies the serving certificate in the TLS Secret, which names the Service. */
 export function checkServingCertificate(facts: ClusterFacts): CheckResult[] {
-  const own = facts.configurations.find((c) => c.metadata.name === facts.webhookName);
+  const own = facts.configurations.find((c) => c.metadata.name === MESH_TAILOR_WEBHOOK_CONFIGURATION);
   if (!own) return [];
   const where = `Secret ${facts.installNamespace}/${facts.tlsSecretName}`;
   const renew = `mesh-tailor certs webhook --out DIR --service mesh-tailor --namespace ${facts.installNamespace} --apply --force (or check cert-manager)`;
@@ -128,7 +116,7 @@ export function checkServingCertificate(facts: ClusterFacts): CheckResult[] {
     const injected = own.metadata.annotations?.["cert-manager.io/inject-ca-from"];
     results.push(error("ca-bundle", `the caBundle of ${untrusted.map((w) => w.name).join(", ")} does not verify the certificate in ${where}: kube-apiserver cannot call the webhook`, injected ? `cert-manager's CA injector should set it from ${injected}: check cert-manager's cainjector` : renew));
   } else {
-    results.push(ok("ca-bundle", `the caBundle of every webhook in ${facts.webhookName} verifies the certificate in ${where}`));
+    results.push(ok("ca-bundle", `the caBundle of every webhook in ${MESH_TAILOR_WEBHOOK_CONFIGURATION} verifies the certificate in ${where}`));
   }
   const service = own.webhooks?.[0]?.clientConfig?.service;
   const host = service?.name ? `${service.name}.${service.namespace}.svc` : undefined;
@@ -217,14 +205,9 @@ export function checkIstio(facts: ClusterFacts): CheckResult {
 /** Namespaces where Istio injects a pod that carries no label at all, and mesh-tailor is not enabled. */
 export function checkUntailoredNamespaces(facts: ClusterFacts): CheckResult {
   const check = "untailored-namespaces";
-  const injectors = facts.configurations.flatMap((c) => (c.webhooks ?? []).filter((w) => isIstioInjector(w.name)));
   const skipped = new Set(["kube-system", "istio-system", facts.installNamespace]);
   const untailored = facts.namespaces
-    .filter((ns) => !skipped.has(ns.metadata.name) && ns.metadata.labels?.[meshTailor.ENABLED] !== "true")
-    .filter((ns) => {
-      const labels = { [k8s.NAMESPACE_NAME]: ns.metadata.name, ...ns.metadata.labels };
-      return injectors.some((w) => selectorMatches(w.namespaceSelector, labels) && selectorMatches(w.objectSelector, {}));
-    })
+    .filter((ns) => !skipped.has(ns.metadata.name) && !isEnabled(ns) && istioInjectsEveryPod(facts.configurations, ns))
     .map((ns) => ns.metadata.name)
     .sort();
   if (untailored.length === 0) return ok(check, "Istio injects no namespace that mesh-tailor does not tailor");

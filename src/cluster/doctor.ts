@@ -1,9 +1,9 @@
 import type { CompiledPolicy } from "../policy/load.js";
 import { isForbidden, isNotFound, type KubeApi } from "./api.js";
-import { runChecks, type CheckResult, type ClusterFacts, type Deployment, type MutatingWebhookConfiguration, type Secret } from "./doctor-checks.js";
+import { runChecks, type CheckResult, type ClusterFacts, type Deployment, type Secret } from "./doctor-checks.js";
+import { readSnapshot } from "./snapshot.js";
+import { installNamespaceOf, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "./webhook-configurations.js";
 
-const WEBHOOK_CONFIGURATION = "00-mesh-tailor";
-const DEFAULT_INSTALL_NAMESPACE = "mesh-tailor";
 const DEFAULT_TLS_SECRET = "mesh-tailor-tls";
 
 const orUndefined = <T>(read: Promise<T>): Promise<T | undefined> =>
@@ -21,15 +21,14 @@ const secretOrUndefined = <T>(read: Promise<T>): Promise<T | undefined | "forbid
 
 /** Reads what the checks need (a handful of GETs and paged LISTs) and runs them. */
 export async function doctor(api: KubeApi, policy: CompiledPolicy, now = new Date()): Promise<CheckResult[]> {
-  const [version, configurations, namespaces, meshCa, istiods] = await Promise.all([
+  const [version, snapshot, meshCa, istiods] = await Promise.all([
     api.get<{ gitVersion?: string }>("/version"),
-    api.list<MutatingWebhookConfiguration>("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"),
-    api.list("/api/v1/namespaces", {}, { metadataOnly: true }),
+    readSnapshot(api, ["webhookConfigurations", "namespaces"], { metadataOnly: ["namespaces"] }),
     secretOrUndefined(api.get<Secret>("/api/v1/namespaces/istio-system/secrets/cacerts")),
     orUndefined(api.list<Deployment>("/apis/apps/v1/namespaces/istio-system/deployments", { labelSelector: "app=istiod" })),
   ]);
-  const own = configurations.items.find((c) => c.metadata.name === WEBHOOK_CONFIGURATION);
-  const installNamespace = own?.webhooks?.[0]?.clientConfig?.service?.namespace ?? DEFAULT_INSTALL_NAMESPACE;
+  const configurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
+  const installNamespace = installNamespaceOf(configurations.find((c) => c.metadata.name === MESH_TAILOR_WEBHOOK_CONFIGURATION));
   const deployments = `/apis/apps/v1/namespaces/${installNamespace}/deployments`;
   const [webhookDeployment, controllerDeployment] = await Promise.all([orUndefined(api.get<Deployment>(`${deployments}/mesh-tailor`)), orUndefined(api.get<Deployment>(`${deployments}/mesh-tailor-controller`))]);
   // The Secret the webhook's pods mount, as its Deployment names it.
@@ -39,8 +38,7 @@ export async function doctor(api: KubeApi, policy: CompiledPolicy, now = new Dat
     now,
     serverVersion: version.gitVersion ?? "unknown",
     policy,
-    webhookName: WEBHOOK_CONFIGURATION,
-    configurations: configurations.items,
+    configurations,
     installNamespace,
     webhookDeployment,
     controllerDeployment,
@@ -48,7 +46,7 @@ export async function doctor(api: KubeApi, policy: CompiledPolicy, now = new Dat
     tlsSecret,
     meshCa,
     istiods: istiods?.items ?? [],
-    namespaces: namespaces.items,
+    namespaces: snapshot.namespaces ?? [],
   };
   return runChecks(facts);
 }

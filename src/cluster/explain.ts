@@ -1,4 +1,3 @@
-import * as k8s from "../keys/kubernetes.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 import { runPipeline } from "../mutations/pipeline.js";
 import { isPodLike, type Pod } from "../pod/types.js";
@@ -9,6 +8,8 @@ import { ApiError, isNotFound, type KubeApi, type KubeObject } from "./api.js";
 import { type LabelSelector, selectorMatches, selectorQuery } from "./label-selector.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "./namespace-labels.js";
 import { KINDS } from "./explain-target.js";
+import { COLLECTIONS } from "./snapshot.js";
+import { isIstioInjector, selectorLabelsOf, type MutatingWebhookConfiguration } from "./webhook-configurations.js";
 import { judgePod, ownerTemplate, withoutOwnDecision } from "./pod-state.js";
 
 export interface InjectorVerdict {
@@ -44,11 +45,6 @@ function at(object: KubeObject, path: readonly string[]): unknown {
   return current;
 }
 
-type WebhookConfiguration = KubeObject & { webhooks?: { name: string; namespaceSelector?: LabelSelector; objectSelector?: LabelSelector }[] };
-
-// Istio names every injection webhook *.sidecar-injector.istio.io, in istio-sidecar-injector* and
-// in the configurations of revision tags (istio-revision-tag-*).
-export const isIstioInjector = (name: string): boolean => name.endsWith("sidecar-injector.istio.io");
 
 function selectorVerdict(namespaceSelector: LabelSelector | undefined, objectSelector: LabelSelector | undefined, namespaceLabels: Record<string, string>, podLabels: Record<string, string>): string | undefined {
   if (!selectorMatches(namespaceSelector, namespaceLabels)) return "its namespaceSelector does not match the namespace";
@@ -72,7 +68,7 @@ export async function explain(api: KubeApi, namespaceName: string, target: { kin
     api.get(`${namespacePath}/${target.name}`).catch((error) => {
       throw isNotFound(error) ? new ApiError(404, "NotFound", `${target.kind}/${target.name} not found in namespace ${namespaceName}`) : error;
     }),
-    api.list<WebhookConfiguration>("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"),
+    api.list<MutatingWebhookConfiguration>(COLLECTIONS.webhookConfigurations),
   ]);
   const template = (spec.template.length === 0 ? object : at(object, spec.template)) as Pod | undefined;
   if (!isPodLike(template)) throw new ApiError(422, "Invalid", `${target.kind}/${target.name} has no pod template`);
@@ -82,7 +78,7 @@ export async function explain(api: KubeApi, namespaceName: string, target: { kin
   const ownersTemplate = spec.kind === "Pod" ? await podTemplate(api, object) : undefined;
   const subject: Pod = spec.kind === "Pod" ? (ownersTemplate ?? withoutOwnDecision(template)) : { ...template, metadata: { ...template.metadata, namespace: namespaceName } };
   const result = runPipeline({ pod: subject, namespace: namespaceName, workload }, policy);
-  const namespaceLabels = { [k8s.NAMESPACE_NAME]: namespaceName, ...namespace.metadata.labels };
+  const namespaceLabels = selectorLabelsOf(namespace);
   const enabled = isEnabled(namespace);
 
   const injectors: InjectorVerdict[] = [];

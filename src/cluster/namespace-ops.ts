@@ -5,10 +5,10 @@ import { DEFAULT_SIDECAR_NAME, isManaged, SIDECAR_PATH } from "../controller/def
 import { isNotFound, type KubeApi, type KubeObject } from "./api.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "./namespace-labels.js";
 import { judgePod, ownerTemplate } from "./pod-state.js";
-import { byNamespace, readSnapshot } from "./snapshot.js";
+import { byNamespace, COLLECTIONS, readSnapshot } from "./snapshot.js";
+import { DEFAULT_INSTALL_NAMESPACE, installNamespaceOf, istioInjectsEveryPod, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "./webhook-configurations.js";
 
 const MERGE_PATCH = "application/merge-patch+json";
-const MESH_TAILOR_WEBHOOK = "00-mesh-tailor";
 
 export interface Targets {
   readonly names: readonly string[];
@@ -25,10 +25,9 @@ export interface NamespaceChange {
 /** The namespace mesh-tailor's webhook runs in, from its webhook configuration (mesh-tailor if unreadable). */
 async function webhookNamespace(api: KubeApi): Promise<string> {
   try {
-    const configuration = await api.get<KubeObject & { webhooks?: { clientConfig?: { service?: { namespace?: string } } }[] }>(`/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${MESH_TAILOR_WEBHOOK}`);
-    return configuration.webhooks?.[0]?.clientConfig?.service?.namespace ?? "mesh-tailor";
+    return installNamespaceOf(await api.get<MutatingWebhookConfiguration>(`${COLLECTIONS.webhookConfigurations}/${MESH_TAILOR_WEBHOOK_CONFIGURATION}`));
   } catch {
-    return "mesh-tailor";
+    return DEFAULT_INSTALL_NAMESPACE;
   }
 }
 
@@ -128,7 +127,7 @@ export interface NamespaceRow {
  * the webhook's own pipeline on the pod's template.
  */
 export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selector: string | undefined): Promise<NamespaceRow[]> {
-  const snapshot = await readSnapshot(api, ["namespaces", "pods", "replicaSets", "statefulSets", "daemonSets", "jobs", "defaultSidecars"], {
+  const snapshot = await readSnapshot(api, ["namespaces", "pods", "replicaSets", "statefulSets", "daemonSets", "jobs", "defaultSidecars", "webhookConfigurations"], {
     optional: ["defaultSidecars"],
     ...(selector ? { namespaceLabelSelector: selector } : {}),
   });
@@ -137,6 +136,7 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
   const podsOf = byNamespace(snapshot.pods);
   const sidecarOf = new Map((snapshot.defaultSidecars ?? []).map((s) => [s.metadata.namespace ?? "", s]));
   const wantsSidecar = policy.policy.namespaces.defaultSidecar.enabled;
+  const webhookConfigurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
 
   return (snapshot.namespaces ?? [])
     .map((namespace) => {
@@ -158,8 +158,9 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
         if (enabled && judged.verdict.revision && istioLabels.length > 0) revisionIgnored += 1;
       }
       const conflicts: string[] = [];
-      const injectedByIstio = namespace.metadata.labels?.["istio-injection"] === "enabled" || (namespace.metadata.labels?.["istio.io/rev"] !== undefined && namespace.metadata.labels?.["istio-injection"] === undefined);
-      if (!enabled && injectedByIstio && name !== "kube-system") conflicts.push(`Istio injects this namespace (${istioLabels.join(", ")}) but mesh-tailor does not tailor it: enable it, or remove the label`);
+      if (!enabled && name !== "kube-system" && istioInjectsEveryPod(webhookConfigurations, namespace)) {
+        conflicts.push(`Istio injects every pod here${istioLabels.length ? ` (${istioLabels.join(", ")})` : ""} but mesh-tailor does not tailor it: enable it, or remove the label`);
+      }
       if (revisionIgnored > 0) conflicts.push(`${revisionIgnored} pod(s) whose service has a revision, which ${istioLabels.join(", ")} overrides`);
       return { namespace: name, enabled, istioLabels, defaultSidecar, pods: pods.length, selected, withProxy, stale, conflicts };
     })

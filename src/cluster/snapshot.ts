@@ -11,6 +11,7 @@ export const COLLECTIONS = {
   jobs: "/apis/batch/v1/jobs",
   cronJobs: "/apis/batch/v1/cronjobs",
   defaultSidecars: "/apis/networking.istio.io/v1/sidecars",
+  webhookConfigurations: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
 } as const;
 
 export type Collection = keyof typeof COLLECTIONS;

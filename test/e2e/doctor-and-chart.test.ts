@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
@@ -12,10 +14,8 @@ import { infraBinary } from "./harness/infra.js";
 import { REPO, startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
 import { startWorkloadControllers, type WorkloadControllers } from "./harness/workload-controllers.js";
-import { CLI } from "../fixtures/serve-process.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { stringify } from "yaml";
+import { CLI } from "../fixtures/serve-process.js";
 
 const POLICY = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices: []\n";
 
@@ -137,9 +137,15 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
     await cluster.createNamespace("legacy", { "istio-injection": "enabled" });
     const { found } = await reported("untailored-namespaces", "warning", /legacy/);
     assert.equal(found[0]!.fix, "mesh-tailor namespaces enable legacy");
+    // `namespaces list` judges the same way, by the same live selectors: a conflict, exit 1.
+    const conflict = /conflict: legacy: Istio injects every pod here \(istio-injection=enabled\) but mesh-tailor does not tailor it/;
+    const list = await cluster.cli(["namespaces", "list"]);
+    assert.equal(list.code, 1, list.stderr);
+    assert.match(list.stderr, conflict);
     const enable = await cluster.cli(["namespaces", "enable", "legacy"]);
     assert.equal(enable.code, 0, enable.stderr);
     await reported("untailored-namespaces", "ok");
+    assert.doesNotMatch((await cluster.cli(["namespaces", "list"])).stderr, conflict);
   });
 });
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { loadPolicy } from "../src/policy/load.js";
-import { COMMANDS } from "../src/cli/run.js";
+import { COMMANDS } from "../src/cli/commands.js";
 import { cli } from "./fixtures/run-cli.js";
 import { CLI } from "./fixtures/serve-process.js";
 
@@ -137,7 +137,13 @@ describe("the mesh-tailor CLI", () => {
     const run = (args: string[], kubeconfig: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 30_000 });
     const missing = run(["namespaces", "list"], join(dir, "no-such-kubeconfig"));
     assert.equal(missing.status, 1, missing.stderr);
-    assert.match(missing.stderr, /mesh-tailor namespaces: cannot read the kubeconfig/);
+    assert.match(missing.stderr, /mesh-tailor namespaces: no cluster to talk to: none of the files KUBECONFIG names exists \(.*no-such-kubeconfig\).*Point KUBECONFIG at a kubeconfig/);
+    // No KUBECONFIG and no ~/.kube/config: not the library's "HTTP protocol is not allowed", but what to set.
+    const home = mkdtempSync(join(tmpdir(), "mesh-tailor-home-"));
+    const bare = spawnSync(process.execPath, [CLI, "status"], { encoding: "utf8", env: { PATH: process.env["PATH"], HOME: home }, timeout: 30_000 });
+    assert.equal(bare.status, 1, bare.stderr);
+    assert.match(bare.stderr, /no cluster to talk to: there is no .*\.kube\/config and KUBECONFIG is not set/);
+    assert.doesNotMatch(bare.stderr, /HTTP protocol/);
     const kubeconfig = file("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n");
     const context = run(["namespaces", "list", "--context", "nope"], kubeconfig);
     assert.equal(context.status, 1, context.stderr);

@@ -82,7 +82,7 @@ describe("the HTTPS server", () => {
       port: 0,
       host: "127.0.0.1",
       tls: { kind: "files", certFile: tls.path("tls.crt"), keyFile: tls.path("tls.key") },
-      policy: { kind: "file", path: config.path("policy.yaml") },
+      policyFile: config.path("policy.yaml"),
       logger: quietLogger(),
       pollMs: 200,
     });
@@ -168,7 +168,7 @@ describe("starting the server", () => {
   it("refuses to start with a key that does not match the certificate, saying so", async () => {
     const [a, b] = await Promise.all([issueServingBundle({ hosts: ["localhost"], days: 1 }), issueServingBundle({ hosts: ["localhost"], days: 1 })]);
     await assert.rejects(
-      WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: a.certPem, keyPem: b.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger() }),
+      WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: a.certPem, keyPem: b.keyPem } }, policyFile: undefined, logger: quietLogger() }),
       /the key does not belong to the certificate/,
     );
   });
@@ -178,7 +178,7 @@ describe("starting the server", () => {
     const volume = new SecretVolume({ "policy.yaml": `${POLICY_HEADER}defaults:\n  inject: sometimes\n` });
     try {
       await assert.rejects(
-        WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "file", path: volume.path("policy.yaml") }, logger: quietLogger() }),
+        WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: volume.path("policy.yaml"), logger: quietLogger() }),
         /defaults\.inject:/,
       );
     } finally {

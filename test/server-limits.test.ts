@@ -86,7 +86,7 @@ describe("the server's bounds", () => {
 
   before(async () => {
     bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
-    server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger(), limits });
+    server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: undefined, logger: quietLogger(), limits });
   });
 
   after(() => server.shutdown());
@@ -204,7 +204,7 @@ describe("the server's bounds", () => {
 describe("shutting down", () => {
   it("tells every client to close its connection while it drains", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "built-in" }, logger: quietLogger(), shutdownDelayMs: 3_000 });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: undefined, logger: quietLogger(), shutdownDelayMs: 3_000 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await send(server.port, bundle.caPem, { agent });
@@ -227,7 +227,7 @@ describe("policy reloads", () => {
   it("parses a large new policy off the event loop, which keeps turning meanwhile", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
     const volume = new SecretVolume({ "policy.yaml": HEADER });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "file", path: volume.path("policy.yaml") }, logger: quietLogger(), pollMs: 60_000 });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: volume.path("policy.yaml"), logger: quietLogger(), pollMs: 60_000 });
     try {
       const text = manyServices(12_000);
       assert.ok(Buffer.byteLength(text) > 500_000 && Buffer.byteLength(text) < MAX_POLICY_BYTES);
@@ -253,7 +253,7 @@ describe("policy reloads", () => {
   it("refuses a policy file over 1 MiB without parsing it, and keeps the last good one", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
     const volume = new SecretVolume({ "policy.yaml": HEADER });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policy: { kind: "file", path: volume.path("policy.yaml") }, logger: quietLogger(), pollMs: 60_000 });
+    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: volume.path("policy.yaml"), logger: quietLogger(), pollMs: 60_000 });
     try {
       const good = server.currentPolicy.revision;
       volume.update({ "policy.yaml": `${HEADER}# ${"x".repeat(MAX_POLICY_BYTES)}\n` });

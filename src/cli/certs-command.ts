@@ -17,8 +17,6 @@ directories, atomically, and never over an existing key or certificate without -
 const SUBCOMMANDS = { bootstrap, "add-cluster": addCluster, webhook, verify } as const;
 
 export const certsCommand: Command = {
-  name: "certs",
-  summary: "bootstrap the mesh CA (root + per-cluster intermediates) and the webhook's certificate",
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;

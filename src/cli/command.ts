@@ -7,11 +7,19 @@ export interface CliIO {
   readonly env: NodeJS.ProcessEnv;
 }
 
+/** What a command does when it runs: its module is loaded only then. */
 export interface Command {
-  readonly name: string;
-  readonly summary: string;
   readonly help: string;
   run(argv: readonly string[], io: CliIO): Promise<number>;
+}
+
+/** A command as the CLI lists it (commands.ts): its name, what it is for, and how to load it. */
+export interface CommandDeclaration {
+  readonly name: string;
+  readonly summary: string;
+  /** It talks to a cluster: its credentials start resolving while it loads. */
+  readonly needsCluster: boolean;
+  load(): Promise<Command>;
 }
 
 export const EXIT_OK = 0;

@@ -1,6 +1,6 @@
 import { chooseLogFormat, createCommandLogger } from "../logging/logger.js";
-import { EXIT_OK, parseCommandLine, port, positiveInteger, type Command } from "./command.js";
-import { onStopSignals } from "./stop-signals.js";
+import { onStopSignals } from "../runtime/stop-signals.js";
+import { duration, EXIT_OK, parseCommandLine, port, positiveInteger, UsageError, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor controller [flags]
 
@@ -19,6 +19,9 @@ Flags (environment variable in brackets):
                          (default: $POD_NAMESPACE, else mesh-tailor)
   --lease NAME           the Lease's name (default mesh-tailor-controller)
   --identity ID          this replica's name in the Lease (default: host name and a random suffix)
+  --lease-duration D     how long a candidate waits for the leader's lease to go unrenewed (15s)
+  --renew-deadline D     how long the leader keeps trying to renew before it stops acting (10s)
+  --retry-period D       how often the lease is read and renewed (2s)
   --poll-seconds N       also re-read the policy every N s (default 10)
   --log-level LEVEL      pino level (default info) [LOG_LEVEL]
 
@@ -32,13 +35,26 @@ const FLAGS = {
   namespace: { type: "string" },
   lease: { type: "string" },
   identity: { type: "string" },
+  "lease-duration": { type: "string" },
+  "renew-deadline": { type: "string" },
+  "retry-period": { type: "string" },
   "poll-seconds": { type: "string" },
   "log-level": { type: "string" },
 } as const;
 
+/**
+ * A controller that has stopped must not linger: if anything still holds the event loop open
+ * (a socket, a timer of a library) a moment after everything was closed, the process exits anyway,
+ * so that the kubelet restarts it rather than leaving a replica that neither leads nor follows.
+ */
+function exitEvenIfHeld(code: number, logger: { warn(message: string): void }): void {
+  setTimeout(() => {
+    logger.warn("still running after the controller stopped: exiting");
+    process.exit(code);
+  }, 2_000).unref();
+}
+
 export const controllerCommand: Command = {
-  name: "controller",
-  summary: "keep enabled namespaces' default Sidecar and sandboxes (leader-elected)",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io);
@@ -46,12 +62,21 @@ export const controllerCommand: Command = {
     const { values } = parsed;
     const env = io.env;
     const listenPort = port("--port", values.port ?? env["MESH_TAILOR_PORT"], 8080);
+    const lease = {
+      leaseSeconds: duration("--lease-duration", values["lease-duration"], 15_000) / 1000,
+      renewDeadlineSeconds: duration("--renew-deadline", values["renew-deadline"], 10_000) / 1000,
+      retrySeconds: duration("--retry-period", values["retry-period"], 2_000) / 1000,
+    };
+    // client-go's rules: the leader must give up before anyone may take over, and retry in between.
+    if (!(lease.retrySeconds > 0 && lease.retrySeconds < lease.renewDeadlineSeconds && lease.renewDeadlineSeconds < lease.leaseSeconds)) {
+      throw new UsageError(`the lease timing must satisfy 0 < --retry-period < --renew-deadline < --lease-duration, got ${lease.retrySeconds}s, ${lease.renewDeadlineSeconds}s, ${lease.leaseSeconds}s`);
+    }
     const logger = await createCommandLogger(values["log-level"] ?? env["LOG_LEVEL"] ?? "info", chooseLogFormat(env, process.stdout.isTTY === true));
     const signals = onStopSignals(logger);
     try {
       // Loaded here: the Kubernetes client costs half a second that other commands need not pay.
       const { runController } = await import("../controller/run-controller.js");
-      return await runController({
+      const code = await runController({
         configFile: values.config ?? env["MESH_TAILOR_CONFIG"],
         context: values.context,
         port: listenPort,
@@ -59,10 +84,13 @@ export const controllerCommand: Command = {
         ownNamespace: values.namespace ?? env["POD_NAMESPACE"] ?? "mesh-tailor",
         leaseName: values.lease ?? "mesh-tailor-controller",
         identity: values.identity,
+        lease,
         pollMs: positiveInteger("--poll-seconds", values["poll-seconds"], 10) * 1000,
         logger,
         stopRequested: signals.stopRequested,
       });
+      exitEvenIfHeld(code, logger);
+      return code;
     } finally {
       signals.dispose();
     }

@@ -1,5 +1,5 @@
-import type { Explanation } from "../cluster/explain.js";
-import { EXPLAINABLE_KINDS, parseTarget } from "../cluster/explain-target.js";
+import type { Explanation } from "../ops/explain.js";
+import { EXPLAINABLE_KINDS, parseTarget } from "../ops/explain-target.js";
 import { withClusterPolicy } from "./cluster-session.js";
 import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
@@ -54,8 +54,6 @@ function render(e: Explanation): string {
 }
 
 export const explainCommand: Command = {
-  name: "explain",
-  summary: "explain, from the live cluster, what happens to a workload's pods",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io, true);
@@ -68,7 +66,7 @@ export const explainCommand: Command = {
     const target = parseTarget(positionals[0]!);
     if (!target) throw new UsageError(`"${positionals[0]}" is not POD or KIND/NAME with KIND one of ${EXPLAINABLE_KINDS.join(", ")}`);
     const namespace = values.namespace;
-    return withClusterPolicy(values.context, values.config, import("../cluster/explain.js"), async (api, { policy, origin }, { explain }) => {
+    return withClusterPolicy(values.context, values.config, import("../ops/explain.js"), async (api, { policy, origin }, { explain }) => {
       const explanation = await explain(api, namespace, target, policy, origin);
       write(io.stdout, format === "json" ? JSON.stringify(explanation, null, 2) : render(explanation));
       return EXIT_OK;

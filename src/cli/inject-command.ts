@@ -38,8 +38,6 @@ function describe(document: JsonObject, index: number): string {
 }
 
 export const injectCommand: Command = {
-  name: "inject",
-  summary: "preview the webhook's mutations offline on manifests",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io);

@@ -53,7 +53,7 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (names.length > 0 && selector) throw new UsageError("give namespace names or -l SELECTOR, not both");
   if (values["dry-run"] && verb === "list") throw new UsageError("--dry-run applies to enable and disable");
 
-  const modules = Promise.all([import("../cluster/installed-policy.js"), import("../cluster/namespace-ops.js")]);
+  const modules = Promise.all([import("../ops/installed-policy.js"), import("../ops/namespaces.js")]);
   return withCluster(values.context, modules, async (api, [{ resolvePolicy }, ops]) => {
     const targets = { names, selector };
     const dryRun = values["dry-run"] === true;
@@ -82,8 +82,6 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
 }
 
 export const namespacesCommand: Command = {
-  name: "namespaces",
-  summary: "enable, disable and list the namespaces mesh-tailor tailors",
   help: HELP,
   run,
 };

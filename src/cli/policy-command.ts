@@ -9,8 +9,6 @@ const HELP = `Usage:
 A policy is YAML (or JSON) with apiVersion: mesh-tailor.io/v1alpha1 and kind: TailorPolicy.`;
 
 export const policyCommand: Command = {
-  name: "policy",
-  summary: "validate a policy file, or print the built-in policy",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, {}, HELP, io, true);

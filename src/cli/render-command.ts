@@ -30,8 +30,6 @@ export function renderHostPassthrough(options: HostPassthroughOptions): string {
 }
 
 export const renderCommand: Command = {
-  name: "render",
-  summary: "print the EnvoyFilter manifests (host-passthrough)",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io, true);

@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline/promises";
-import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../cluster/rollout.js";
+import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../ops/rollout.js";
 import { withClusterPolicy } from "./cluster-session.js";
 import { duration, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, positiveInteger, UsageError, write, type CliIO, type Command } from "./command.js";
 import { summaryLine } from "./status-command.js";
@@ -70,8 +70,6 @@ function printSummary(io: CliIO, result: RolloutResult, argv: readonly string[])
 }
 
 export const rolloutCommand: Command = {
-  name: "rollout",
-  summary: "restart stale workloads in paced waves that stop at the first failure",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io);
@@ -84,7 +82,7 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
-    const modules = Promise.all([import("../cluster/status.js"), import("../cluster/rollout.js")]);
+    const modules = Promise.all([import("../ops/status.js"), import("../ops/rollout.js")]);
     return withClusterPolicy(values.context, values.config, modules, async (api, { policy }, [{ readStatus }, { planRollout, runRollout }]) => {
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });
       write(io.stderr, summaryLine(report));

@@ -1,20 +1,11 @@
-import { ApiError, KubeConfigError } from "../cluster/errors.js";
+import { ApiError, KubeConfigError } from "../kube/errors.js";
 import { PolicyError } from "../policy/load.js";
 import { ManifestError } from "../resources/manifest-reader.js";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type CliIO, type Command } from "./command.js";
-import { certsCommand } from "./certs-command.js";
-import { controllerCommand } from "./controller-command.js";
-import { doctorCommand } from "./doctor-command.js";
-import { explainCommand } from "./explain-command.js";
-import { rolloutCommand } from "./rollout-command.js";
-import { statusCommand } from "./status-command.js";
-import { namespacesCommand } from "./namespaces-command.js";
-import { injectCommand } from "./inject-command.js";
-import { policyCommand } from "./policy-command.js";
-import { renderCommand } from "./render-command.js";
-import { serveCommand } from "./serve-command.js";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, WorkError, write, type CliIO } from "./command.js";
+import { COMMANDS, findCommand } from "./commands.js";
 
-export const COMMANDS: readonly Command[] = [serveCommand, injectCommand, certsCommand, renderCommand, policyCommand, namespacesCommand, explainCommand, statusCommand, rolloutCommand, controllerCommand, doctorCommand];
+// The longest name and two spaces: names never run into their summaries.
+const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
 
 const HELP = `Usage: mesh-tailor <command> [flags]
 
@@ -22,7 +13,7 @@ Tailors Istio sidecar injection: per-service migration and rollback, start-up an
 ordering, locality for Service-less pods, sandbox branches, Host passthrough.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join("\n")}
+${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)}${c.summary}`).join("\n")}
 
 Run \`mesh-tailor <command> --help\` for a command's flags. Installed with npm, it also runs as
 a kubectl plugin: \`kubectl mesh-tailor <command>\` (the kubectl-mesh_tailor executable).
@@ -35,11 +26,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     write(name === undefined ? io.stderr : io.stdout, HELP);
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const declared = findCommand(name);
+  if (!declared) {
     write(io.stderr, `mesh-tailor: unknown command "${name}"\n\n${HELP}`);
     return EXIT_USAGE;
   }
+  const command = { name: declared.name, ...(await declared.load()) };
   try {
     return await command.run(rest, io);
   } catch (error) {

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { issueServingBundle } from "../certs/serving.js";
 import { chooseLogFormat, createCommandLogger } from "../logging/logger.js";
 import { PolicyError } from "../policy/load.js";
-import type { PolicySource, TlsSource, WebhookServer } from "../server/webhook-server.js";
-import { onStopSignals } from "./stop-signals.js";
+import type { TlsSource, WebhookServer } from "../server/webhook-server.js";
+import { onStopSignals } from "../runtime/stop-signals.js";
 import { EXIT_OK, nonNegativeInteger, parseCommandLine, port, positiveInteger, UsageError, WorkError, type Command } from "./command.js";
 
 const HELP = `Usage: mesh-tailor serve [flags]
@@ -49,8 +49,6 @@ async function ephemeralTls(): Promise<{ tls: TlsSource; caFile: string }> {
 }
 
 export const serveCommand: Command = {
-  name: "serve",
-  summary: "run the admission webhook (HTTPS)",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io);
@@ -89,7 +87,6 @@ export const serveCommand: Command = {
         tls = generated.tls;
         ephemeralCa = generated;
       }
-      const policy: PolicySource = configFile ? { kind: "file", path: configFile } : { kind: "built-in" };
 
       try {
         // Loaded here: the HTTP stack is the webhook's alone, and other commands start quicker without it.
@@ -98,7 +95,7 @@ export const serveCommand: Command = {
           port: listenPort,
           ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
           tls,
-          policy,
+          policyFile: configFile,
           logger,
           pollMs: pollSeconds * 1000,
           shutdownDelayMs: shutdownDelaySeconds * 1000,

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import type { StatusReport } from "../cluster/status.js";
+import type { StatusReport } from "../ops/status.js";
 import { withClusterPolicy } from "./cluster-session.js";
 import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 import { formatTable } from "./table.js";
@@ -60,8 +60,6 @@ export function summaryLine(report: StatusReport): string {
 }
 
 export const statusCommand: Command = {
-  name: "status",
-  summary: "what each workload's pods are, against what the current policy decides",
   help: HELP,
   async run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io);
@@ -69,7 +67,7 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
-    return withClusterPolicy(values.context, values.config, import("../cluster/status.js"), async (api, { policy, origin }, { readStatus }) => {
+    return withClusterPolicy(values.context, values.config, import("../ops/status.js"), async (api, { policy, origin }, { readStatus }) => {
       const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });
       // What reading the cluster cost the API server, for whoever gates on it or measures it.
       const document = { policy: { origin, revision: policy.revision }, ...report, apiRequests: api.requests };

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { KubeObject } from "../cluster/api.js";
+import type { KubeObject } from "../kube/object.js";
 import { loadPolicy } from "../policy/load.js";
 import { decideSandboxLabel, decideSidecar, labelPatch } from "./decisions.js";
-import { desiredSidecar, type Sidecar } from "./default-sidecar.js";
+import { desiredSidecar, type Sidecar } from "../namespaces/default-sidecar.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const policy = loadPolicy(HEADER);

@@ -1,10 +1,9 @@
 import * as meshTailor from "../keys/mesh-tailor.js";
-import type { KubeObject } from "../cluster/api.js";
+import type { KubeObject } from "../kube/object.js";
 import type { CompiledPolicy } from "../policy/load.js";
-import { desiredSidecar, isManaged, matchesDesired, type Sidecar } from "./default-sidecar.js";
-
-export const isEnabled = (namespace: KubeObject | undefined): boolean => namespace?.metadata.labels?.[meshTailor.ENABLED] === "true";
-const isTerminating = (namespace: KubeObject): boolean => Boolean(namespace.metadata.deletionTimestamp) || (namespace["status"] as { phase?: string } | undefined)?.phase === "Terminating";
+import { desiredSidecar, isManaged, matchesDesired, type Sidecar } from "../namespaces/default-sidecar.js";
+import { isEnabled } from "../namespaces/namespace-labels.js";
+import { isTerminating, sandboxBaseOf } from "../namespaces/sandbox.js";
 
 /** What to do about a namespace's `default` Sidecar. */
 export type SidecarAction =
@@ -38,12 +37,6 @@ export type LabelAction =
   | { readonly kind: "enable-sandbox"; readonly base: string }
   | { readonly kind: "disable-sandbox"; readonly base: string }
   | { readonly kind: "none" };
-
-/** The base namespace a sandbox namespace belongs to under the policy's pattern, if it is one. */
-export function sandboxBaseOf(namespace: string, policy: CompiledPolicy): string | undefined {
-  const base = policy.sandboxPattern.exec(namespace)?.groups?.["base"];
-  return base && base !== namespace ? base : undefined;
-}
 
 /**
  * Sandboxes follow their base namespace (sandbox.autoEnable): one whose base is enabled is

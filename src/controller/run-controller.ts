@@ -1,15 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { KubeApi } from "../cluster/api.js";
-import { EventRecorder } from "../cluster/events.js";
-import { LeaderElector } from "../cluster/leader-election.js";
-import { builtInPolicy } from "../policy/load.js";
-import { PolicyReloader } from "../policy/policy-reloader.js";
-import { readPolicyFile } from "../policy/read-file.js";
-import { startHealthServer } from "./health-server.js";
+import { KubeApi } from "../kube/client.js";
+import { EventRecorder } from "../kube/events.js";
+import { LeaderElector } from "../kube/leader-election.js";
+import { createProbeApp } from "../runtime/probe-app.js";
+import { startProbeServer } from "../runtime/probe-server.js";
+import { PolicySource } from "../runtime/policy-source.js";
 import { ControllerMetrics } from "./metrics.js";
 import { NamespaceController } from "./namespace-controller.js";
+
+export interface LeaseTiming {
+  readonly leaseSeconds: number;
+  readonly renewDeadlineSeconds: number;
+  readonly retrySeconds: number;
+}
+
+/** client-go's and controller-runtime's defaults. */
+export const DEFAULT_LEASE_TIMING: LeaseTiming = { leaseSeconds: 15, renewDeadlineSeconds: 10, retrySeconds: 2 };
 
 export interface ControllerSettings {
   readonly configFile: string | undefined;
@@ -20,6 +28,7 @@ export interface ControllerSettings {
   readonly ownNamespace: string;
   readonly leaseName: string;
   readonly identity: string | undefined;
+  readonly lease: LeaseTiming;
   readonly pollMs: number;
   readonly logger: Logger;
   /** Resolves when the process should stop (SIGTERM). */
@@ -28,75 +37,71 @@ export interface ControllerSettings {
 
 export const CONTROLLER_COMPONENT = "mesh-tailor-controller";
 
-/** Runs the controller until STOPREQUESTED: health server, mirrors, leader election, reconciles. */
+/**
+ * Runs the controller until STOPREQUESTED or until leadership is lost: probes and metrics, the
+ * mirrors (kept warm on every replica), leader election, and reconciles under the leader's term.
+ * Returns the exit code: 0 after a requested stop (the lease released once nothing acts any
+ * more), 1 after leadership was lost (the process must exit and start again as a candidate).
+ */
 export async function runController(settings: ControllerSettings): Promise<number> {
   const { logger } = settings;
-  const initial = settings.configFile ? await readPolicyFile(settings.configFile) : builtInPolicy();
-  const api = await KubeApi.connect(settings.context);
   // Unique per process, so a restarted pod with the same name is a new holder.
   const identity = settings.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
-  let controller!: NamespaceController;
-  const metrics = new ControllerMetrics(() => controller.managedCount());
-  const reloader = settings.configFile
-    ? new PolicyReloader(settings.configFile, initial, {
-        logger,
-        pollMs: settings.pollMs,
-        onReload: () => {
-          metrics.reloads.labels("policy", "success").inc();
-          controller.policyChanged();
-        },
-        onRefused: () => metrics.reloads.labels("policy", "failure").inc(),
-      })
-    : undefined;
+  let controller: NamespaceController | undefined;
+  const metrics = new ControllerMetrics(() => controller?.managedCount() ?? 0);
+  const policy = await PolicySource.open({ file: settings.configFile, logger, pollMs: settings.pollMs, registry: metrics.registry, reloads: metrics.reloads, onReload: () => controller?.policyChanged() });
+  // The identity in the User-Agent lets an audit log tell the replicas apart.
+  const api = await KubeApi.connect(settings.context, { userAgent: `${CONTROLLER_COMPONENT} (${identity})` });
   controller = new NamespaceController({
     api,
     logger,
     metrics,
-    policy: () => reloader?.current ?? initial,
+    policy: () => policy.current,
     events: new EventRecorder(api, CONTROLLER_COMPONENT, identity, logger),
     excluded: ["kube-system", settings.ownNamespace],
   });
+  const running = controller;
   let stopping = false;
-  let lost!: () => void;
-  const leadershipLost = new Promise<void>((resolve) => (lost = resolve));
+  let lost!: (why: string) => void;
+  const leadershipLost = new Promise<string>((resolve) => (lost = resolve));
+  let acting: Promise<void> | undefined;
   const elector = new LeaderElector({
     api,
     logger,
     identity,
     namespace: settings.ownNamespace,
     name: settings.leaseName,
-    onStartedLeading: () => {
+    ...settings.lease,
+    onStartedLeading: (term) => {
       metrics.leader.set(1);
-      controller.startActing();
+      term.signal.addEventListener("abort", () => metrics.leader.set(0), { once: true });
+      acting = running.lead(term).catch((error: unknown) => logger.error({ err: { message: (error as Error).message } }, "reconcile loop failed"));
     },
-    onStoppedLeading: () => {
-      metrics.leader.set(0);
-      lost();
-    },
+    onStoppedLeading: (why) => lost(why),
   });
-  const health = await startHealthServer({
+  const probes = await startProbeServer({
     port: settings.port,
     host: settings.host,
-    registry: metrics.registry,
-    notReadyReasons: () => [
-      ...(stopping ? ["shutting down"] : []),
-      ...(controller.namespaces.synced ? [] : ["namespaces not listed yet"]),
-      ...(controller.sidecars.synced ? [] : ["Sidecars (networking.istio.io/v1) not listed yet"]),
-    ],
+    app: createProbeApp({ registry: metrics.registry, notReadyReasons: () => [...(stopping ? ["shutting down"] : []), ...running.staleness()] }),
   });
-  reloader?.start();
-  controller.start();
-  elector.start();
-  logger.info({ port: health.port, identity, lease: `${settings.ownNamespace}/${settings.leaseName}`, policyRevision: initial.revision }, "mesh-tailor controller started");
-
-  const outcome = await Promise.race([settings.stopRequested.then(() => "stop" as const), leadershipLost.then(() => "lost" as const)]);
+  running.start();
+  void elector.start();
+  logger.info({ port: probes.port, identity, lease: `${settings.ownNamespace}/${settings.leaseName}`, policyRevision: policy.current.revision }, "mesh-tailor controller started");
+  const outcome = await Promise.race([settings.stopRequested.then(() => ({ kind: "stop" as const })), leadershipLost.then((why) => ({ kind: "lost" as const, why }))]);
   stopping = true;
-  // Stop acting before the lease is released, so that no two replicas ever act at once.
-  await controller.stop();
-  if (outcome === "stop") await elector.stop();
-  reloader?.close();
-  await health.close();
+  // Stop acting before the lease is released, so that no two replicas ever act at once: the
+  // term ends (every reconcile's requests are cancelled), then the workers are waited for.
+  await elector.stop();
+  await running.stop();
+  await acting;
+  if (outcome.kind === "stop") await elector.release();
+  policy.close();
+  await probes.close();
   api.close();
-  logger.info({ outcome }, outcome === "stop" ? "controller stopped" : "controller stopped: leadership lost, exiting so the pod restarts as a follower");
-  return outcome === "stop" ? 0 : 1;
+  if (outcome.kind === "stop") {
+    logger.info("controller stopped");
+    return 0;
+  }
+  logger.error({ why: outcome.why }, "controller stopped: leadership lost, exiting so the pod restarts as a candidate");
+  return 1;
 }

@@ -3,9 +3,8 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../logging/logger.js";
-import { builtInPolicy, type CompiledPolicy } from "../policy/load.js";
-import { PolicyReloader } from "../policy/policy-reloader.js";
-import { readPolicyFile } from "../policy/read-file.js";
+import type { CompiledPolicy } from "../policy/load.js";
+import { PolicySource } from "../runtime/policy-source.js";
 import { checkCertificatePair, type CertificatePair } from "../tls/certificate-pair.js";
 import { TLS_SETTINGS } from "../tls/settings.js";
 import { FileSetWatcher, type FileSetRead } from "../util/file-set-watcher.js";
@@ -14,13 +13,14 @@ import { DEFAULT_LIMITS, TIMEOUT_CHECK_INTERVAL_MS, type ServerLimits } from "./
 import { Metrics } from "./metrics.js";
 
 export type TlsSource = { kind: "files"; certFile: string; keyFile: string } | { kind: "inline"; pair: CertificatePair };
-export type PolicySource = { kind: "file"; path: string } | { kind: "built-in" };
+/** The policy file, hot reloaded; undefined for the built-in policy. */
+export type PolicyFile = string | undefined;
 
 export interface WebhookServerOptions {
   readonly port: number;
   readonly host?: string;
   readonly tls: TlsSource;
-  readonly policy: PolicySource;
+  readonly policyFile: PolicyFile;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly pollMs?: number;
@@ -47,7 +47,7 @@ const expiresAt = (certificate: X509Certificate): number => Date.parse(certifica
 /** The webhook process: HTTPS, hot-reloaded certificate and policy, readiness and drain. */
 export class WebhookServer {
   readonly metrics: Metrics;
-  private readonly policy: { current: CompiledPolicy } | PolicyReloader;
+  private readonly policy: PolicySource;
   private shuttingDown = false;
   private stopping: Promise<void> | undefined;
   private readonly watchers: FileSetWatcher[] = [];
@@ -55,19 +55,12 @@ export class WebhookServer {
 
   private constructor(
     private readonly options: WebhookServerOptions,
-    initialPolicy: CompiledPolicy,
+    metrics: Metrics,
+    policy: PolicySource,
     initialPair: CertificatePair,
   ) {
-    this.metrics = options.metrics ?? new Metrics();
-    this.policy =
-      options.policy.kind === "file"
-        ? new PolicyReloader(options.policy.path, initialPolicy, {
-            logger: options.logger,
-            pollMs: options.pollMs,
-            onReload: () => this.metrics.reloads.labels("policy", "success").inc(),
-            onRefused: () => this.metrics.reloads.labels("policy", "failure").inc(),
-          })
-        : { current: initialPolicy };
+    this.metrics = metrics;
+    this.policy = policy;
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const app = createApp({
       logger: options.logger,
@@ -102,7 +95,8 @@ export class WebhookServer {
 
   /** Loads policy and certificate (throwing with what to fix if either is bad) and listens. */
   static async start(options: WebhookServerOptions): Promise<WebhookServer> {
-    const policy = options.policy.kind === "file" ? await readPolicyFile(options.policy.path) : builtInPolicy();
+    const metrics = options.metrics ?? new Metrics();
+    const policy = await PolicySource.open({ file: options.policyFile, logger: options.logger, pollMs: options.pollMs, registry: metrics.registry, reloads: metrics.reloads });
     const pair = readPair(options.tls);
     let certificate: X509Certificate;
     try {
@@ -111,11 +105,11 @@ export class WebhookServer {
       const where = options.tls.kind === "files" ? `${options.tls.certFile} / ${options.tls.keyFile}` : "generated certificate";
       throw new Error(`cannot serve TLS with ${where}: ${(error as Error).message}`);
     }
-    const instance = new WebhookServer(options, policy, pair);
+    const instance = new WebhookServer(options, metrics, policy, pair);
     instance.metrics.certificateExpiry.set(expiresAt(certificate));
     await instance.listen();
     instance.watch();
-    options.logger.info({ port: instance.port, policyRevision: policy.revision, policySource: options.policy.kind === "file" ? options.policy.path : "built-in", services: policy.policy.services.length }, "mesh-tailor serving");
+    options.logger.info({ port: instance.port, policyRevision: policy.current.revision, policySource: policy.origin, services: policy.current.policy.services.length }, "mesh-tailor serving");
     return instance;
   }
 
@@ -129,7 +123,7 @@ export class WebhookServer {
 
   /** Checks the watched files now instead of waiting for an event or the poll (tests, SIGHUP). */
   async reloadNow(): Promise<void> {
-    await Promise.all([...this.watchers.map((w) => w.check()), ...(this.policy instanceof PolicyReloader ? [this.policy.check()] : [])]);
+    await Promise.all([...this.watchers.map((w) => w.check()), this.policy.check()]);
   }
 
   /** Not ready at once, then stop accepting, then finish in-flight requests within the bound. */
@@ -143,7 +137,7 @@ export class WebhookServer {
     this.shuttingDown = true;
     logger.info({ delayMs: this.options.shutdownDelayMs ?? 0 }, "shutting down: reporting not ready");
     for (const watcher of this.watchers) watcher.close();
-    if (this.policy instanceof PolicyReloader) this.policy.close();
+    this.policy.close();
     if (this.options.shutdownDelayMs) await sleep(this.options.shutdownDelayMs);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
@@ -174,7 +168,6 @@ export class WebhookServer {
       watcher.start([readFileSync(tls.certFile), readFileSync(tls.keyFile)]);
       this.watchers.push(watcher);
     }
-    if (this.policy instanceof PolicyReloader) this.policy.start();
   }
 
   private onCertificateChange(read: FileSetRead): void {

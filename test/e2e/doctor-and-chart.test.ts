@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
 import { issueServingBundle } from "../../src/certs/serving.js";
-import { chainsTo, pemCertificates } from "../../src/cluster/doctor-checks.js";
+import { chainsTo, pemCertificates } from "../../src/ops/doctor/certificates.js";
 import { startControlPlane, type ControlPlane } from "./harness/control-plane.js";
 import { runHookJobs, type HookJobRunner } from "./harness/hook-jobs.js";
 import { infraBinary } from "./harness/infra.js";

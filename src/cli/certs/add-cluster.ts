@@ -5,7 +5,7 @@ import forge from "node-forge";
 import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY } from "../../certs/istio-layout.js";
 import { DAY_MS, issueIntermediate } from "../../certs/mesh-ca.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, WorkError, write, type CliIO } from "../command.js";
-import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
+import { APPLY_FLAGS, applyToCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
 
 export const ADD_CLUSTER_HELP = `Usage: mesh-tailor certs add-cluster --out DIR --cluster NAME [--intermediate-days N]
@@ -67,7 +67,7 @@ export async function addCluster(argv: readonly string[], io: CliIO): Promise<nu
   });
   write(io.stderr, `wrote cluster "${cluster}" under the existing root:`);
   listWritten(io.stderr, files);
-  if (values.apply) write(io.stderr, await withCluster(values.context, (config, kube) => kube.applyCacerts(config, cacertsData(root, intermediate), { force: values.force === true })));
+  if (values.apply) write(io.stderr, await applyToCluster(values.context, (api, apply) => apply.applyCacerts(api, cacertsData(root, intermediate), { force: values.force === true })));
   else write(io.stderr, `install with: kubectl --context <${cluster}> apply -f ${join(dir, cluster, "cacerts.yaml")}`);
   return EXIT_OK;
 }

@@ -1,4 +1,5 @@
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeApi } from "../../kube/client.js";
+import { withCluster } from "../cluster-session.js";
 import { WorkError } from "../command.js";
 
 export const APPLY_FLAGS = {
@@ -6,21 +7,19 @@ export const APPLY_FLAGS = {
   context: { type: "string" },
 } as const;
 
-type KubeApply = typeof import("../../certs/kube-apply.js");
+type CertsApply = typeof import("../../ops/certs-apply.js");
 
 /**
- * Runs an --apply step, turning API errors and refusals into messages that say what to do.
- * The Kubernetes client is loaded only here: importing it costs over half a second, which
- * every other command would otherwise pay.
+ * Runs an --apply step through the one Kubernetes client, turning API errors and refusals into
+ * messages that say what to do. The cluster code is loaded only here, so the offline steps of
+ * `certs` never pay for it.
  */
-export async function withCluster<T>(context: string | undefined, step: (config: KubeConfig, kube: KubeApply) => Promise<T>): Promise<T> {
-  const kube = await import("../../certs/kube-apply.js");
+export async function applyToCluster<T>(context: string | undefined, step: (api: KubeApi, apply: CertsApply) => Promise<T>): Promise<T> {
+  const apply = await import("../../ops/certs-apply.js");
   try {
-    return await step(kube.loadKubeConfig(context), kube);
+    return await withCluster(context, Promise.resolve(apply), step);
   } catch (error) {
-    if (error instanceof kube.ApplyRefusedError) throw new WorkError(`--apply refused: ${error.message}`);
-    const body = (error as { body?: unknown }).body;
-    const detail = body ? ` ${JSON.stringify(body).slice(0, 300)}` : "";
-    throw new WorkError(`--apply failed${context ? ` on context ${context}` : ""}: ${(error as Error).message}${detail}. The files on disk are complete; retry, or apply them with kubectl.`);
+    if (error instanceof apply.ApplyRefusedError) throw new WorkError(`--apply refused: ${error.message}`);
+    throw new WorkError(`--apply failed${context ? ` on context ${context}` : ""}: ${(error as Error).message}. The files on disk are complete; retry, or apply them with kubectl.`);
   }
 }

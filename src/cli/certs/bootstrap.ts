@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { cacertsData, CLUSTER_FILES, clusterFiles, ROOT_CERT, ROOT_KEY, rootFiles } from "../../certs/istio-layout.js";
 import { issueIntermediate, issueRoot } from "../../certs/mesh-ca.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, write, type CliIO } from "../command.js";
-import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
+import { APPLY_FLAGS, applyToCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
 
 export const BOOTSTRAP_HELP = `Usage: mesh-tailor certs bootstrap --out DIR --clusters c1[,c2...] [--org NAME]
@@ -57,7 +57,7 @@ export async function bootstrap(argv: readonly string[], io: CliIO): Promise<num
   write(io.stderr, `wrote the root CA and ${clusters.length} cluster intermediate(s):`);
   listWritten(io.stderr, files);
   if (values.apply) {
-    const message = await withCluster(values.context, (config, kube) => kube.applyCacerts(config, cacertsData(root, intermediates[0]!), { force: values.force === true }));
+    const message = await applyToCluster(values.context, (api, apply) => apply.applyCacerts(api, cacertsData(root, intermediates[0]!), { force: values.force === true }));
     write(io.stderr, message);
   } else {
     write(io.stderr, `install with: kubectl apply -f ${join(dir, clusters[0]!, "cacerts.yaml")}   (before installing Istio, or restart istiod)`);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { CERT_MODE, KEY_MODE } from "../../certs/istio-layout.js";
 import { issueServingBundle } from "../../certs/serving.js";
 import { EXIT_OK, parseCommandLine, positiveInteger, UsageError, write, type CliIO } from "../command.js";
-import { APPLY_FLAGS, withCluster } from "./apply-flags.js";
+import { APPLY_FLAGS, applyToCluster } from "./apply-flags.js";
 import { dnsLabel, keySize, listWritten, requiredDir, writeCertificateSet } from "./shared.js";
 
 export const WEBHOOK_HELP = `Usage: mesh-tailor certs webhook --out DIR --service NAME --namespace NS [--ip IP...]
@@ -69,9 +69,9 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
   write(io.stderr, `wrote the webhook's CA and serving certificate for ${hosts.join(", ")}:`);
   listWritten(io.stderr, files);
   if (values.apply) {
-    const messages = await withCluster(values.context, (config, kube) =>
-      kube.applyWebhookTls(
-        config,
+    const messages = await applyToCluster(values.context, (api, apply) =>
+      apply.applyWebhookTls(
+        api,
         { namespace, secretName: values.secret ?? "mesh-tailor-tls", webhookConfiguration: values["webhook-configuration"] ?? "00-mesh-tailor", certPem: files[0]!.content, keyPem: files[1]!.content, caPem: files[2]!.content },
         { force: values.force === true, ifMissing: values["if-missing"] === true, skipCaBundle: values["no-ca-bundle"] === true },
       ),

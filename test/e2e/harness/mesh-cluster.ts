@@ -24,7 +24,7 @@ import { startMeshTailor, type MeshTailorServe } from "./mesh-tailor-process.js"
 import { issueLoopbackServingCert } from "./pki.js";
 import { freePort, waitFor } from "./processes.js";
 
-export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
+export const REPO = fileURLToPath(new URL("../../../..", import.meta.url));
 const FIELD_MANAGER = "mesh-tailor-e2e";
 export const MESH_TAILOR_WEBHOOK = "00-mesh-tailor";
 /** A namespace the readiness probe uses, opted in to mesh-tailor and to nothing else. */

@@ -1,0 +1,41 @@
+import * as k8s from "../keys/kubernetes.js";
+import type { KubeObject } from "../kube/object.js";
+import { selectorMatches, type LabelSelector } from "../kube/label-selector.js";
+
+/** mesh-tailor's MutatingWebhookConfiguration, as manifests/ and the chart name it. */
+export const MESH_TAILOR_WEBHOOK_CONFIGURATION = "00-mesh-tailor";
+/** Where mesh-tailor is installed when its configuration does not say (it calls a URL, or is absent). */
+export const DEFAULT_INSTALL_NAMESPACE = "mesh-tailor";
+
+export interface MutatingWebhook {
+  name: string;
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  reinvocationPolicy?: string;
+  clientConfig?: { caBundle?: string; url?: string; service?: { name?: string; namespace?: string } };
+}
+export type MutatingWebhookConfiguration = KubeObject & { webhooks?: MutatingWebhook[] };
+
+// Istio names every injection webhook *.sidecar-injector.istio.io, in istio-sidecar-injector* and
+// in the configurations of revision tags (istio-revision-tag-*).
+export const isIstioInjector = (name: string): boolean => name.endsWith("sidecar-injector.istio.io");
+
+/** The namespace mesh-tailor's webhook Service is in, read from its configuration. */
+export function installNamespaceOf(configuration: MutatingWebhookConfiguration | undefined): string {
+  return configuration?.webhooks?.[0]?.clientConfig?.service?.namespace ?? DEFAULT_INSTALL_NAMESPACE;
+}
+
+/** A namespace's labels as a namespaceSelector sees them (kube-apiserver adds the name label). */
+export function selectorLabelsOf(namespace: KubeObject): Record<string, string> {
+  return { [k8s.NAMESPACE_NAME]: namespace.metadata.name, ...namespace.metadata.labels };
+}
+
+/**
+ * True when one of the cluster's Istio injection webhooks injects a pod that carries no label of
+ * its own in NAMESPACE: namespace-wide injection (istio-injection=enabled, istio.io/rev=REV or a
+ * revision tag), judged by the webhooks' real selectors rather than by label names.
+ */
+export function istioInjectsEveryPod(configurations: readonly MutatingWebhookConfiguration[], namespace: KubeObject): boolean {
+  const labels = selectorLabelsOf(namespace);
+  return configurations.some((c) => (c.webhooks ?? []).some((w) => isIstioInjector(w.name) && selectorMatches(w.namespaceSelector, labels) && selectorMatches(w.objectSelector, {})));
+}

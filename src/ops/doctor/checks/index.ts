@@ -1,0 +1,13 @@
+import type { DoctorCheck } from "../check.js";
+import { caBundle } from "./ca-bundle.js";
+import { controller, webhook } from "./deployments.js";
+import { istio } from "./istio.js";
+import { kubernetesVersion } from "./kubernetes-version.js";
+import { meshCa } from "./mesh-ca.js";
+import { policy } from "./policy.js";
+import { servingCertificate } from "./serving-certificate.js";
+import { untailoredNamespaces } from "./untailored-namespaces.js";
+import { webhookOrder } from "./webhook-order.js";
+
+/** Every check doctor runs, in the order it reports them. */
+export const DOCTOR_CHECKS: readonly DoctorCheck[] = [policy, webhookOrder, caBundle, servingCertificate, meshCa, webhook, controller, kubernetesVersion, istio, untailoredNamespaces];

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { issueServingBundle, type ServingBundle } from "../../certs/serving.js";
+import { builtInPolicy, loadPolicy } from "../../policy/load.js";
+import { readdirSync } from "node:fs";
+import type { DoctorCheck } from "./check.js";
+import { caBundle } from "./checks/ca-bundle.js";
+import { controller, webhook } from "./checks/deployments.js";
+import { DOCTOR_CHECKS } from "./checks/index.js";
+import { kubernetesVersion } from "./checks/kubernetes-version.js";
+import { meshCa } from "./checks/mesh-ca.js";
+import { servingCertificate } from "./checks/serving-certificate.js";
+import { untailoredNamespaces } from "./checks/untailored-namespaces.js";
+import { webhookOrder } from "./checks/webhook-order.js";
+import { checksHelp, checksTableMarkdown, doctor, judgeAll } from "./doctor.js";
+import type { Facts } from "./facts.js";
+import { ApiError } from "../../kube/errors.js";
+import { ISTIO_SIDECAR_INJECTOR } from "../../../test/fixtures/istio-webhooks.js";
+import type { MutatingWebhookConfiguration } from "../../namespaces/webhook-configurations.js";
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+const DAY = 86_400_000;
+
+function meshTailorConfiguration(caPem: string, extra: Record<string, unknown> = {}): MutatingWebhookConfiguration {
+  return {
+    metadata: { name: "00-mesh-tailor" },
+    webhooks: [{ name: "pods.mesh-tailor.io", reinvocationPolicy: "IfNeeded", clientConfig: { caBundle: b64(caPem), service: { name: "mesh-tailor", namespace: "mesh-tailor" } }, ...extra }],
+  };
+}
+
+const ISTIO = ISTIO_SIDECAR_INJECTOR;
+
+const deployment = (name: string, available: number, replicas = 2) => ({ metadata: { name, namespace: "mesh-tailor" }, spec: { replicas }, status: { availableReplicas: available } });
+
+let serving: ServingBundle;
+let other: ServingBundle;
+let meshRoot: ServingBundle;
+
+function healthy(): Facts {
+  return {
+    now: new Date(),
+    serverVersion: "v1.34.4",
+    policy: { policy: builtInPolicy(), origin: "built-in" },
+    configurations: [meshTailorConfiguration(serving.caPem), ISTIO],
+    installNamespace: "mesh-tailor",
+    webhookDeployment: deployment("mesh-tailor", 3, 3),
+    controllerDeployment: deployment("mesh-tailor-controller", 2),
+    tlsSecretName: "mesh-tailor-tls",
+    tlsSecret: { metadata: { name: "mesh-tailor-tls" }, data: { "tls.crt": b64(serving.certPem), "ca.crt": b64(serving.caPem) } },
+    meshCa: { metadata: { name: "cacerts" }, data: { "ca-cert.pem": b64(meshRoot.certPem), "root-cert.pem": b64(meshRoot.caPem) } },
+    istiods: [{ metadata: { name: "istiod", labels: { app: "istiod" } }, spec: { template: { spec: { containers: [{ image: "docker.io/istio/pilot:1.28.1" }] } } } }],
+    namespaces: [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true", "istio-injection": "enabled" } } }, { metadata: { name: "plain" } }],
+  };
+}
+
+/** CHECK's results on FACTS, as doctor reports them. */
+const judge = async (check: DoctorCheck, facts: Facts) => judgeAll(facts, [check]);
+const runChecks = (facts: Facts) => judgeAll(facts);
+const resolved = (text: string) => ({ policy: loadPolicy(text), origin: "test" });
+
+describe("doctor's checks", () => {
+  before(async () => {
+    [serving, other, meshRoot] = await Promise.all([
+      issueServingBundle({ hosts: ["mesh-tailor", "mesh-tailor.mesh-tailor.svc"], days: 365 }),
+      issueServingBundle({ hosts: ["mesh-tailor.mesh-tailor.svc"], days: 365 }),
+      issueServingBundle({ hosts: ["istiod.istio-system.svc"], days: 365 }),
+    ]);
+  });
+
+  it("find nothing wrong with a healthy installation", async () => {
+    const results = await runChecks(healthy());
+    assert.deepEqual(results.filter((r) => r.status !== "ok"), []);
+    assert.deepEqual([...new Set(results.map((r) => r.check))], DOCTOR_CHECKS.map((c) => c.name));
+    assert.match(results.find((r) => r.check === "istio")!.detail, /default \(1\.28\.1\)/);
+    const tagged = await runChecks({ ...healthy(), configurations: [...healthy().configurations, { metadata: { name: "istio-revision-tag-stable", labels: { "istio.io/tag": "stable", "istio.io/rev": "default" } }, webhooks: [] }] });
+    assert.match(tagged.find((r) => r.check === "istio")!.detail, /revision tags: stable -> default/);
+  });
+
+  it("report an Istio configuration that sorts before mesh-tailor's, and a webhook not reinvoked", async () => {
+    const early = { ...ISTIO, metadata: { name: "0-istio-revision-tag-early" } };
+    const [order] = await judge(webhookOrder, { ...healthy(), configurations: [meshTailorConfiguration(serving.caPem), early] });
+    assert.equal(order!.status, "error");
+    assert.match(order!.detail, /0-istio-revision-tag-early sorts before 00-mesh-tailor/);
+    const [once] = await judge(webhookOrder, { ...healthy(), configurations: [meshTailorConfiguration(serving.caPem, { reinvocationPolicy: "Never" }), ISTIO] });
+    assert.equal(once!.status, "warning");
+    assert.equal((await judge(webhookOrder, { ...healthy(), configurations: [ISTIO] }))[0]!.status, "error");
+  });
+
+  it("report a caBundle that does not verify the served certificate, naming cert-manager when it injects", async () => {
+    const [bundle] = await judge(caBundle, { ...healthy(), configurations: [meshTailorConfiguration(other.caPem)] });
+    assert.equal(bundle!.status, "error");
+    assert.match(bundle!.fix!, /certs webhook .* --apply --force$/);
+    const managed = meshTailorConfiguration(other.caPem);
+    const [injected] = await judge(caBundle, { ...healthy(), configurations: [{ ...managed, metadata: { ...managed.metadata, annotations: { "cert-manager.io/inject-ca-from": "mesh-tailor/mesh-tailor" } } }] });
+    assert.match(injected!.fix!, /cert-manager-cainjector/);
+    const [missing] = await judge(caBundle, { ...healthy(), tlsSecret: undefined });
+    assert.match(missing!.detail, /does not exist/);
+    assert.doesNotMatch(missing!.fix!, /--force/, "nothing to replace: no --force");
+    assert.deepEqual(await judge(servingCertificate, { ...healthy(), tlsSecret: undefined }), [], "a missing Secret is reported once, by ca-bundle");
+    const [denied] = await judge(caBundle, { ...healthy(), tlsSecret: "forbidden" });
+    assert.equal(denied!.status, "warning");
+    assert.match(denied!.detail, /cannot read Secret mesh-tailor\/mesh-tailor-tls: forbidden/);
+  });
+
+  it("warn 30 days before the serving certificate expires, and fail once it has or when it names another host", async () => {
+    const validTo = Date.parse(new X509Certificate(serving.certPem).validTo);
+    const [soon] = await judge(servingCertificate, { ...healthy(), now: new Date(validTo - 10 * DAY) });
+    assert.equal(soon!.status, "warning");
+    assert.match(soon!.detail, /9 days left|10 days left/);
+    assert.equal((await judge(servingCertificate, { ...healthy(), now: new Date(validTo + DAY) }))[0]!.status, "error");
+    const [elsewhere] = await judge(servingCertificate, { ...healthy(), installNamespace: "x", configurations: [{ ...meshTailorConfiguration(serving.caPem), webhooks: [{ name: "pods.mesh-tailor.io", reinvocationPolicy: "IfNeeded", clientConfig: { caBundle: b64(serving.caPem), service: { name: "mesh-tailor", namespace: "platform" } } }] }] });
+    assert.equal(elsewhere!.status, "error");
+    assert.match(elsewhere!.detail, /not valid for mesh-tailor\.platform\.svc/);
+  });
+
+  it("warn when the mesh has no plug-in CA, and when it expires", async () => {
+    assert.equal((await judge(meshCa, { ...healthy(), meshCa: undefined }))[0]!.status, "warning");
+    assert.match((await judge(meshCa, { ...healthy(), meshCa: "forbidden" }))[0]!.detail, /forbidden/);
+    const validTo = Date.parse(new X509Certificate(meshRoot.certPem).validTo);
+    assert.ok((await judge(meshCa, { ...healthy(), now: new Date(validTo + DAY) })).some((r) => r.status === "error"));
+  });
+
+  it("fail on an unavailable webhook; warn on a missing controller only when the policy needs it", async () => {
+    assert.equal((await judge(webhook, { ...healthy(), webhookDeployment: deployment("mesh-tailor", 0, 3) }))[0]!.status, "error");
+    assert.equal((await judge(controller, { ...healthy(), controllerDeployment: undefined }))[0]!.status, "warning");
+    const quiet = resolved("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nnamespaces: {defaultSidecar: {enabled: false}}\nsandbox: {autoEnable: false}\n");
+    assert.equal((await judge(controller, { ...healthy(), policy: quiet, controllerDeployment: undefined }))[0]!.status, "ok");
+  });
+
+  it("check the Kubernetes version against what the policy asks for", async () => {
+    const native = resolved("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\njobs: {nativeSidecar: true}\n");
+    assert.equal((await judge(kubernetesVersion, { ...healthy(), serverVersion: "v1.30.0" }))[0]!.status, "ok");
+    const [old] = await judge(kubernetesVersion, { ...healthy(), serverVersion: "v1.29.9-eks.3" });
+    assert.equal(old!.status, "error");
+    assert.match(old!.detail, /sleep lifecycle action/);
+    assert.match(old!.fix!, /proxyPreStopAction: exec/);
+    assert.equal((await judge(kubernetesVersion, { ...healthy(), policy: native, serverVersion: "v1.28.4" }))[0]!.status, "error");
+    assert.equal((await judge(kubernetesVersion, { ...healthy(), serverVersion: "v0.0.0-master+$Format:%H$" }))[0]!.status, "warning");
+  });
+
+  it("list namespaces Istio injects that mesh-tailor does not tailor, with the command that fixes it", async () => {
+    const [result] = await judge(untailoredNamespaces, { ...healthy(), namespaces: [...healthy().namespaces, { metadata: { name: "payments", labels: { "istio-injection": "enabled" } } }] });
+    assert.equal(result!.status, "warning");
+    assert.match(result!.detail, /payments/);
+    assert.equal(result!.fix, "mesh-tailor namespaces enable payments");
+  });
+});
+
+describe("doctor's declarations", () => {
+  it("list every check file, once, so that a new check is one file and one line", () => {
+    const files = readdirSync(new URL("./checks/", import.meta.url)).filter((f) => f.endsWith(".js") && !f.endsWith(".test.js") && f !== "index.js");
+    const declaredIn = new Set(DOCTOR_CHECKS.map((c) => c.name));
+    assert.equal(declaredIn.size, DOCTOR_CHECKS.length, "no name twice");
+    // Each check file's checks are its name, or (deployments) the names it declares.
+    for (const file of files) assert.ok([...declaredIn].some((name) => file === `${name}.js`) || file === "deployments.js", `${file} is not in DOCTOR_CHECKS`);
+    for (const check of DOCTOR_CHECKS) assert.ok(check.reads.length > 0, `${check.name} reads something`);
+  });
+
+  it("give --help and the README their lines", () => {
+    const help = checksHelp();
+    for (const check of DOCTOR_CHECKS) assert.match(help, new RegExp(`^  ${check.name} +\\S`, "m"));
+    assert.equal(checksTableMarkdown().split("\n").length, DOCTOR_CHECKS.length + 2);
+  });
+
+  it("read each fact once, and fail only the checks whose facts cannot be read", async () => {
+    const asked: string[] = [];
+    const api = {
+      async get<T>(path: string): Promise<T> {
+        asked.push(`GET ${path}`);
+        if (path === "/version") return { gitVersion: "v1.34.4" } as T;
+        if (path.endsWith("configmaps/mesh-tailor-policy")) return { metadata: { name: "mesh-tailor-policy" }, data: { "policy.yaml": "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nmesh: {enabled: maybe}\n" } } as T;
+        throw new ApiError(404, "NotFound", `${path} not found`);
+      },
+      async list<T>(path: string): Promise<{ items: T[]; resourceVersion: string }> {
+        asked.push(`LIST ${path}`);
+        return { items: [], resourceVersion: "1" };
+      },
+    };
+    const results = await doctor(api as never, undefined);
+    assert.equal(new Set(asked).size, asked.length, `each fact read once: ${asked.join(", ")}`);
+    const policyRow = results.find((r) => r.check === "policy")!;
+    assert.equal(policyRow.status, "error");
+    assert.match(policyRow.detail, /policy is invalid.*mesh\.enabled/);
+    assert.equal(results.find((r) => r.check === "kubernetes-version")!.status, "error", "needs the policy");
+    assert.equal(results.find((r) => r.check === "webhook-order")!.status, "error", "judged without the policy: nothing installed");
+    assert.match(results.find((r) => r.check === "webhook-order")!.detail, /no MutatingWebhookConfiguration/);
+  });
+});

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { appPod, classicInjected } from "../../test/fixtures/pods.js";
+import { runPipeline } from "../mutations/pipeline.js";
+import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
+import type { Pod } from "../pod/types.js";
+import type { KubeObject } from "../kube/object.js";
+import { judgePod } from "./pod-state.js";
+
+const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
+const policy = (services: string) => loadPolicy(`${HEADER}services:\n${services}`);
+const REVIEWS = "  - name: reviews\n";
+const RATINGS = "  - name: ratings\n";
+
+/** A pod as it is stored: admitted by mesh-tailor under POLICY, then injected by Istio when selected. */
+function admitted(template: Pod, under: CompiledPolicy): KubeObject {
+  const first = runPipeline({ pod: template, namespace: "shop" }, under).pod;
+  const injected = first.metadata?.labels?.["sidecar.istio.io/inject"] === "true" ? classicInjected(first) : first;
+  return { ...runPipeline({ pod: injected, namespace: "shop" }, under).pod, metadata: { name: "reviews-1", namespace: "shop", ...injected.metadata } } as unknown as KubeObject;
+}
+
+describe("whether a running pod is stale", () => {
+  const template = appPod();
+  const before = policy(REVIEWS);
+
+  it("is current under the policy it was admitted under", () => {
+    const judged = judgePod(admitted(template, before), template, true, before);
+    assert.deepEqual([judged.stale, judged.hasProxy, judged.verdict.selected], [false, true, true]);
+  });
+
+  it("stays current when another service's entry changes", () => {
+    const after = policy(`${REVIEWS}${RATINGS}`);
+    assert.notEqual(after.revision, before.revision);
+    assert.equal(judgePod(admitted(template, before), template, true, after).stale, false);
+  });
+
+  it("is stale when its own entry, or a section every pod shares, changes", () => {
+    const ownEntry = policy("  - name: reviews\n    hostPassthrough: both\n");
+    const judged = judgePod(admitted(template, before), template, true, ownEntry);
+    assert.equal(judged.stale, true);
+    assert.match(judged.reasons[0]!, /tailored it differently/);
+    const shared = loadPolicy(`${HEADER}services:\n${REVIEWS}shutdown:\n  marginSeconds: 9\n`);
+    assert.equal(judgePod(admitted(template, before), template, true, shared).stale, true);
+  });
+
+  it("is stale when the policy now leaves out a pod that has a proxy (a rollback)", () => {
+    const rolledBack = loadPolicy(`${HEADER}mesh:\n  enabled: false\nservices:\n${REVIEWS}`);
+    const judged = judgePod(admitted(template, before), template, true, rolledBack);
+    assert.equal(judged.verdict.selected, false);
+    assert.ok(judged.reasons.includes("a proxy, but the policy leaves it out"), judged.reasons.join("; "));
+  });
+
+  it("is stale when it has no record of mesh-tailor, and never in a namespace mesh-tailor does not tailor", () => {
+    const untouched = { ...template, metadata: { ...template.metadata, name: "reviews-1", namespace: "shop" } } as unknown as KubeObject;
+    assert.deepEqual(judgePod(untouched, template, true, before).reasons, ["admitted without mesh-tailor", "no proxy, but the policy selects it"]);
+    assert.equal(judgePod(untouched, template, false, before).stale, false);
+  });
+});

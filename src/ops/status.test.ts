@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { appPod, classicInjected } from "../../test/fixtures/pods.js";
+import { runPipeline } from "../mutations/pipeline.js";
+import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
+import type { Pod } from "../pod/types.js";
+import type { KubeObject } from "../kube/object.js";
+import { planRollout } from "./rollout.js";
+import { statusFromSnapshot } from "./status.js";
+
+const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
+const NONE = loadPolicy(`${HEADER}services: []\n`);
+const REVIEWS = loadPolicy(`${HEADER}services:\n  - name: reviews\n`);
+const object = (kind: string, name: string, uid: string, extra: Record<string, unknown> = {}, owner?: { kind: string; name: string; uid: string }): KubeObject => ({
+  kind,
+  metadata: { name, namespace: "shop", uid, ...(owner ? { ownerReferences: [{ apiVersion: "apps/v1", ...owner, controller: true }] } : {}) },
+  ...extra,
+});
+
+/** A small cluster: Deployment reviews (RS, 2 pods), CronJob report (Job, 1 pod), one bare pod, all admitted under POLICY. */
+function cluster(admittedUnder: CompiledPolicy) {
+  const template = appPod();
+  const { ownerReferences: _o, generateName: _g, ...templateMeta } = template.metadata!;
+  const admit = (pod: Pod, name: string, owner?: { kind: string; name: string; uid: string }): KubeObject => {
+    const withOwner = { ...pod, metadata: { ...pod.metadata, name, namespace: "shop", ownerReferences: owner ? [{ apiVersion: "apps/v1", ...owner, controller: true }] : [] } } as Pod;
+    const first = runPipeline({ pod: withOwner, namespace: "shop" }, admittedUnder).pod;
+    const injected = first.metadata?.labels?.["sidecar.istio.io/inject"] === "true" ? classicInjected(first) : first;
+    return runPipeline({ pod: injected, namespace: "shop" }, admittedUnder).pod as unknown as KubeObject;
+  };
+  const rs = { kind: "ReplicaSet", name: "reviews-7d9f8b6c5d", uid: "rs-1" };
+  const job = { kind: "Job", name: "report-29400000", uid: "job-1" };
+  const reportTemplate = { metadata: { labels: { app: "report" } }, spec: { containers: [{ name: "main", image: "report:1" }], restartPolicy: "Never" } };
+  return {
+    namespaces: [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true" } } }, { metadata: { name: "other" } }],
+    deployments: [object("Deployment", "reviews", "deploy-1", { spec: { template: { ...template, metadata: templateMeta } } })],
+    replicaSets: [object("ReplicaSet", rs.name, rs.uid, { spec: { template } }, { kind: "Deployment", name: "reviews", uid: "deploy-1" })],
+    cronJobs: [object("CronJob", "report", "cron-1", { spec: { jobTemplate: { spec: { template: reportTemplate } } } })],
+    jobs: [object("Job", job.name, job.uid, { spec: { template: reportTemplate } }, { kind: "CronJob", name: "report", uid: "cron-1" })],
+    statefulSets: [],
+    daemonSets: [],
+    pods: [admit(template, "reviews-a", rs), admit(template, "reviews-b", rs), admit(reportTemplate as Pod, "report-29400000-x", job), admit(appPod({ name: "debug" }), "debug")],
+  };
+}
+
+describe("status", () => {
+  it("reports each workload of an enabled namespace, its pods found through their controllers", () => {
+    const report = statusFromSnapshot(cluster(REVIEWS), REVIEWS);
+    assert.deepEqual(
+      report.workloads.map((w) => [w.kind, w.name, w.service, w.inMesh, w.pods, w.withProxy, w.stale]),
+      [
+        ["CronJob", "report", "report", false, 1, 0, 0],
+        ["Deployment", "reviews", "reviews", true, 2, 2, 0],
+        ["Pod", "(bare pods)", "debug", false, 1, 0, 0],
+      ],
+    );
+    assert.deepEqual(report.summary, { workloads: 3, servicesInMesh: 1, pendingMigration: 0, pendingRollback: 0, stalePods: 0 });
+  });
+
+  it("marks a migrated service stale until restarted, and only it", () => {
+    const report = statusFromSnapshot(cluster(NONE), REVIEWS);
+    const reviews = report.workloads.find((w) => w.name === "reviews")!;
+    assert.deepEqual([reviews.inMesh, reviews.withoutProxy, reviews.stale], [true, 2, 2]);
+    assert.match(reviews.staleReason!, /no proxy, but the policy selects it/);
+    assert.equal(report.summary.pendingMigration, 1);
+    assert.deepEqual(report.workloads.filter((w) => w.stale > 0).map((w) => w.name), ["reviews"]);
+  });
+
+  it("marks a rolled-back service stale, and filters by service and staleness", () => {
+    const report = statusFromSnapshot(cluster(REVIEWS), NONE, { service: "rev*", staleOnly: true });
+    assert.deepEqual(report.workloads.map((w) => [w.name, w.inMesh, w.withProxy, w.stale]), [["reviews", false, 2, 2]]);
+    assert.equal(report.summary.pendingRollback, 1);
+    assert.equal(statusFromSnapshot(cluster(REVIEWS), NONE, { namespace: "other" }).workloads.length, 0);
+  });
+});
+
+describe("the rollout plan", () => {
+  it("restarts stale Deployments, StatefulSets and DaemonSets, and reports the rest it will not touch", () => {
+    const report = statusFromSnapshot(cluster(REVIEWS), loadPolicy(`${HEADER}shutdown:\n  marginSeconds: 9\nservices:\n  - name: reviews\n`));
+    const plan = planRollout(report);
+    assert.deepEqual(plan.restart, [{ namespace: "shop", kind: "Deployment", name: "reviews" }]);
+    assert.deepEqual(plan.skipped.map((s) => [s.target.kind, s.reason.split(":")[0]]), [["CronJob", "not restarted"], ["Pod", "not deleted"]]);
+    assert.deepEqual(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS)).restart, [], "nothing stale, nothing to do");
+    assert.equal(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS), true).restart.length, 1, "--all restarts what it can regardless");
+  });
+});

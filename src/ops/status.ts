@@ -1,0 +1,172 @@
+import picomatch from "picomatch";
+import type { Pod } from "../pod/types.js";
+import type { CompiledPolicy } from "../policy/load.js";
+import type { KubeObject } from "../kube/object.js";
+import type { KubeApi } from "../kube/client.js";
+import { isEnabled } from "../namespaces/namespace-labels.js";
+import { judgePod, judgeTemplate, withoutOwnDecision } from "./pod-state.js";
+import { readSnapshot, type Snapshot } from "./snapshot.js";
+
+/** The kinds `status` reports; bare pods are grouped per namespace as "Pod". */
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" | "Job" | "ReplicaSet" | "Pod";
+
+export interface WorkloadStatus {
+  readonly namespace: string;
+  readonly kind: WorkloadKind;
+  /** The workload's name; "(bare pods)" for a namespace's pods that no controller owns. */
+  readonly name: string;
+  readonly service: string | undefined;
+  /** What the current policy decides for the workload's template: in, out, or not tailored (undefined). */
+  readonly inMesh: boolean | undefined;
+  readonly revision: string | undefined;
+  readonly pods: number;
+  readonly withProxy: number;
+  readonly withoutProxy: number;
+  readonly stale: number;
+  /** Why its first stale pod is stale. */
+  readonly staleReason: string | undefined;
+}
+
+export interface StatusSummary {
+  readonly workloads: number;
+  readonly servicesInMesh: number;
+  /** Workloads the policy puts in the mesh with pods still to restart. */
+  readonly pendingMigration: number;
+  /** Workloads the policy leaves out with pods still to restart. */
+  readonly pendingRollback: number;
+  readonly stalePods: number;
+}
+
+export interface StatusReport {
+  readonly policyRevision: string;
+  readonly workloads: readonly WorkloadStatus[];
+  readonly summary: StatusSummary;
+}
+
+export interface StatusFilter {
+  /** Globs, as in the policy. */
+  readonly namespace?: string | undefined;
+  readonly service?: string | undefined;
+  readonly staleOnly?: boolean | undefined;
+}
+
+export const BARE_PODS = "(bare pods)";
+
+const templateAt = (object: KubeObject, kind: WorkloadKind): Pod | undefined => {
+  const spec = object["spec"] as { template?: Pod; jobTemplate?: { spec?: { template?: Pod } } } | undefined;
+  return kind === "CronJob" ? spec?.jobTemplate?.spec?.template : spec?.template;
+};
+
+const controllerOf = (object: KubeObject) => object.metadata.ownerReferences?.find((o) => o.controller === true);
+
+/**
+ * One row per workload in the namespaces mesh-tailor tailors, from one paged LIST per kind:
+ * what the current policy decides for its pod template (the webhook's own pipeline), and how its
+ * pods stand against that (with and without a proxy, stale). Pure: the snapshot in, the report out.
+ */
+export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, filter: StatusFilter = {}): StatusReport {
+  const matchesNamespace = filter.namespace ? picomatch(filter.namespace, { dot: true }) : () => true;
+  const matchesService = filter.service ? picomatch(filter.service, { dot: true }) : () => true;
+  const enabled = new Set((snapshot.namespaces ?? []).filter((n) => isEnabled(n) && matchesNamespace(n.metadata.name)).map((n) => n.metadata.name));
+
+  // Every pod's workload, through the controllers in between (ReplicaSet → Deployment, Job → CronJob).
+  const byUid = new Map<string, { object: KubeObject; kind: string }>();
+  for (const [kind, list] of [["ReplicaSet", snapshot.replicaSets], ["Job", snapshot.jobs], ["Deployment", snapshot.deployments], ["StatefulSet", snapshot.statefulSets], ["DaemonSet", snapshot.daemonSets], ["CronJob", snapshot.cronJobs]] as const) {
+    for (const object of list ?? []) if (enabled.has(object.metadata.namespace ?? "")) byUid.set(object.metadata.uid ?? "", { object, kind });
+  }
+  const workloadKey = (namespace: string, kind: string, name: string) => `${namespace}/${kind}/${name}`;
+  const workloadOfPod = (pod: KubeObject): string => {
+    const namespace = pod.metadata.namespace ?? "";
+    let owner = controllerOf(pod);
+    for (let depth = 0; owner && depth < 2; depth++) {
+      const found = byUid.get(owner.uid);
+      if (!found) break;
+      if (found.kind === "ReplicaSet" || found.kind === "Job") {
+        const parent = controllerOf(found.object);
+        if (parent && byUid.has(parent.uid)) {
+          owner = parent;
+          continue;
+        }
+        // A ReplicaSet of its own is a workload of its own only as a Job is: report it as such.
+        return workloadKey(namespace, found.kind === "Job" ? "Job" : "ReplicaSet", found.object.metadata.name);
+      }
+      return workloadKey(namespace, found.kind, found.object.metadata.name);
+    }
+    return workloadKey(namespace, "Pod", BARE_PODS);
+  };
+  const podsOf = new Map<string, KubeObject[]>();
+  for (const pod of snapshot.pods ?? []) {
+    if (!enabled.has(pod.metadata.namespace ?? "")) continue;
+    const key = workloadOfPod(pod);
+    const list = podsOf.get(key);
+    if (list) list.push(pod);
+    else podsOf.set(key, [pod]);
+  }
+
+  const rows: WorkloadStatus[] = [];
+  const addRow = (namespace: string, kind: WorkloadKind, name: string, template: Pod | undefined) => {
+    const pods = podsOf.get(workloadKey(namespace, kind, name)) ?? [];
+    const verdict = template ? judgeTemplate({ ...template, metadata: { ...template.metadata, namespace } }, namespace, policy, { kind, name }) : undefined;
+    let withProxy = 0;
+    let stale = 0;
+    let staleReason: string | undefined;
+    let service = verdict?.service;
+    let inMesh = verdict?.selected;
+    for (const pod of pods) {
+      const judged = judgePod(pod, template, true, policy, verdict);
+      if (judged.hasProxy) withProxy += 1;
+      if (judged.stale) {
+        stale += 1;
+        staleReason ??= judged.reasons.join("; ");
+      }
+      service ??= judged.verdict.service;
+      if (!template && inMesh === undefined) inMesh = judged.verdict.selected;
+    }
+    if (!matchesService(service ?? "")) return;
+    rows.push({ namespace, kind, name, service, inMesh, revision: verdict?.revision, pods: pods.length, withProxy, withoutProxy: pods.length - withProxy, stale, staleReason });
+  };
+  for (const [kind, list] of [["Deployment", snapshot.deployments], ["StatefulSet", snapshot.statefulSets], ["DaemonSet", snapshot.daemonSets], ["CronJob", snapshot.cronJobs]] as const) {
+    for (const object of list ?? []) {
+      const namespace = object.metadata.namespace ?? "";
+      if (enabled.has(namespace)) addRow(namespace, kind, object.metadata.name, templateAt(object, kind));
+    }
+  }
+  // Workloads found only through their pods: Jobs of no CronJob, ReplicaSets of no Deployment, bare pods.
+  const listed = new Set(rows.map((r) => workloadKey(r.namespace, r.kind, r.name)));
+  for (const [key, pods] of podsOf) {
+    if (listed.has(key)) continue;
+    const [namespace, kind, ...rest] = key.split("/");
+    const name = rest.join("/");
+    if (kind === "Pod") {
+      // Bare pods have no template: each is judged on itself, less the inject label mesh-tailor wrote.
+      addRow(namespace!, "Pod", name, undefined);
+    } else {
+      const owner = byUid.get(controllerOf(pods[0]!)?.uid ?? "")?.object;
+      addRow(namespace!, kind as WorkloadKind, name, owner ? templateAt(owner, "Job") : withoutOwnDecision(pods[0] as unknown as Pod));
+    }
+  }
+  rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+
+  const shown = filter.staleOnly ? rows.filter((r) => r.stale > 0) : rows;
+  const servicesInMesh = new Set(rows.filter((r) => r.inMesh && r.service).map((r) => `${r.namespace}/${r.service}`)).size;
+  return {
+    policyRevision: policy.revision,
+    workloads: shown,
+    summary: {
+      workloads: rows.length,
+      servicesInMesh,
+      pendingMigration: rows.filter((r) => r.inMesh && r.stale > 0).length,
+      pendingRollback: rows.filter((r) => r.inMesh === false && r.stale > 0).length,
+      stalePods: rows.reduce((sum, r) => sum + r.stale, 0),
+    },
+  };
+}
+
+/** The collections status reads: one paged cluster-wide LIST each. */
+export const STATUS_COLLECTIONS = ["namespaces", "pods", "replicaSets", "deployments", "statefulSets", "daemonSets", "jobs", "cronJobs"] as const;
+
+export async function readStatus(api: KubeApi, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
+  // ReplicaSets only link pods to Deployments (the Deployment's template is the one judged), and
+  // a cluster keeps several per Deployment: their metadata is all status reads.
+  return statusFromSnapshot(await readSnapshot(api, STATUS_COLLECTIONS, { metadataOnly: ["replicaSets"] }), policy, filter);
+}

@@ -1,0 +1,98 @@
+import type { Logger } from "pino";
+import { Gauge, type Counter, type Registry } from "prom-client";
+import { loadPolicyOffThread } from "../policy/load-off-thread.js";
+import { builtInPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { readPolicyFile } from "../policy/read-file.js";
+import { FileSetWatcher, type FileSetRead } from "../util/file-set-watcher.js";
+
+export interface PolicySourceOptions {
+  /** The policy file (a mounted ConfigMap), hot reloaded; undefined for the built-in policy. */
+  readonly file: string | undefined;
+  readonly logger: Logger;
+  readonly pollMs?: number | undefined;
+  /** Where the source's own metrics go. */
+  readonly registry: Registry;
+  /** The process's reload counter (kind, result); the webhook counts certificate reloads in it too. */
+  readonly reloads: Counter<"kind" | "result">;
+  /** Called with each new policy once it is in force. */
+  readonly onReload?: (next: CompiledPolicy) => void;
+}
+
+/**
+ * The policy a long-running process runs by: the built-in one, or a file hot reloaded the way a
+ * mounted ConfigMap changes. A changed file is parsed in a worker thread, so a large one never
+ * stalls the process; a bad one is refused and the previous policy stays in force, which the
+ * metrics say (mesh_tailor_policy_info names the revision in force; mesh_tailor_policy_refused
+ * is 1 while the file on disk is one that was refused). The webhook and the controller share it.
+ */
+export class PolicySource {
+  private policy: CompiledPolicy;
+  private closed = false;
+  private readonly watcher: FileSetWatcher | undefined;
+  private readonly info: Gauge<"revision">;
+  private readonly refused: Gauge;
+
+  private constructor(
+    private readonly options: PolicySourceOptions,
+    initial: CompiledPolicy,
+  ) {
+    this.policy = initial;
+    const registers = [options.registry];
+    this.info = new Gauge({ name: "mesh_tailor_policy_info", help: "1 for the revision of the policy in force.", labelNames: ["revision"], registers });
+    this.refused = new Gauge({ name: "mesh_tailor_policy_refused", help: "1 while the policy file holds a policy that was refused (the previous one stays in force).", registers });
+    this.info.labels(initial.revision).set(1);
+    this.refused.set(0);
+    for (const result of ["success", "failure"]) options.reloads.labels("policy", result).inc(0);
+    const poll = options.pollMs === undefined ? {} : { pollMs: options.pollMs };
+    if (options.file) this.watcher = new FileSetWatcher([options.file], (read) => this.onChange(read), { ...poll, maxBytes: MAX_POLICY_BYTES });
+  }
+
+  /** Reads the policy (throwing a PolicyError that says what to fix) and watches the file. */
+  static async open(options: PolicySourceOptions): Promise<PolicySource> {
+    const initial = options.file ? await readPolicyFile(options.file) : builtInPolicy();
+    const source = new PolicySource(options, initial);
+    source.watcher?.start([Buffer.from(initial.source)]);
+    return source;
+  }
+
+  get current(): CompiledPolicy {
+    return this.policy;
+  }
+
+  /** Where the policy comes from, for logs. */
+  get origin(): string {
+    return this.options.file ?? "built-in";
+  }
+
+  /** Reads the file now instead of waiting for an event or the poll. */
+  async check(): Promise<void> {
+    await this.watcher?.check();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watcher?.close();
+  }
+
+  private async onChange(read: FileSetRead): Promise<void> {
+    const { logger, reloads } = this.options;
+    const path = this.options.file ?? "";
+    try {
+      if (!read.ok) throw new PolicyError(path, [`cannot read the file (${read.error.message})`]);
+      const next = await loadPolicyOffThread(read.contents[0]!.toString("utf8"), path);
+      if (this.closed) return;
+      this.info.remove(this.policy.revision);
+      this.policy = next;
+      this.info.labels(next.revision).set(1);
+      this.refused.set(0);
+      reloads.labels("policy", "success").inc();
+      logger.info({ policyRevision: next.revision, services: next.policy.services.length, meshEnabled: next.policy.mesh.enabled }, "policy reloaded");
+      this.options.onReload?.(next);
+    } catch (error) {
+      const problems = error instanceof PolicyError ? error.problems : [(error as Error).message];
+      this.refused.set(1);
+      reloads.labels("policy", "failure").inc();
+      logger.error({ problems, policyRevision: this.policy.revision }, "new policy refused; the previous one stays in force");
+    }
+  }
+}

@@ -119,7 +119,14 @@ export const rolloutCommand: Command = {
         const total = plan.restart.length;
         const width = 30;
         const filled = Math.round((finished / total) * width);
-        const line = event.event === "failed" ? `failed ${name(event.target)}: ${event.reason}` : event.event === "progress" ? `${name(event.target)}: ${event.message}` : `${event.event} ${name(event.target)}`;
+        const line =
+          event.event === "failed"
+            ? `failed ${name(event.target)}: ${event.reason}`
+            : event.event === "progress"
+              ? `${name(event.target)}: ${event.message}`
+              : event.event === "started" && event.following
+                ? `following ${name(event.target)} (already rolling out)`
+                : `${event.event} ${name(event.target)}`;
         io.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${total}  ${line.slice(0, 80)}`);
         if (event.event === "failed") io.stderr.write("\n");
       };

@@ -65,3 +65,10 @@ export function statusError(status: number, body: string, what: string): ApiErro
   }
   return new ApiError(status, reason, `${what}: ${status}${reason ? ` ${reason}` : ""}: ${message}`, causes);
 }
+
+/**
+ * Worth trying again after a wait: no answer at all, the API server overloaded (429) or failing
+ * (5xx), a request timed out on its side. Not a refusal: those say what to change.
+ */
+export const isTransient = (error: unknown): boolean =>
+  error instanceof ApiError && ((error.status === 0 && (error.reason === "Unreachable" || error.reason === "Timeout")) || error.status === 429 || error.status >= 500);

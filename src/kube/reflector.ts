@@ -5,6 +5,10 @@ import { monotonicMs } from "./clock.js";
 import { isGone, isResourceVersionTooLarge } from "./errors.js";
 import { keyOf, type KubeObject, type WatchEvent } from "./object.js";
 
+// A mirror out of touch is a controller deciding on old facts: after an outage it must be back
+// within seconds of the API server, so its retries never wait longer than this (jittered).
+const MAX_BACKOFF_MS = 8_000;
+
 export type ListWatchApi = Pick<KubeApi, "list" | "watch">;
 /** gone: listed again (410 or a resourceVersion the server has not reached); error; closed: ended by the server. */
 export type RestartReason = "gone" | "error" | "closed";
@@ -110,7 +114,7 @@ export class Reflector {
           logger.warn({ resource, err: { message: (error as Error).message }, failures }, "list/watch failed: retrying with backoff");
         }
       }
-      await sleep(backoffDelay(failures), this.abort.signal);
+      await sleep(backoffDelay(failures, 500, MAX_BACKOFF_MS), this.abort.signal);
     }
   }
 

@@ -1,15 +1,13 @@
-import * as k8s from "../keys/kubernetes.js";
-import type { KubeObject } from "../kube/object.js";
-import type { KubeApi } from "../kube/client.js";
 import { sleep } from "../kube/backoff.js";
+import type { KubeApi } from "../kube/client.js";
+import { isTransient } from "../kube/errors.js";
+import type { KubeObject } from "../kube/object.js";
+import { readPatiently, RESTARTABLE, startRestart, pathOf, type Api, type RolloutTarget } from "./rollout-restart.js";
+import { readStuckCause } from "./rollout-cause.js";
 import { rolloutProgress } from "./rollout-progress.js";
 import type { StatusReport, WorkloadStatus } from "./status.js";
 
-export interface RolloutTarget {
-  readonly namespace: string;
-  readonly kind: string;
-  readonly name: string;
-}
+export type { RolloutTarget };
 
 export interface RolloutPlan {
   readonly restart: readonly RolloutTarget[];
@@ -18,7 +16,7 @@ export interface RolloutPlan {
 }
 
 export type RolloutEvent =
-  | { readonly event: "started"; readonly target: RolloutTarget }
+  | { readonly event: "started"; readonly target: RolloutTarget; readonly following?: boolean }
   | { readonly event: "progress"; readonly target: RolloutTarget; readonly message: string }
   | { readonly event: "done"; readonly target: RolloutTarget; readonly seconds: number }
   | { readonly event: "failed"; readonly target: RolloutTarget; readonly reason: string };
@@ -27,7 +25,7 @@ export interface RolloutOptions {
   readonly maxInFlight: number;
   /** Wait between starting one workload and the next. */
   readonly pauseMs: number;
-  /** How long one workload may take to roll out. */
+  /** How long one workload may take to roll out, brief API outages included. */
   readonly timeoutMs: number;
   readonly pollMs?: number;
 }
@@ -41,7 +39,6 @@ export interface RolloutResult {
   readonly interrupted: boolean;
 }
 
-const RESTARTABLE: Record<string, string> = { Deployment: "/apis/apps/v1", StatefulSet: "/apis/apps/v1", DaemonSet: "/apis/apps/v1" };
 const SKIP_REASONS: Record<string, string> = {
   CronJob: "not restarted: its next run is admitted under the current policy",
   Job: "not restarted: a Job runs to completion; its next run (or a re-created Job) gets the current policy",
@@ -64,17 +61,24 @@ export function planRollout(report: StatusReport, all = false): RolloutPlan {
   return { restart, skipped };
 }
 
-const pathOf = (t: RolloutTarget): string => `${RESTARTABLE[t.kind]}/namespaces/${t.namespace}/${t.kind.toLowerCase()}s/${t.name}`;
+interface InFlight {
+  readonly startedMs: number;
+  lastMessage: string;
+  /** When it may be read next: later after a read that failed for a moment. */
+  nextReadMs: number;
+  failedReads: number;
+}
 
 /**
  * Restarts the plan's workloads as `kubectl rollout restart` does (a new restartedAt annotation
  * on the pod template), at most maxInFlight at a time, each waited for as `kubectl rollout
- * status` waits. The first failure or timeout stops new starts; what is in flight is still
- * waited for. SIGNAL (Ctrl-C) stops new starts and returns at once.
+ * status` waits. An API server away for a moment is waited for, within each workload's timeout;
+ * a restart never goes out twice (rollout-restart.ts). The first failure or timeout stops new
+ * starts; what is in flight is still waited for. SIGNAL (Ctrl-C) stops new starts and returns at once.
  */
-export async function runRollout(api: Pick<KubeApi, "request" | "get">, plan: RolloutPlan, options: RolloutOptions, onEvent: (event: RolloutEvent) => void, signal?: AbortSignal): Promise<RolloutResult> {
+export async function runRollout(api: Api & Pick<KubeApi, "list">, plan: RolloutPlan, options: RolloutOptions, onEvent: (event: RolloutEvent) => void, signal?: AbortSignal): Promise<RolloutResult> {
   const queue = [...plan.restart];
-  const inFlight = new Map<RolloutTarget, { startedMs: number; lastMessage: string }>();
+  const inFlight = new Map<RolloutTarget, InFlight>();
   const done: RolloutTarget[] = [];
   const failed: { target: RolloutTarget; reason: string }[] = [];
   let stopStarting = false;
@@ -91,36 +95,53 @@ export async function runRollout(api: Pick<KubeApi, "request" | "get">, plan: Ro
       const target = queue.shift()!;
       lastStartMs = Date.now();
       try {
-        const patch = { spec: { template: { metadata: { annotations: { [k8s.RESTARTED_AT]: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") } } } } };
-        await api.request("PATCH", pathOf(target), { body: patch, contentType: "application/strategic-merge-patch+json" });
-        inFlight.set(target, { startedMs: Date.now(), lastMessage: "" });
-        onEvent({ event: "started", target });
+        const start = await startRestart(api, target, lastStartMs + options.timeoutMs, signal);
+        inFlight.set(target, { startedMs: lastStartMs, lastMessage: "", nextReadMs: 0, failedReads: 0 });
+        onEvent({ event: "started", target, ...(start.kind === "following" ? { following: true } : {}) });
       } catch (error) {
+        if (signal?.aborted) {
+          queue.unshift(target);
+          break;
+        }
         fail(target, `restart refused: ${(error as Error).message}`);
       }
     }
     await sleep(pollMs, signal);
     if (signal?.aborted) break;
     for (const [target, state] of inFlight) {
+      const now = Date.now();
+      if (now < state.nextReadMs) continue;
+      const deadlineMs = state.startedMs + options.timeoutMs;
+      let progress: ReturnType<typeof rolloutProgress>;
       let workload: KubeObject;
       try {
-        workload = await api.get(pathOf(target));
+        workload = await readPatiently(api, pathOf(target), Math.min(deadlineMs, now + pollMs), signal);
+        progress = rolloutProgress(target.kind, workload);
+        state.failedReads = 0;
       } catch (error) {
+        if (signal?.aborted) break;
+        if (isTransient(error) && Date.now() < deadlineMs) {
+          // The API server is away: keep waiting for the workload, with backoff, within its timeout.
+          state.failedReads += 1;
+          state.nextReadMs = Date.now() + Math.min(1_000 * 2 ** Math.min(state.failedReads - 1, 3), 8_000);
+          const message = `cannot read it, retrying: ${(error as Error).message}`;
+          if (message !== state.lastMessage) onEvent({ event: "progress", target, message: (state.lastMessage = message) });
+          continue;
+        }
         inFlight.delete(target);
-        fail(target, `cannot read it: ${(error as Error).message}`);
+        fail(target, `${Date.now() >= deadlineMs ? `timed out after ${Math.round(options.timeoutMs / 1000)} s; the last read failed` : "cannot read it"}: ${(error as Error).message}`);
         continue;
       }
-      const progress = rolloutProgress(target.kind, workload);
       if (progress.state === "done") {
         inFlight.delete(target);
         done.push(target);
         onEvent({ event: "done", target, seconds: Math.round((Date.now() - state.startedMs) / 100) / 10 });
-      } else if (progress.state === "failed") {
+      } else if (progress.state === "failed" || Date.now() > deadlineMs) {
         inFlight.delete(target);
-        fail(target, progress.message);
-      } else if (Date.now() - state.startedMs > options.timeoutMs) {
-        inFlight.delete(target);
-        fail(target, `timed out after ${Math.round(options.timeoutMs / 1000)} s: ${progress.message}`);
+        // What the API shows of why: a webhook that refused the pods, pods that cannot be scheduled.
+        const cause = await readStuckCause(api, target.kind, workload);
+        const what = progress.state === "failed" ? progress.message : `timed out after ${Math.round(options.timeoutMs / 1000)} s: ${progress.message}`;
+        fail(target, cause ? `${cause} (${what})` : what);
       } else if (progress.message !== state.lastMessage) {
         state.lastMessage = progress.message;
         onEvent({ event: "progress", target, message: progress.message });

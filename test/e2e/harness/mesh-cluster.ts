@@ -18,7 +18,7 @@ import { loadPolicy } from "../../../src/policy/load.js";
 import { CLI } from "../../fixtures/serve-process.js";
 import { startControlPlane, type ControlPlane } from "./control-plane.js";
 import { startIstioInjector, startIstioInjectorServer, type IstioInjector } from "./istio-injector.js";
-import { startWorkloadControllers } from "./workload-controllers.js";
+import { startWorkloadControllers, type WorkloadControllers } from "./workload-controllers.js";
 import { renderIstio, type RenderedIstio } from "./istio.js";
 import { startMeshTailor, type MeshTailorServe } from "./mesh-tailor-process.js";
 import { issueLoopbackServingCert } from "./pki.js";
@@ -60,6 +60,13 @@ export interface MeshCluster {
   writePolicy(yaml: string): Promise<void>;
   /** writePolicy, then waits until the webhook admits pods under the new policy. */
   servePolicy(yaml: string): Promise<void>;
+  /** kube-apiserver stopped (an outage), and started again with the nodes' agents reconnected. */
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
+  /** Stops mesh-tailor's webhook (kube-apiserver then admits pods without it: failurePolicy Ignore). */
+  stopWebhook(): Promise<void>;
+  /** Starts it again on the same port, certificate and policy; resolves once kube-apiserver calls it. */
+  startWebhook(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +112,8 @@ export interface MeshClusterOptions {
   readonly workloads?: boolean;
   /** Istio's injection as one Go server (thousands of pods) instead of istioctl per pod. */
   readonly injectorServer?: boolean;
+  /** kube-apiserver writes an audit log of the writes the fault suite judges (control-plane.ts). */
+  readonly audit?: boolean;
 }
 
 export async function startMeshCluster(policyYaml: string, options: MeshClusterOptions = {}): Promise<MeshCluster> {
@@ -115,12 +124,18 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     if (!process.env["MESH_TAILOR_E2E_KEEP"]) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const [controlPlane, istio] = await Promise.all([startControlPlane(join(dir, "cluster")), renderIstio(dir)]);
+    const [controlPlane, istio] = await Promise.all([startControlPlane(join(dir, "cluster"), { audit: options.audit === true }), renderIstio(dir)]);
     stoppers.push(controlPlane.stop);
+    let workloadControllers: WorkloadControllers | undefined;
     if (options.workloads) {
-      const controllers = await startWorkloadControllers(controlPlane, join(dir, "cluster"));
-      stoppers.push(controllers.stop);
+      workloadControllers = await startWorkloadControllers(controlPlane, join(dir, "cluster"));
+      stoppers.push(workloadControllers.stop);
     }
+    const stopApiServer = () => controlPlane.stopApiServer();
+    const startApiServer = async () => {
+      await controlPlane.startApiServer();
+      await workloadControllers?.restartNodeAgent();
+    };
     const kubeConfig = controlPlane.kubeConfig;
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -177,8 +192,9 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
       await core.patchNamespacedConfigMap({ namespace: "mesh-tailor", name: "mesh-tailor-policy", body: { data: { "policy.yaml": yaml } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
     };
     await writePolicy(policyYaml);
-    const meshTailor = await startMeshTailor({ port, certFile: join(tlsDir, "tls.crt"), keyFile: join(tlsDir, "tls.key"), policyFile });
-    stoppers.push(meshTailor.stop);
+    const serveOptions = { port, certFile: join(tlsDir, "tls.crt"), keyFile: join(tlsDir, "tls.key"), policyFile };
+    let meshTailor = await startMeshTailor(serveOptions);
+    stoppers.push(() => meshTailor.stop());
 
     const createPod = (namespace: string, pod: V1Pod, options: { dryRun?: boolean } = {}) =>
       core.createNamespacedPod({ namespace, body: pod, dryRun: options.dryRun ? "All" : undefined });
@@ -186,10 +202,17 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     // kube-apiserver loads webhook configurations asynchronously: wait until both answer.
     await createNamespace(PROBE_NAMESPACE, { "mesh-tailor.io/enabled": "true" });
     const probe: V1Pod = { metadata: { name: "probe", labels: { "sidecar.istio.io/inject": "true" } }, spec: { containers: [{ name: "app", image: "probe:1" }] } };
-    await waitFor("mesh-tailor and Istio's injector to be called by kube-apiserver", 60_000, async () => {
-      const annotations = (await createPod(PROBE_NAMESPACE, probe, { dryRun: true })).metadata?.annotations ?? {};
-      return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
-    }, 500);
+    const bothCalled = () =>
+      waitFor("mesh-tailor and Istio's injector to be called by kube-apiserver", 60_000, async () => {
+        const annotations = (await createPod(PROBE_NAMESPACE, probe, { dryRun: true })).metadata?.annotations ?? {};
+        return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
+      }, 500);
+    await bothCalled();
+    const stopWebhook = () => meshTailor.stop();
+    const startWebhook = async () => {
+      meshTailor = await startMeshTailor(serveOptions);
+      await bothCalled();
+    };
 
     const servePolicy = async (yaml: string) => {
       await writePolicy(yaml);
@@ -200,7 +223,20 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
       }, 500);
     };
 
-    return { dir, controlPlane, istio, injector, meshTailor, core, policyFile, webhookPort: port, webhookCaFile: join(tlsDir, "ca.crt"), servePolicy, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
+    return {
+      dir,
+      controlPlane,
+      istio,
+      injector,
+      get meshTailor() {
+        return meshTailor;
+      },
+      stopWebhook,
+      startWebhook,
+      stopApiServer,
+      startApiServer,
+      core,
+      policyFile, webhookPort: port, webhookCaFile: join(tlsDir, "ca.crt"), servePolicy, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -7,6 +7,8 @@ import { GiveUp, startProcess, waitFor, type Started } from "./processes.js";
 
 export interface WorkloadControllers {
   readonly nodes: readonly string[];
+  /** Starts kwok afresh, as kubelets reconnecting after kube-apiserver came back. */
+  restartNodeAgent(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -133,15 +135,28 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
     ], join(dir, "kube-scheduler.log")));
     const stages = join(dir, "kwok-stages.yaml");
     writeFileSync(stages, KWOK_STAGES);
-    started.push(startProcess(infraBinary("kwok"), [
-      "--kubeconfig", kubeconfig,
-      "--config", stages,
-      "--manage-all-nodes=false",
-      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-      "--cidr", "10.0.0.0/16",
-      "--node-ip", "10.0.0.1",
-      "--node-lease-duration-seconds", "40",
-    ], join(dir, "kwok.log")));
+    let kwokStarts = 0;
+    const startKwok = () =>
+      startProcess(infraBinary("kwok"), [
+        "--kubeconfig", kubeconfig,
+        "--config", stages,
+        "--manage-all-nodes=false",
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+        "--cidr", "10.0.0.0/16",
+        "--node-ip", "10.0.0.1",
+        "--node-lease-duration-seconds", "40",
+      ], join(dir, `kwok${++kwokStarts > 1 ? `-${kwokStarts}` : ""}.log`));
+    let kwok = startKwok();
+    started.push(kwok);
+    // kwok v0.8's pod watch does not resume promptly after kube-apiserver restarts (seen: new pods
+    // left Pending for 95 s, then the next ones for minutes), where a kubelet's would: the suites
+    // that restart kube-apiserver start kwok afresh after it, as the kubelets reconnecting.
+    const restartNodeAgent = async () => {
+      await kwok.stop();
+      started.splice(started.indexOf(kwok), 1);
+      kwok = startKwok();
+      started.push(kwok);
+    };
 
     const core = controlPlane.kubeConfig.makeApiClient(CoreV1Api);
     const nodes = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
@@ -151,7 +166,7 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
       const ready = (await core.listNode()).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
       return ready.length >= nodeCount ? true : undefined;
     }, 500);
-    return { nodes, stop };
+    return { nodes, stop, restartNodeAgent };
   } catch (error) {
     await stop();
     throw error;

@@ -23,7 +23,9 @@ const log = (message: string) => process.stderr.write(`[soak] ${new Date().toISO
 
 const rssMb = (pid: number): number | undefined => {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("VmRSS:"));
     return line ? Number(line.replace(/\D+/g, "")) / 1024 : undefined;
   } catch {
     return undefined;
@@ -47,17 +49,26 @@ async function main(): Promise<void> {
     log(`${NAMESPACES} enabled namespaces created`);
     const kubeconfig = await serviceAccountKubeconfig(cluster, "mesh-tailor", "mesh-tailor-controller");
     const port = await freePort();
-    const child = spawn(process.execPath, [cli, "controller", "--host", "127.0.0.1", "--port", String(port), "--config", cluster.policyFile, "--identity", "soak"], {
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: "mesh-tailor", LOG_LEVEL: "warn" },
-    });
+    const child = spawn(
+      process.execPath,
+      [cli, "controller", "--host", "127.0.0.1", "--port", String(port), "--config", cluster.policyFile, "--identity", "soak"],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: "mesh-tailor", LOG_LEVEL: "warn" },
+      },
+    );
     const custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
     const core = cluster.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
     const started = Date.now();
-    await waitFor(`the controller to create ${NAMESPACES} default Sidecars`, 900_000, async () => {
-      const { items } = (await custom.listClusterCustomObject({ ...SIDECARS, fieldSelector: "metadata.name=default" })) as { items: unknown[] };
-      return items.length >= NAMESPACES ? true : undefined;
-    }, 2_000);
+    await waitFor(
+      `the controller to create ${NAMESPACES} default Sidecars`,
+      900_000,
+      async () => {
+        const { items } = (await custom.listClusterCustomObject({ ...SIDECARS, fieldSelector: "metadata.name=default" })) as { items: unknown[] };
+        return items.length >= NAMESPACES ? true : undefined;
+      },
+      2_000,
+    );
     log(`every namespace reconciled in ${Math.round((Date.now() - started) / 1000)} s`);
     const samples: { atSeconds: number; rssMb: number }[] = [];
     const end = started + MINUTES * 60_000;
@@ -69,7 +80,12 @@ async function main(): Promise<void> {
       // A little work every sample: one namespace disabled or enabled again, one Sidecar deleted.
       const name = names[churn % names.length]!;
       churn += 1;
-      await core.patchNamespace({ name, body: { metadata: { labels: { "mesh-tailor.io/enabled": churn % 2 === 0 ? "true" : null } } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch)).catch(() => undefined);
+      await core
+        .patchNamespace(
+          { name, body: { metadata: { labels: { "mesh-tailor.io/enabled": churn % 2 === 0 ? "true" : null } } } },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        )
+        .catch(() => undefined);
       await custom.deleteNamespacedCustomObject({ ...SIDECARS, namespace: names[(churn * 7) % names.length]!, name: "default" }).catch(() => undefined);
       if (samples.length % 60 === 0) log(`${Math.round((Date.now() - started) / 60_000)} min: RSS ${samples.at(-1)?.rssMb} MB`);
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
@@ -86,7 +102,9 @@ async function main(): Promise<void> {
       samples,
     };
     if (values.out) writeFileSync(values.out, JSON.stringify(report, null, 2));
-    process.stdout.write(`controller RSS over ${MINUTES} min with ${NAMESPACES} namespaces: peak ${report.peakRssMb} MB, steady ${report.steadyRssMb} MB (max ${report.steadyMaxRssMb} MB in the second half)\n`);
+    process.stdout.write(
+      `controller RSS over ${MINUTES} min with ${NAMESPACES} namespaces: peak ${report.peakRssMb} MB, steady ${report.steadyRssMb} MB (max ${report.steadyMaxRssMb} MB in the second half)\n`,
+    );
   } finally {
     await cluster.stop();
   }

@@ -16,7 +16,8 @@ import { podCreateReview } from "../test/fixtures/reviews.js";
 import { post, startMeshTailor } from "./lib/servers.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
-const policyOf = (services: number) => `${HEADER}services:\n${Array.from({ length: services }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
+const policyOf = (services: number) =>
+  `${HEADER}services:\n${Array.from({ length: services }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
 
 function idleConnection(port: number, ca: string): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
@@ -27,7 +28,15 @@ function idleConnection(port: number, ca: string): Promise<TLSSocket> {
 
 /** An upload that declares BYTES and stops one byte short, holding its reservation. */
 function stalledUpload(port: number, ca: string, bytes: number): { stop(): void } {
-  const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, agent: false, headers: { "content-type": "application/json", "content-length": bytes } });
+  const req = request({
+    host: "127.0.0.1",
+    port,
+    path: "/mutate",
+    method: "POST",
+    ca,
+    agent: false,
+    headers: { "content-type": "application/json", "content-length": bytes },
+  });
   req.on("error", () => undefined);
   req.write(Buffer.alloc(bytes - 1, " "));
   return { stop: () => req.destroy() };
@@ -61,7 +70,15 @@ async function main(): Promise<void> {
       if (status === 200) answered++;
     }
     const memory = server.memory();
-    const report = { baselineMb: round(baseline), afterIdleConnectionsMb: round(afterConnections), peakRssMb: round(memory.peakRssMb), endRssMb: round(memory.rssMb), answered, connections: sockets.length, stalledUploads: uploads.length };
+    const report = {
+      baselineMb: round(baseline),
+      afterIdleConnectionsMb: round(afterConnections),
+      peakRssMb: round(memory.peakRssMb),
+      endRssMb: round(memory.rssMb),
+      answered,
+      connections: sockets.length,
+      stalledUploads: uploads.length,
+    };
     process.stdout.write(`${JSON.stringify(report)}\n`);
     process.stdout.write(`memory: peak RSS ${report.peakRssMb} MB under every bound at once (baseline ${report.baselineMb} MB)\n`);
   } finally {

@@ -98,7 +98,16 @@ async function policySizeComparison(dir: string, tls: { cert: string; key: strin
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       for (const index of order) {
         progress(`policy size round ${r + 1}/${PLAN.sizeRounds}: ${sizes[index]} services at ${FIXED_RATE} req/s`);
-        runs[index]!.push(await driveAtFixedRate({ port: servers[index]!.port, ca, body: body.json, connections: CONNECTIONS, durationSeconds: PLAN.sizeSeconds, rate: FIXED_RATE }));
+        runs[index]!.push(
+          await driveAtFixedRate({
+            port: servers[index]!.port,
+            ca,
+            body: body.json,
+            connections: CONNECTIONS,
+            durationSeconds: PLAN.sizeSeconds,
+            rate: FIXED_RATE,
+          }),
+        );
       }
     }
   } finally {
@@ -111,12 +120,23 @@ async function policySizeComparison(dir: string, tls: { cert: string; key: strin
 async function soak(server: BenchServer, body: Body) {
   const samples: number[] = [];
   progress(`soak: ${PLAN.soakRequests} requests to ${server.name}`);
-  const result = await drive({ port: server.port, body: body.json, connections: CONNECTIONS, amount: PLAN.soakRequests, onTick: () => samples.push(server.memory().rssMb) });
+  const result = await drive({
+    port: server.port,
+    body: body.json,
+    connections: CONNECTIONS,
+    amount: PLAN.soakRequests,
+    onTick: () => samples.push(server.memory().rssMb),
+  });
   samples.push(server.memory().rssMb);
   // Growth after the first fifth: start-up, JIT and pool warm-up are not a leak.
   const settled = samples[Math.floor(samples.length / 5)] ?? samples[0]!;
   const end = samples.at(-1)!;
-  return { requests: result.requests, errors: result.errors, rssMb: { settled: round(settled, 1), end: round(end, 1), max: round(Math.max(...samples), 1) }, growthMb: round(end - settled, 1) };
+  return {
+    requests: result.requests,
+    errors: result.errors,
+    rssMb: { settled: round(settled, 1), end: round(end, 1), max: round(Math.max(...samples), 1) },
+    growthMb: round(end - settled, 1),
+  };
 }
 
 async function profileHotPath(dir: string, tls: { cert: string; key: string }, policyFile: string, body: Body): Promise<ProfileSummary> {
@@ -159,12 +179,20 @@ async function main(): Promise<void> {
       if (ours.body.length !== bare.body.length) throw new Error(`the floor's response to ${body.name} is not the size of mesh-tailor's`);
     }
     const servers = [floor, meshTailor];
-    for (const server of servers) for (const body of bodies) await drive({ port: server.port, body: body.json, connections: CONNECTIONS, durationSeconds: PLAN.warmupSeconds });
+    for (const server of servers)
+      for (const body of bodies) await drive({ port: server.port, body: body.json, connections: CONNECTIONS, durationSeconds: PLAN.warmupSeconds });
 
     const figures = await throughput(servers, bodies);
     const afterIstio = bodies.find((b) => b.name === "after-istio")!;
     progress(`fixed rate: ${FIXED_RATE} req/s for ${PLAN.fixedRateSeconds}s (${afterIstio.name})`);
-    const fixedRate = await driveAtFixedRate({ port: meshTailor.port, ca: bundle.caPem, body: afterIstio.json, connections: CONNECTIONS, durationSeconds: PLAN.fixedRateSeconds, rate: FIXED_RATE });
+    const fixedRate = await driveAtFixedRate({
+      port: meshTailor.port,
+      ca: bundle.caPem,
+      body: afterIstio.json,
+      connections: CONNECTIONS,
+      durationSeconds: PLAN.fixedRateSeconds,
+      rate: FIXED_RATE,
+    });
     const policySize = await policySizeComparison(dir, tls, bundle.caPem, afterIstio);
     const soakResult = await soak(meshTailor, afterIstio);
     const memory = Object.fromEntries(servers.map((s) => [s.name, s.memory()]));
@@ -173,10 +201,22 @@ async function main(): Promise<void> {
     const perBody = bodies.map((body) => {
       const ours = figures(meshTailor, body);
       const bare = figures(floor, body);
-      return { body: body.name, description: body.description, requestBytes: Buffer.byteLength(body.json), meshTailor: ours, floor: bare, throughputRatio: round(ours.requestsPerSecond / bare.requestsPerSecond, 3) };
+      return {
+        body: body.name,
+        description: body.description,
+        requestBytes: Buffer.byteLength(body.json),
+        meshTailor: ours,
+        floor: bare,
+        throughputRatio: round(ours.requestsPerSecond / bare.requestsPerSecond, 3),
+      };
     });
     const ratio = Math.min(...perBody.map((b) => b.throughputRatio));
-    const errors = perBody.reduce((sum, b) => sum + b.meshTailor.errors + b.floor.errors, 0) + fixedRate.errors + policySize.small.errors + policySize.large.errors + soakResult.errors;
+    const errors =
+      perBody.reduce((sum, b) => sum + b.meshTailor.errors + b.floor.errors, 0) +
+      fixedRate.errors +
+      policySize.small.errors +
+      policySize.large.errors +
+      soakResult.errors;
     const bars = {
       throughputRatio: { value: ratio, bar: `>= ${BARS.throughputRatio}`, met: ratio >= BARS.throughputRatio },
       fixedRateP99Ms: { value: fixedRate.latencyMs.p99, bar: `<= ${BARS.fixedRateP99Ms}`, met: fixedRate.latencyMs.p99 <= BARS.fixedRateP99Ms },
@@ -202,7 +242,9 @@ async function main(): Promise<void> {
     mkdirSync(dirname(outFile), { recursive: true });
     writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
 
-    say(`mesh-tailor bench (${report.mode}) on ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}; ${CONNECTIONS} connections; policy of ${REALISTIC_SERVICES} services`);
+    say(
+      `mesh-tailor bench (${report.mode}) on ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}; ${CONNECTIONS} connections; policy of ${REALISTIC_SERVICES} services`,
+    );
     say(
       table([
         ["body", "server", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "peak RSS MB"],
@@ -210,20 +252,44 @@ async function main(): Promise<void> {
           (["meshTailor", "floor"] as const).map((key) => {
             const r = b[key];
             const name = key === "meshTailor" ? "mesh-tailor" : "floor";
-            return [b.body, name, String(r.requestsPerSecond), String(r.latencyMs.p50), String(r.latencyMs.p99), String(r.latencyMs.p999), String(r.errors), String(round(memory[name]!.peakRssMb, 1))];
+            return [
+              b.body,
+              name,
+              String(r.requestsPerSecond),
+              String(r.latencyMs.p50),
+              String(r.latencyMs.p99),
+              String(r.latencyMs.p999),
+              String(r.errors),
+              String(round(memory[name]!.peakRssMb, 1)),
+            ];
           }),
         ),
       ]),
     );
     for (const b of perBody) say(`throughput ratio ${b.body}: ${b.throughputRatio}`);
-    say(`fixed ${FIXED_RATE} req/s (${afterIstio.name}): p50 ${fixedRate.latencyMs.p50} ms, p99 ${fixedRate.latencyMs.p99} ms, p99.9 ${fixedRate.latencyMs.p999} ms`);
-    say(`policy size at ${FIXED_RATE} req/s: p99 ${policySize.small.latencyMs.p99} ms with 5 services, ${policySize.large.latencyMs.p99} ms with 5000 (${round(policySize.p99Growth * 100, 1)} %)`);
-    say(`soak ${soakResult.requests} requests: RSS ${soakResult.rssMb.settled} MB settled, ${soakResult.rssMb.end} MB at the end (max ${soakResult.rssMb.max})`);
+    say(
+      `fixed ${FIXED_RATE} req/s (${afterIstio.name}): p50 ${fixedRate.latencyMs.p50} ms, p99 ${fixedRate.latencyMs.p99} ms, p99.9 ${fixedRate.latencyMs.p999} ms`,
+    );
+    say(
+      `policy size at ${FIXED_RATE} req/s: p99 ${policySize.small.latencyMs.p99} ms with 5 services, ${policySize.large.latencyMs.p99} ms with 5000 (${round(policySize.p99Growth * 100, 1)} %)`,
+    );
+    say(
+      `soak ${soakResult.requests} requests: RSS ${soakResult.rssMb.settled} MB settled, ${soakResult.rssMb.end} MB at the end (max ${soakResult.rssMb.max})`,
+    );
     if (hotPath) {
       say(`profile (${hotPath.file}), self time by area: ${hotPath.byArea.map((a) => `${a.name} ${a.selfPercent}%`).join(", ")}`);
-      say(`heaviest functions: ${hotPath.byFunction.slice(0, 8).map((f) => `${f.name} ${f.selfPercent}%`).join("; ")}`);
+      say(
+        `heaviest functions: ${hotPath.byFunction
+          .slice(0, 8)
+          .map((f) => `${f.name} ${f.selfPercent}%`)
+          .join("; ")}`,
+      );
     }
-    say(`bars: ${Object.entries(bars).map(([name, b]) => `${name} ${b.value} (${b.bar}) ${b.met ? "met" : "MISSED"}`).join("; ")}`);
+    say(
+      `bars: ${Object.entries(bars)
+        .map(([name, b]) => `${name} ${b.value} (${b.bar}) ${b.met ? "met" : "MISSED"}`)
+        .join("; ")}`,
+    );
     say(`figures written to ${outFile}`);
     say(`mutate/floor throughput ratio: ${ratio}`);
   } finally {

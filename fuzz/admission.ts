@@ -110,21 +110,39 @@ async function main(): Promise<void> {
   const started = Date.now();
   process.stdout.write(`fuzz: seed ${seed}${quick ? " (quick)" : ""}\n`);
   try {
-    const canonical = JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "canonical", kind: { group: "", version: "v1", kind: "Pod" }, operation: "CREATE", namespace: "shop", object: { metadata: { labels: { app: "reviews" } }, spec: { containers: [{ name: "app" }] } } } });
+    const canonical = JSON.stringify({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      request: {
+        uid: "canonical",
+        kind: { group: "", version: "v1", kind: "Pod" },
+        operation: "CREATE",
+        namespace: "shop",
+        object: { metadata: { labels: { app: "reviews" } }, spec: { containers: [{ name: "app" }] } },
+      },
+    });
     const before = await post(server.port, bundle.caPem, canonical);
     for (const [category, count] of Object.entries(COUNTS) as [keyof typeof COUNTS, number][]) {
       if (only && category !== only) continue;
       const cases = fc.sample(ARBITRARIES[category], { numRuns: count, seed: seed + category.length });
       const sent = await sendAll(server, bundle.caPem, cases, failures);
       requests += sent;
-      process.stdout.write(`  ${category.padEnd(20)} ${String(sent).padStart(7)} requests  ${failures.filter((f) => f.category === category).length} failures  RSS ${server.memory().rssMb.toFixed(0)} MB\n`);
+      process.stdout.write(
+        `  ${category.padEnd(20)} ${String(sent).padStart(7)} requests  ${failures.filter((f) => f.category === category).length} failures  RSS ${server.memory().rssMb.toFixed(0)} MB\n`,
+      );
     }
     // Nothing sent may have changed how the server answers an ordinary pod (a polluted prototype would).
     const after = await post(server.port, bundle.caPem, canonical);
     requests += 2;
-    if (after.body !== before.body) failures.push({ category: "global state", problems: ["the same review is answered differently after the fuzzing"], body: `${before.body}\n${after.body}` });
+    if (after.body !== before.body)
+      failures.push({
+        category: "global state",
+        problems: ["the same review is answered differently after the fuzzing"],
+        body: `${before.body}\n${after.body}`,
+      });
     const memory = server.memory();
-    if (memory.peakRssMb > MEMORY_LIMIT_MB) failures.push({ category: "memory", problems: [`peak RSS ${memory.peakRssMb.toFixed(0)} MB is over the ${MEMORY_LIMIT_MB} MB limit`], body: "" });
+    if (memory.peakRssMb > MEMORY_LIMIT_MB)
+      failures.push({ category: "memory", problems: [`peak RSS ${memory.peakRssMb.toFixed(0)} MB is over the ${MEMORY_LIMIT_MB} MB limit`], body: "" });
     process.stdout.write(`  peak RSS ${memory.peakRssMb.toFixed(0)} MB, now ${memory.rssMb.toFixed(0)} MB; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   } finally {
     const alive = (() => {
@@ -138,7 +156,8 @@ async function main(): Promise<void> {
     await server.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const failure of failures.slice(0, 10)) process.stdout.write(`FAIL [${failure.category}] ${failure.problems.join("; ")}\n  body: ${JSON.stringify(failure.body)}\n`);
+  for (const failure of failures.slice(0, 10))
+    process.stdout.write(`FAIL [${failure.category}] ${failure.problems.join("; ")}\n  body: ${JSON.stringify(failure.body)}\n`);
   process.stdout.write(`fuzz: ${requests} requests, ${failures.length} invariant failures\n`);
   process.exitCode = failures.length === 0 ? 0 : 1;
 }

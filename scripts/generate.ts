@@ -30,7 +30,10 @@ export function copiesOfChartFiles(): [string, string][] {
     "metadata:",
     "  name: mesh-tailor",
     "spec:",
-    ...alerts.trimEnd().split("\n").map((line) => (line ? `  ${line}` : line)),
+    ...alerts
+      .trimEnd()
+      .split("\n")
+      .map((line) => (line ? `  ${line}` : line)),
     "",
   ].join("\n");
   return [

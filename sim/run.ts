@@ -35,8 +35,17 @@ const log = (message: string) => process.stderr.write(`[sim ${new Date().toISOSt
 function run(cluster: MeshCluster, args: string[]): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath }, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9 }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath }, maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+          stdout,
+          stderr,
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        }),
     );
   });
 }
@@ -48,7 +57,10 @@ function deployment(name: string): V1Deployment {
       replicas: REPLICAS,
       selector: { matchLabels: { app: name } },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: `${name}:1`, lifecycle: { preStop: { exec: { command: ["sleep", "5"] } } } }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "app", image: `${name}:1`, lifecycle: { preStop: { exec: { command: ["sleep", "5"] } } } }] },
+      },
     },
   };
 }
@@ -108,25 +120,48 @@ async function main(): Promise<void> {
     const controllerStart = Date.now();
     const controller = await startController({ identity: "sim", kubeconfig, policyFile: cluster.policyFile });
     const managed = ALL_NAMESPACES + 1; // the suite's own probe namespace is enabled too
-    await waitFor(`the controller to manage ${managed} namespaces`, 600_000, async () => {
-      const { items } = (await custom.listClusterCustomObject({ group: "networking.istio.io", version: "v1", plural: "sidecars", labelSelector: "app.kubernetes.io/managed-by=mesh-tailor" })) as { items: unknown[] };
-      return items.length >= managed ? true : undefined;
-    }, 1_000);
+    await waitFor(
+      `the controller to manage ${managed} namespaces`,
+      600_000,
+      async () => {
+        const { items } = (await custom.listClusterCustomObject({
+          group: "networking.istio.io",
+          version: "v1",
+          plural: "sidecars",
+          labelSelector: "app.kubernetes.io/managed-by=mesh-tailor",
+        })) as { items: unknown[] };
+        return items.length >= managed ? true : undefined;
+      },
+      1_000,
+    );
     results["controllerReconcileAllSeconds"] = (Date.now() - controllerStart) / 1000;
     results["controllerRssMb"] = Math.round(((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? 0) / 1024 / 1024);
-    results["controllerReconcileP99Seconds"] = histogramQuantile(await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text(), "mesh_tailor_controller_reconcile_duration_seconds", 0.99).p99;
+    results["controllerReconcileP99Seconds"] = histogramQuantile(
+      await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text(),
+      "mesh_tailor_controller_reconcile_duration_seconds",
+      0.99,
+    ).p99;
     log(`controller: ${managed} default Sidecars in ${results["controllerReconcileAllSeconds"]} s, RSS ${results["controllerRssMb"]} MB`);
 
     const createdAt = Date.now();
-    await inBatches(names.slice(0, WORKLOAD_NAMESPACES).flatMap((namespace) => Array.from({ length: DEPLOYMENTS_PER_NAMESPACE }, (_, i) => ({ namespace, name: `svc-${i}` }))), 25, ({ namespace, name }) =>
-      apps.createNamespacedDeployment({ namespace, body: deployment(name) }),
+    await inBatches(
+      names
+        .slice(0, WORKLOAD_NAMESPACES)
+        .flatMap((namespace) => Array.from({ length: DEPLOYMENTS_PER_NAMESPACE }, (_, i) => ({ namespace, name: `svc-${i}` }))),
+      25,
+      ({ namespace, name }) => apps.createNamespacedDeployment({ namespace, body: deployment(name) }),
     );
-    await waitFor(`${workloads * REPLICAS} pods running`, 1_800_000, async () => {
-      const { items } = await apps.listDeploymentForAllNamespaces({ labelSelector: "" });
-      const ready = items.filter((d) => d.metadata?.namespace?.startsWith("sim-") && d.status?.availableReplicas === REPLICAS).length;
-      log(`${ready}/${workloads} Deployments available`);
-      return ready === workloads ? true : undefined;
-    }, 10_000);
+    await waitFor(
+      `${workloads * REPLICAS} pods running`,
+      1_800_000,
+      async () => {
+        const { items } = await apps.listDeploymentForAllNamespaces({ labelSelector: "" });
+        const ready = items.filter((d) => d.metadata?.namespace?.startsWith("sim-") && d.status?.availableReplicas === REPLICAS).length;
+        log(`${ready}/${workloads} Deployments available`);
+        return ready === workloads ? true : undefined;
+      },
+      10_000,
+    );
     results["createSeconds"] = (Date.now() - createdAt) / 1000;
 
     const status = async () => {
@@ -136,7 +171,11 @@ async function main(): Promise<void> {
     };
     const rollout = async (namespaceGlob: string) => {
       const result = await run(cluster, ["rollout", "--namespace", namespaceGlob, "--max-in-flight", String(MAX_IN_FLIGHT), "--timeout", "10m", "--yes"]);
-      const summary = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, any>).find((e) => e["event"] === "summary");
+      const summary = result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, any>)
+        .find((e) => e["event"] === "summary");
       if (result.code !== 0 || !summary) throw new Error(`rollout ${namespaceGlob} failed (${result.code}): ${result.stderr.slice(-2000)}`);
       return { restarted: summary["done"] as number, seconds: result.seconds, apiRequests: summary["apiRequests"] as number };
     };
@@ -184,7 +223,9 @@ async function main(): Promise<void> {
     const latency = histogramQuantile(metrics, "mesh_tailor_admission_duration_seconds", 0.99);
     results["admissions"] = latency.count;
     results["admissionP99Seconds"] = latency.p99;
-    results["admissionErrors"] = metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="error"') + metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="bad_request"');
+    results["admissionErrors"] =
+      metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="error"') +
+      metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="bad_request"');
     results["controllerRssMbAtEnd"] = Math.round(((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? 0) / 1024 / 1024);
     await controller.stop();
   } finally {

@@ -18,7 +18,10 @@ const openssl = (...args: string[]) => spawnSync("openssl", args, { encoding: "u
 const text = (path: string): string => execFileSync("openssl", ["x509", "-in", path, "-noout", "-text"], { encoding: "utf8" });
 
 /** What a reader of the directory sees: its files (through the set's links) as names. */
-const listed = (dir: string): string[] => readdirSync(dir).filter((name) => !name.startsWith("..")).sort();
+const listed = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((name) => !name.startsWith(".."))
+    .sort();
 
 /** Every file a reader sees under a directory, with its bytes' hash and mode, to prove a refusal wrote nothing. */
 function snapshot(dir: string): Record<string, string> {
@@ -106,7 +109,10 @@ describe("certs bootstrap", () => {
   it("gives every certificate its own random serial", () => {
     const serials = ["root-cert.pem", "east/ca-cert.pem", "west/ca-cert.pem"].map((p) => new X509Certificate(readFileSync(join(dir, p))).serialNumber);
     assert.equal(new Set(serials).size, 3);
-    assert.ok(serials.every((s) => s.length >= 30), serials.join());
+    assert.ok(
+      serials.every((s) => s.length >= 30),
+      serials.join(),
+    );
   });
 
   it("writes cert-chain.pem as intermediate then root, and a root-cert.pem copy", () => {
@@ -132,7 +138,10 @@ describe("certs bootstrap", () => {
     const port = (server.address() as AddressInfo).port;
     try {
       await handshake(port, readFileSync(join(dir, "root-cert.pem"), "utf8"), "reviews.shop.svc");
-      await assert.rejects(handshake(port, readFileSync(join(other, "root-cert.pem"), "utf8"), "reviews.shop.svc"), /unable to get|self-signed|unable to verify/);
+      await assert.rejects(
+        handshake(port, readFileSync(join(other, "root-cert.pem"), "utf8"), "reviews.shop.svc"),
+        /unable to get|self-signed|unable to verify/,
+      );
     } finally {
       server.close();
     }
@@ -153,7 +162,14 @@ describe("certs bootstrap", () => {
       isCa: true,
     });
     const leafKeys = await generateRsaKeyPair(2048);
-    const leaf = createCertificate({ subject: { commonName: "x" }, publicKeyPem: leafKeys.publicKeyPem, signer: { privateKeyPem: sub.privateKeyPem, certificatePem: subCa }, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), isCa: false });
+    const leaf = createCertificate({
+      subject: { commonName: "x" },
+      publicKeyPem: leafKeys.publicKeyPem,
+      signer: { privateKeyPem: sub.privateKeyPem, certificatePem: subCa },
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      isCa: false,
+    });
     const work = temp();
     writeFileSync(join(work, "chain.pem"), readFileSync(join(east, "ca-cert.pem"), "utf8") + subCa);
     writeFileSync(join(work, "leaf.pem"), leaf);
@@ -164,7 +180,10 @@ describe("certs bootstrap", () => {
 
   it("never lets an intermediate outlive its root, even with equal day counts", async () => {
     const out = join(temp(), "same-days");
-    assert.equal((await cli(["certs", "bootstrap", "--out", out, "--clusters", "a", "--root-days", "30", "--intermediate-days", "30", "--key-size", "2048"])).code, 0);
+    assert.equal(
+      (await cli(["certs", "bootstrap", "--out", out, "--clusters", "a", "--root-days", "30", "--intermediate-days", "30", "--key-size", "2048"])).code,
+      0,
+    );
     const root = new X509Certificate(readFileSync(join(out, "root-cert.pem")));
     const intermediate = new X509Certificate(readFileSync(join(out, "a", "ca-cert.pem")));
     assert.ok(new Date(intermediate.validTo) <= new Date(root.validTo), `${intermediate.validTo} <= ${root.validTo}`);
@@ -263,7 +282,14 @@ describe("certs webhook", () => {
     assert.equal(Buffer.from(result.stdout.trim(), "base64").toString(), readFileSync(join(dir, "ca.crt"), "utf8"));
     assert.match(openssl("verify", "-CAfile", join(dir, "ca.crt"), "-purpose", "sslserver", join(dir, "tls.crt")).stdout, /: OK/);
     const output = text(join(dir, "tls.crt"));
-    for (const san of ["DNS:mesh-tailor,", "DNS:mesh-tailor.mesh-tailor,", "DNS:mesh-tailor.mesh-tailor.svc,", "DNS:mesh-tailor.mesh-tailor.svc.cluster.local", "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1"]) {
+    for (const san of [
+      "DNS:mesh-tailor,",
+      "DNS:mesh-tailor.mesh-tailor,",
+      "DNS:mesh-tailor.mesh-tailor.svc,",
+      "DNS:mesh-tailor.mesh-tailor.svc.cluster.local",
+      "IP Address:127.0.0.1",
+      "IP Address:0:0:0:0:0:0:0:1",
+    ]) {
       assert.ok(output.includes(san), san);
     }
     assert.match(output, /Extended Key Usage:\s+TLS Web Server Authentication/);
@@ -366,7 +392,13 @@ describe("certs --apply (against a stand-in API server)", () => {
   });
 
   it("creates the webhook Secret, patches every caBundle, and rotates trusting both CAs", async () => {
-    api.webhookConfigurations.set("00-mesh-tailor", { metadata: { name: "00-mesh-tailor" }, webhooks: [{ name: "pods.mesh-tailor.io", clientConfig: {} }, { name: "other.mesh-tailor.io", clientConfig: {} }] });
+    api.webhookConfigurations.set("00-mesh-tailor", {
+      metadata: { name: "00-mesh-tailor" },
+      webhooks: [
+        { name: "pods.mesh-tailor.io", clientConfig: {} },
+        { name: "other.mesh-tailor.io", clientConfig: {} },
+      ],
+    });
     const dir = join(temp(), "webhook");
     const first = await cli(["certs", "webhook", "--out", dir, "--service", "mesh-tailor", "--namespace", "mesh-tailor", "--apply"]);
     assert.equal(first.code, 0, first.stderr);
@@ -374,7 +406,10 @@ describe("certs --apply (against a stand-in API server)", () => {
     const secret = api.secrets.get("mesh-tailor/mesh-tailor-tls")!;
     assert.equal(secret["type"], "kubernetes.io/tls");
     assert.deepEqual(Object.keys(secret["data"]).sort(), ["ca.crt", "tls.crt", "tls.key"]);
-    const bundles = () => api.webhookConfigurations.get("00-mesh-tailor")!["webhooks"].map((w: { clientConfig: { caBundle: string } }) => Buffer.from(w.clientConfig.caBundle, "base64").toString());
+    const bundles = () =>
+      api.webhookConfigurations
+        .get("00-mesh-tailor")!
+        ["webhooks"].map((w: { clientConfig: { caBundle: string } }) => Buffer.from(w.clientConfig.caBundle, "base64").toString());
     assert.deepEqual(bundles(), [ca1, ca1]);
     assert.ok(api.requests.includes("PATCH /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/00-mesh-tailor application/json-patch+json"));
 
@@ -391,14 +426,40 @@ describe("certs --apply (against a stand-in API server)", () => {
   });
 
   it("runs as install hooks do: --no-ca-bundle before the configuration exists, --if-missing keeps the Secret on every upgrade", async () => {
-    const before = await cli(["certs", "webhook", "--out", join(temp(), "pre"), "--service", "hooked", "--namespace", "hooks", "--apply", "--no-ca-bundle", "--webhook-configuration", "not-yet"]);
+    const before = await cli([
+      "certs",
+      "webhook",
+      "--out",
+      join(temp(), "pre"),
+      "--service",
+      "hooked",
+      "--namespace",
+      "hooks",
+      "--apply",
+      "--no-ca-bundle",
+      "--webhook-configuration",
+      "not-yet",
+    ]);
     assert.equal(before.code, 0, before.stderr);
     const created = api.secrets.get("hooks/mesh-tailor-tls")!;
     assert.ok(!api.webhookConfigurations.has("not-yet"), "no configuration touched");
 
     api.webhookConfigurations.set("not-yet", { metadata: { name: "not-yet" }, webhooks: [{ name: "pods.mesh-tailor.io", clientConfig: {} }] });
     for (const run of ["post-install", "post-upgrade"]) {
-      const after = await cli(["certs", "webhook", "--out", join(temp(), run), "--service", "hooked", "--namespace", "hooks", "--apply", "--if-missing", "--webhook-configuration", "not-yet"]);
+      const after = await cli([
+        "certs",
+        "webhook",
+        "--out",
+        join(temp(), run),
+        "--service",
+        "hooked",
+        "--namespace",
+        "hooks",
+        "--apply",
+        "--if-missing",
+        "--webhook-configuration",
+        "not-yet",
+      ]);
       assert.equal(after.code, 0, after.stderr);
       assert.match(after.stderr, /exists: kept \(--if-missing\)/);
       assert.equal(api.secrets.get("hooks/mesh-tailor-tls"), created, `${run}: the Secret is left as it was`);
@@ -411,7 +472,19 @@ describe("certs --apply (against a stand-in API server)", () => {
   });
 
   it("says to install the manifests when the webhook configuration is missing", async () => {
-    const result = await cli(["certs", "webhook", "--out", join(temp(), "w"), "--service", "s", "--namespace", "n", "--apply", "--webhook-configuration", "absent"]);
+    const result = await cli([
+      "certs",
+      "webhook",
+      "--out",
+      join(temp(), "w"),
+      "--service",
+      "s",
+      "--namespace",
+      "n",
+      "--apply",
+      "--webhook-configuration",
+      "absent",
+    ]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /MutatingWebhookConfiguration absent not found: install manifests\/ first/);
   });

@@ -16,7 +16,10 @@ const file = (name: string, content: string): string => {
   writeFileSync(path, content);
   return path;
 };
-const POLICY = file("policy.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    hostPassthrough: both\n  - name: nightly\n");
+const POLICY = file(
+  "policy.yaml",
+  "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    hostPassthrough: both\n  - name: nightly\n",
+);
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -86,7 +89,11 @@ describe("the mesh-tailor CLI", () => {
       assert.equal(help.code, 0, sub);
       assert.match(help.stdout, new RegExp(`Usage: mesh-tailor certs ${sub}`), sub);
     }
-    for (const argv of [["serve", "extra"], ["inject", "-f", "-", "extra"], ["certs", "verify", "--dir", ".", "extra"]]) {
+    for (const argv of [
+      ["serve", "extra"],
+      ["inject", "-f", "-", "extra"],
+      ["certs", "verify", "--dir", ".", "extra"],
+    ]) {
       const run = await cli(argv);
       assert.equal(run.code, 2, argv.join(" "));
       assert.match(run.stderr, /Unexpected argument 'extra'/, argv.join(" "));
@@ -134,17 +141,24 @@ describe("the mesh-tailor CLI", () => {
 
   it("cluster commands exit 1 saying what to fix when there is no cluster to talk to", () => {
     // A process of its own: the kubeconfig is found through the process's KUBECONFIG.
-    const run = (args: string[], kubeconfig: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 30_000 });
+    const run = (args: string[], kubeconfig: string) =>
+      spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 30_000 });
     const missing = run(["namespaces", "list"], join(dir, "no-such-kubeconfig"));
     assert.equal(missing.status, 1, missing.stderr);
-    assert.match(missing.stderr, /mesh-tailor namespaces: no cluster to talk to: none of the files KUBECONFIG names exists \(.*no-such-kubeconfig\).*Point KUBECONFIG at a kubeconfig/);
+    assert.match(
+      missing.stderr,
+      /mesh-tailor namespaces: no cluster to talk to: none of the files KUBECONFIG names exists \(.*no-such-kubeconfig\).*Point KUBECONFIG at a kubeconfig/,
+    );
     // No KUBECONFIG and no ~/.kube/config: not the library's "HTTP protocol is not allowed", but what to set.
     const home = mkdtempSync(join(tmpdir(), "mesh-tailor-home-"));
     const bare = spawnSync(process.execPath, [CLI, "status"], { encoding: "utf8", env: { PATH: process.env["PATH"], HOME: home }, timeout: 30_000 });
     assert.equal(bare.status, 1, bare.stderr);
     assert.match(bare.stderr, /no cluster to talk to: there is no .*\.kube\/config and KUBECONFIG is not set/);
     assert.doesNotMatch(bare.stderr, /HTTP protocol/);
-    const kubeconfig = file("kubeconfig", "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n");
+    const kubeconfig = file(
+      "kubeconfig",
+      "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    );
     const context = run(["namespaces", "list", "--context", "nope"], kubeconfig);
     assert.equal(context.status, 1, context.stderr);
     assert.match(context.stderr, /no context "nope" in the kubeconfig; contexts: x/);
@@ -154,7 +168,13 @@ describe("the mesh-tailor CLI", () => {
   });
 
   it("serve exits 1 with what to fix when the policy is invalid", async () => {
-    const run = await cli(["serve", "--port", "0", "--config", file("bad-serve.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nshutdown: {marginSeconds: 0}\n")]);
+    const run = await cli([
+      "serve",
+      "--port",
+      "0",
+      "--config",
+      file("bad-serve.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nshutdown: {marginSeconds: 0}\n"),
+    ]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /shutdown\.marginSeconds:/);
     assert.match(run.stderr, /mesh-tailor policy default/);
@@ -173,7 +193,11 @@ describe("the mesh-tailor CLI", () => {
       assert.match(run.stdout, /valid \(2 service entries/);
     });
     it("validate exits 1 listing every problem", async () => {
-      const run = await cli(["policy", "validate", file("bad.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nmesh: {enabled: 1}\nsandbox: {labelKey: '!'}\n")]);
+      const run = await cli([
+        "policy",
+        "validate",
+        file("bad.yaml", "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nmesh: {enabled: 1}\nsandbox: {labelKey: '!'}\n"),
+      ]);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /mesh\.enabled:/);
       assert.match(run.stderr, /sandbox\.labelKey:/);
@@ -257,7 +281,12 @@ describe("the mesh-tailor CLI", () => {
     it("refuses a billion-laughs document with a message, not a stack trace", async () => {
       const names = "abcdefghij";
       const laughs = [`${names[0]}: &${names[0]} ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]`];
-      for (let i = 1; i < names.length; i++) laughs.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(", ")}]`);
+      for (let i = 1; i < names.length; i++)
+        laughs.push(
+          `${names[i]}: &${names[i]} [${Array(9)
+            .fill(`*${names[i - 1]}`)
+            .join(", ")}]`,
+        );
       const run = await cli(["inject", "-f", "-"], laughs.join("\n"));
       assert.equal(run.code, 1);
       assert.match(run.stderr, /<stdin>: not a valid manifest: document 1: .*alias/i);

@@ -12,7 +12,16 @@ const cases = goldenCases();
 describe("golden cases (test/golden): the webhook and `inject` admit each pod exactly as recorded", () => {
   it("has a case for every shape the README names", () => {
     const names = cases.map((c) => c.name);
-    for (const needed of ["selected-before-istio", "selected-classic-after-istio", "selected-native-after-istio", "cronjob-run", "sandbox", "host-network", "user-overrides"]) assert.ok(names.includes(needed), needed);
+    for (const needed of [
+      "selected-before-istio",
+      "selected-classic-after-istio",
+      "selected-native-after-istio",
+      "cronjob-run",
+      "sandbox",
+      "host-network",
+      "user-overrides",
+    ])
+      assert.ok(names.includes(needed), needed);
   });
 
   it("has no .injected file without its input", () => {
@@ -33,7 +42,10 @@ describe("golden cases (test/golden): the webhook and `inject` admit each pod ex
         const run = await cli(["inject", "-f", join(GOLDEN_DIR, `${golden.name}.yaml`), "--config", GOLDEN_POLICY]);
         assert.equal(run.code, 0, run.stderr);
         assert.deepEqual(parse(run.stdout), parse(golden.expected));
-        const warnings = run.stderr.split("\n").filter(Boolean).map((line) => line.replace(/^document \d+ \([^)]*\): /, ""));
+        const warnings = run.stderr
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => line.replace(/^document \d+ \([^)]*\): /, ""));
         assert.deepEqual(warnings, recordedWarnings(golden.expected));
       });
 

@@ -34,7 +34,10 @@ describe("the Host-passthrough EnvoyFilters", () => {
       assert.equal(patch.patch.operation, operation);
       assert.equal(patch.patch.value.typed_config["@type"], LUA_TYPE_URL);
       assert.equal(patch.patch.value.typed_config.inline_code, undefined, "inline_code is deprecated");
-      assert.equal(patch.patch.value.typed_config.default_source_code.inline_string, renderLua(context === "SIDECAR_OUTBOUND" ? "outbound" : "inbound", DEFAULT_OPTIONS));
+      assert.equal(
+        patch.patch.value.typed_config.default_source_code.inline_string,
+        renderLua(context === "SIDECAR_OUTBOUND" ? "outbound" : "inbound", DEFAULT_OPTIONS),
+      );
     });
   }
 
@@ -56,16 +59,34 @@ describe("the Host-passthrough EnvoyFilters", () => {
   it("the committed manifests/host-passthrough/envoyfilters.yaml is exactly what render prints", async () => {
     const run = await cli(["render", "host-passthrough"]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(readFileSync(COMMITTED, "utf8"), run.stdout, "regenerate with: node dist/src/cli/main.js render host-passthrough > manifests/host-passthrough/envoyfilters.yaml");
+    assert.equal(
+      readFileSync(COMMITTED, "utf8"),
+      run.stdout,
+      "regenerate with: node dist/src/cli/main.js render host-passthrough > manifests/host-passthrough/envoyfilters.yaml",
+    );
     assert.equal(parseAllDocuments(run.stdout).length, 5);
   });
 
   it("renders the flags into the Lua source", async () => {
-    const run = await cli(["render", "host-passthrough", "--header", "x-my-host", "--service-cidr", "10.0.0.0/16", "--service-cidr", "fd00::/108", "--trust-domain", "prod.example", "--namespace", "mesh-root"]);
+    const run = await cli([
+      "render",
+      "host-passthrough",
+      "--header",
+      "x-my-host",
+      "--service-cidr",
+      "10.0.0.0/16",
+      "--service-cidr",
+      "fd00::/108",
+      "--trust-domain",
+      "prod.example",
+      "--namespace",
+      "mesh-root",
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const docs = parseAllDocuments(run.stdout).map((d) => d.toJS());
     assert.ok(docs.every((d) => d.metadata.namespace === "mesh-root"));
-    const source = (name: string) => docs.find((d) => d.metadata.name === name).spec.configPatches[0].patch.value.typed_config.default_source_code.inline_string;
+    const source = (name: string) =>
+      docs.find((d) => d.metadata.name === name).spec.configPatches[0].patch.value.typed_config.default_source_code.inline_string;
     assert.match(source("mesh-tailor-host-passthrough-outbound"), /local SERVICE_CIDRS = \{ "10\.0\.0\.0\/16", "fd00::\/108" \}/);
     assert.match(source("mesh-tailor-host-passthrough-inbound"), /local TRUST_DOMAINS = \{ "prod\.example" \}/);
     assert.match(source("mesh-tailor-host-passthrough-gateway"), /local HEADER = "x-my-host"/);

@@ -15,6 +15,8 @@ interface LuaCase {
   readonly expect: readonly (readonly [string, string])[];
 }
 
+// One case a line, read as a table.
+// prettier-ignore
 const CASES: readonly LuaCase[] = [
   // Outbound: the client's sidecar.
   { name: "outbound rewrites :authority to the VIP it dialled and saves the Host", script: "outbound", request: { headers: [[":authority", "legacy.example.com"], [":path", "/a"]], destination: "10.96.3.7:8080" }, expect: [[":authority", "10.96.3.7:8080"], [":path", "/a"], [H, "legacy.example.com"]] },
@@ -58,16 +60,22 @@ describe("the Host-passthrough Lua filters in Lua 5.4 (wasmoon)", () => {
     it(testCase.name, async () => check(await runInWasmoon(caseProgram(testCase.script, options, testCase.request)), testCase.expect));
   }
   it("the stand-in handle catches API misuse (the harness is real)", async () => {
-    const output = await runInWasmoon(caseProgram("gateway", options, { headers: [] }).replace("handle:headers():remove(HEADER)", "handle.headers():remove(HEADER)"));
+    const output = await runInWasmoon(
+      caseProgram("gateway", options, { headers: [] }).replace("handle:headers():remove(HEADER)", "handle.headers():remove(HEADER)"),
+    );
     assert.match(output, /^ERROR: .*use handle:headers\(\)/);
   });
 });
 
 const requireLuajit = process.env["MESH_TAILOR_REQUIRE_LUAJIT"] === "1";
 const haveLuajit = luajitAvailable();
-describe("the Host-passthrough Lua filters in LuaJIT (what Envoy embeds)", { skip: !haveLuajit && !requireLuajit ? "luajit is not installed (CI installs it)" : false }, () => {
-  it("luajit is installed", () => assert.ok(haveLuajit, "MESH_TAILOR_REQUIRE_LUAJIT=1 but luajit is not on the PATH"));
-  for (const testCase of CASES) {
-    it(testCase.name, () => check(runInLuajit(caseProgram(testCase.script, options, testCase.request)), testCase.expect));
-  }
-});
+describe(
+  "the Host-passthrough Lua filters in LuaJIT (what Envoy embeds)",
+  { skip: !haveLuajit && !requireLuajit ? "luajit is not installed (CI installs it)" : false },
+  () => {
+    it("luajit is installed", () => assert.ok(haveLuajit, "MESH_TAILOR_REQUIRE_LUAJIT=1 but luajit is not on the PATH"));
+    for (const testCase of CASES) {
+      it(testCase.name, () => check(runInLuajit(caseProgram(testCase.script, options, testCase.request)), testCase.expect));
+    }
+  },
+);

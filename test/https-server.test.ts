@@ -20,7 +20,16 @@ function post(port: number, ca: string, body: unknown): Promise<{ status: number
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = httpsRequest(
-      { host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, servername: "localhost", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }, agent: false },
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/mutate",
+        method: "POST",
+        ca,
+        servername: "localhost",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+        agent: false,
+      },
       (res) => {
         let data = "";
         res.on("data", (chunk) => (data += chunk));
@@ -35,7 +44,7 @@ function post(port: number, ca: string, body: unknown): Promise<{ status: number
 /** Handshakes and returns the certificate the server presented. */
 function presented(port: number, ca: string, options: { maxVersion?: "TLSv1.1" | "TLSv1.2" } = {}): Promise<PeerCertificate> {
   return new Promise((resolve, reject) => {
-        // SECLEVEL=0 lets OpenSSL 3 offer TLS 1.1 at all, so a refusal is the server's, not ours.
+    // SECLEVEL=0 lets OpenSSL 3 offer TLS 1.1 at all, so a refusal is the server's, not ours.
     const legacy = options.maxVersion ? { maxVersion: options.maxVersion, minVersion: "TLSv1" as const, ciphers: "DEFAULT@SECLEVEL=0" } : {};
     const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost", ...legacy }, () => {
       const cert = socket.getPeerCertificate();
@@ -168,7 +177,13 @@ describe("starting the server", () => {
   it("refuses to start with a key that does not match the certificate, saying so", async () => {
     const [a, b] = await Promise.all([issueServingBundle({ hosts: ["localhost"], days: 1 }), issueServingBundle({ hosts: ["localhost"], days: 1 })]);
     await assert.rejects(
-      WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: a.certPem, keyPem: b.keyPem } }, policyFile: undefined, logger: quietLogger() }),
+      WebhookServer.start({
+        port: 0,
+        host: "127.0.0.1",
+        tls: { kind: "inline", pair: { certPem: a.certPem, keyPem: b.keyPem } },
+        policyFile: undefined,
+        logger: quietLogger(),
+      }),
       /the key does not belong to the certificate/,
     );
   });
@@ -178,7 +193,13 @@ describe("starting the server", () => {
     const volume = new SecretVolume({ "policy.yaml": `${POLICY_HEADER}defaults:\n  inject: sometimes\n` });
     try {
       await assert.rejects(
-        WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: volume.path("policy.yaml"), logger: quietLogger() }),
+        WebhookServer.start({
+          port: 0,
+          host: "127.0.0.1",
+          tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+          policyFile: volume.path("policy.yaml"),
+          logger: quietLogger(),
+        }),
         /defaults\.inject:/,
       );
     } finally {

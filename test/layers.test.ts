@@ -70,9 +70,16 @@ describe("npm test", () => {
   it("runs no test that needs built infrastructure (those have their own scripts)", () => {
     const script = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["test"]!;
     const excluded = [...script.matchAll(/! -path '([^']+)'/g)].map((m) => m[1]!.replace(/^dist\//, "").replace(/\/\*$/, ""));
-    const unit = [...sources(join(REPO, "src")), ...sources(join(REPO, "test"))].filter((f) => f.endsWith(".test.ts") && !excluded.some((dir) => relative(REPO, f).startsWith(dir + sep)));
-    const needing = unit.filter((file) => importsOf(file).some((target) => target.startsWith(join("test", "e2e")) || target.startsWith(join("test", "faults", "harness"))));
-    assert.deepEqual(needing.map((f) => relative(REPO, f)), []);
+    const unit = [...sources(join(REPO, "src")), ...sources(join(REPO, "test"))].filter(
+      (f) => f.endsWith(".test.ts") && !excluded.some((dir) => relative(REPO, f).startsWith(dir + sep)),
+    );
+    const needing = unit.filter((file) =>
+      importsOf(file).some((target) => target.startsWith(join("test", "e2e")) || target.startsWith(join("test", "faults", "harness"))),
+    );
+    assert.deepEqual(
+      needing.map((f) => relative(REPO, f)),
+      [],
+    );
     for (const suite of ["test/e2e", "test/faults", "test/chart", "test/image"]) assert.ok(excluded.includes(suite), `${suite} runs under its own script`);
   });
 });

@@ -17,7 +17,11 @@ const { applyPatch } = fastJsonPatch;
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const example = (name: string) => join(ROOT, "examples", name);
 const ANSI = /\u001b\[[0-9;]*m/g;
-const text = (logs: Record<string, any>[]) => logs.map((l) => String(l["msg"] ?? "")).join("\n").replace(ANSI, "");
+const text = (logs: Record<string, any>[]) =>
+  logs
+    .map((l) => String(l["msg"] ?? ""))
+    .join("\n")
+    .replace(ANSI, "");
 
 function post(url: string, ca: string, body: string): Promise<{ status: number; json: any }> {
   return new Promise((done, fail) => {
@@ -51,7 +55,10 @@ describe("examples/", () => {
 
 describe("npm start, as a new user runs it", () => {
   it("prints readable lines, no certificate, and a curl line whose AdmissionReview (examples/) is admitted with the policy's changes", async () => {
-    const serve = await spawnCommand("serve", ["--port", "0", "--config", example("policy.yaml")], (logs) => /development mode/.test(text(logs)), 20_000, { ...process.env, LOG_FORMAT: "pretty" });
+    const serve = await spawnCommand("serve", ["--port", "0", "--config", example("policy.yaml")], (logs) => /development mode/.test(text(logs)), 20_000, {
+      ...process.env,
+      LOG_FORMAT: "pretty",
+    });
     try {
       const printed = text(serve.logs);
       assert.ok(!serve.logs.some((l) => l["level"] !== undefined), "no JSON log line");
@@ -94,7 +101,10 @@ describe("npm start, as a new user runs it", () => {
         });
         child.once("exit", (code) => fail(new Error(`serve exited with ${code}:\n${output}`)));
       });
-      const line = output.replace(ANSI, "").split("\n").find((l) => l.includes("mesh-tailor serving"))!;
+      const line = output
+        .replace(ANSI, "")
+        .split("\n")
+        .find((l) => l.includes("mesh-tailor serving"))!;
       assert.match(line, /INFO.*mesh-tailor serving/);
       assert.ok(!line.trimStart().startsWith("{"), "not a JSON line");
     } finally {

@@ -26,7 +26,16 @@ const find = (kind: string, name?: string): K8sObject => {
 describe("manifests/ (kustomize)", () => {
   it("renders every object the install needs", () => {
     const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    for (const expected of ["Namespace/mesh-tailor", "ServiceAccount/mesh-tailor", "ConfigMap/mesh-tailor-policy", "Deployment/mesh-tailor", "PodDisruptionBudget/mesh-tailor", "Service/mesh-tailor", "MutatingWebhookConfiguration/00-mesh-tailor", "NetworkPolicy/mesh-tailor"]) {
+    for (const expected of [
+      "Namespace/mesh-tailor",
+      "ServiceAccount/mesh-tailor",
+      "ConfigMap/mesh-tailor-policy",
+      "Deployment/mesh-tailor",
+      "PodDisruptionBudget/mesh-tailor",
+      "Service/mesh-tailor",
+      "MutatingWebhookConfiguration/00-mesh-tailor",
+      "NetworkPolicy/mesh-tailor",
+    ]) {
       assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(", ")}`);
     }
   });
@@ -48,7 +57,8 @@ describe("manifests/ (kustomize)", () => {
 
   it("registers a webhook that sorts before Istio's and is safe to run in front of every pod", () => {
     const config = find("MutatingWebhookConfiguration");
-    for (const istio of ["istio-sidecar-injector", "istio-revision-tag-default"]) assert.ok(config.metadata.name < istio, `${config.metadata.name} sorts before ${istio}`);
+    for (const istio of ["istio-sidecar-injector", "istio-revision-tag-default"])
+      assert.ok(config.metadata.name < istio, `${config.metadata.name} sorts before ${istio}`);
     const [webhook] = config["webhooks"];
     assert.deepEqual(webhook.rules, [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }]);
     assert.deepEqual(webhook.admissionReviewVersions, ["v1"]);
@@ -90,7 +100,8 @@ describe("manifests/ (kustomize)", () => {
     const policy = find("NetworkPolicy", "mesh-tailor");
     const deployment = find("Deployment");
     const podLabels = deployment["spec"].template.metadata.labels;
-    for (const [key, value] of Object.entries(policy["spec"].podSelector.matchLabels)) assert.equal(podLabels[key], value, `selects the webhook's pods by ${key}`);
+    for (const [key, value] of Object.entries(policy["spec"].podSelector.matchLabels))
+      assert.equal(podLabels[key], value, `selects the webhook's pods by ${key}`);
     assert.deepEqual(policy["spec"].policyTypes, ["Ingress", "Egress"]);
     assert.deepEqual(policy["spec"].ingress, [{ ports: [{ port: 8443, protocol: "TCP" }] }]);
     assert.deepEqual(policy["spec"].egress, []);
@@ -114,9 +125,12 @@ describe("manifests/ (kustomize)", () => {
 
   it("grants the certificate job only what `certs webhook --apply` needs", () => {
     const clusterRole = find("ClusterRole", "mesh-tailor-certs");
-    assert.deepEqual(clusterRole["rules"], [{ apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["00-mesh-tailor"], verbs: ["get", "patch"] }]);
+    assert.deepEqual(clusterRole["rules"], [
+      { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["00-mesh-tailor"], verbs: ["get", "patch"] },
+    ]);
     for (const object of objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
-      for (const rule of object["rules"]) assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
+      for (const rule of object["rules"])
+        assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
     }
   });
 
@@ -129,7 +143,11 @@ describe("manifests/ (kustomize)", () => {
     assert.deepEqual(container.args, ["controller", "--port=8080", "--config=/etc/mesh-tailor/policy/policy.yaml"]);
     assert.equal(container.readinessProbe.httpGet.path, "/readyz");
     assert.equal(container.livenessProbe.httpGet.path, "/healthz");
-    assert.equal(pod.volumes.find((v: { name: string }) => v.name === "policy").configMap.name, "mesh-tailor-policy", "the webhook's policy ConfigMap, hot reloaded");
+    assert.equal(
+      pod.volumes.find((v: { name: string }) => v.name === "policy").configMap.name,
+      "mesh-tailor-policy",
+      "the webhook's policy ConfigMap, hot reloaded",
+    );
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(find("ClusterRole", "mesh-tailor-controller")["rules"], [
       { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "patch"] },

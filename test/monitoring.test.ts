@@ -9,7 +9,10 @@ import { Metrics } from "../src/server/metrics.js";
 
 const FILES = fileURLToPath(new URL("../../charts/mesh-tailor/files", import.meta.url));
 const alerts = parseYaml(readFileSync(join(FILES, "alerts.yaml"), "utf8")) as { groups: { name: string; rules: Record<string, any>[] }[] };
-const dashboard = JSON.parse(readFileSync(join(FILES, "grafana-dashboard.json"), "utf8")) as { panels: { type: string; title: string; targets?: { expr: string }[] }[]; templating: { list: { query: unknown }[] } };
+const dashboard = JSON.parse(readFileSync(join(FILES, "grafana-dashboard.json"), "utf8")) as {
+  panels: { type: string; title: string; targets?: { expr: string }[] }[];
+  templating: { list: { query: unknown }[] };
+};
 
 /** Series names and their label names, as the two /metrics endpoints declare them (# TYPE lines). */
 async function exported(): Promise<Map<string, Set<string>>> {
@@ -28,7 +31,10 @@ async function exported(): Promise<Map<string, Set<string>>> {
 function selectors(expr: string): { name: string; labels: string[] }[] {
   return [...expr.matchAll(/\b(mesh_tailor_[a-z0-9_]+)(\{([^}]*)\})?/g)].map((m) => ({
     name: m[1]!,
-    labels: (m[3] ?? "").split(",").map((matcher) => matcher.split(/[=!~]/)[0]!.trim()).filter(Boolean),
+    labels: (m[3] ?? "")
+      .split(",")
+      .map((matcher) => matcher.split(/[=!~]/)[0]!.trim())
+      .filter(Boolean),
   }));
 }
 
@@ -51,7 +57,9 @@ describe("dashboards and alerts", () => {
         checked++;
         const labels = series.get(selector.name);
         if (!labels) problems.push(`${where}: ${selector.name} is not exported`);
-        else for (const label of selector.labels) if (!TARGET_LABELS.has(label) && !labels.has(label)) problems.push(`${where}: ${selector.name} has no label ${label}`);
+        else
+          for (const label of selector.labels)
+            if (!TARGET_LABELS.has(label) && !labels.has(label)) problems.push(`${where}: ${selector.name} has no label ${label}`);
       }
     }
     assert.deepEqual(problems, []);
@@ -69,7 +77,14 @@ describe("dashboards and alerts", () => {
   it("alert on what the issue names, each with a severity, a summary and what to do", () => {
     const rules = alerts.groups.flatMap((group) => group.rules);
     const names = rules.map((rule) => rule["alert"]);
-    for (const expected of ["MeshTailorAdmissionErrors", "MeshTailorHandlerPanics", "MeshTailorAdmissionLatencyNearTimeout", "MeshTailorReloadFailing", "MeshTailorCertificateExpiringSoon", "MeshTailorControllerNotReconciling"]) {
+    for (const expected of [
+      "MeshTailorAdmissionErrors",
+      "MeshTailorHandlerPanics",
+      "MeshTailorAdmissionLatencyNearTimeout",
+      "MeshTailorReloadFailing",
+      "MeshTailorCertificateExpiringSoon",
+      "MeshTailorControllerNotReconciling",
+    ]) {
       assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
     }
     for (const rule of rules) {

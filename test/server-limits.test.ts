@@ -22,10 +22,23 @@ interface Answer {
 }
 
 /** One request; the body is written as given (chunks, with pauses), and the answer read whole. */
-function send(port: number, ca: string, options: { agent?: Agent; path?: string; method?: string; headers?: Record<string, string | number>; chunks?: (string | Buffer)[]; holdOpen?: boolean } = {}): Promise<Answer> {
+function send(
+  port: number,
+  ca: string,
+  options: { agent?: Agent; path?: string; method?: string; headers?: Record<string, string | number>; chunks?: (string | Buffer)[]; holdOpen?: boolean } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: "127.0.0.1", port, path: options.path ?? "/mutate", method: options.method ?? "POST", ca, servername: "localhost", agent: options.agent ?? false, headers: { "content-type": "application/json", ...options.headers } },
+      {
+        host: "127.0.0.1",
+        port,
+        path: options.path ?? "/mutate",
+        method: options.method ?? "POST",
+        ca,
+        servername: "localhost",
+        agent: options.agent ?? false,
+        headers: { "content-type": "application/json", ...options.headers },
+      },
       (res) => {
         let body = "";
         res.on("data", (chunk) => (body += chunk));
@@ -86,7 +99,14 @@ describe("the server's bounds", () => {
 
   before(async () => {
     bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
-    server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: undefined, logger: quietLogger(), limits });
+    server = await WebhookServer.start({
+      port: 0,
+      host: "127.0.0.1",
+      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+      policyFile: undefined,
+      logger: quietLogger(),
+      limits,
+    });
   });
 
   after(() => server.shutdown());
@@ -204,7 +224,14 @@ describe("the server's bounds", () => {
 describe("shutting down", () => {
   it("tells every client to close its connection while it drains", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost", "127.0.0.1"], days: 1 });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: undefined, logger: quietLogger(), shutdownDelayMs: 3_000 });
+    const server = await WebhookServer.start({
+      port: 0,
+      host: "127.0.0.1",
+      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+      policyFile: undefined,
+      logger: quietLogger(),
+      shutdownDelayMs: 3_000,
+    });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await send(server.port, bundle.caPem, { agent });
@@ -222,12 +249,20 @@ describe("shutting down", () => {
 
 describe("policy reloads", () => {
   const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
-  const manyServices = (count: number) => `${HEADER}services:\n${Array.from({ length: count }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
+  const manyServices = (count: number) =>
+    `${HEADER}services:\n${Array.from({ length: count }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
 
   it("parses a large new policy off the event loop, which keeps turning meanwhile", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
     const volume = new SecretVolume({ "policy.yaml": HEADER });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: volume.path("policy.yaml"), logger: quietLogger(), pollMs: 60_000 });
+    const server = await WebhookServer.start({
+      port: 0,
+      host: "127.0.0.1",
+      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+      policyFile: volume.path("policy.yaml"),
+      logger: quietLogger(),
+      pollMs: 60_000,
+    });
     try {
       const text = manyServices(12_000);
       assert.ok(Buffer.byteLength(text) > 500_000 && Buffer.byteLength(text) < MAX_POLICY_BYTES);
@@ -253,7 +288,14 @@ describe("policy reloads", () => {
   it("refuses a policy file over 1 MiB without parsing it, and keeps the last good one", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
     const volume = new SecretVolume({ "policy.yaml": HEADER });
-    const server = await WebhookServer.start({ port: 0, host: "127.0.0.1", tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } }, policyFile: volume.path("policy.yaml"), logger: quietLogger(), pollMs: 60_000 });
+    const server = await WebhookServer.start({
+      port: 0,
+      host: "127.0.0.1",
+      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+      policyFile: volume.path("policy.yaml"),
+      logger: quietLogger(),
+      pollMs: 60_000,
+    });
     try {
       const good = server.currentPolicy.revision;
       volume.update({ "policy.yaml": `${HEADER}# ${"x".repeat(MAX_POLICY_BYTES)}\n` });

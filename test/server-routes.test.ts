@@ -10,7 +10,9 @@ import { Metrics } from "../src/server/metrics.js";
 import { appPod, migratingPolicy } from "./fixtures/pods.js";
 import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
 
-function appUnderTest(options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: number; bufferedBodiesLimit?: number } = {}) {
+function appUnderTest(
+  options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: number; bufferedBodiesLimit?: number } = {},
+) {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -46,17 +48,27 @@ describe("HTTP routes", () => {
       if (broken) throw new Error("metrics backend broke");
       return observe(...args);
     }) as typeof metrics.duration.labels;
-    const failed = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-broken" })).expect(500);
+    const failed = await request(app)
+      .post("/mutate")
+      .send(podCreateReview(appPod(), { uid: "uid-broken" }))
+      .expect(500);
     assert.equal(failed.body.error, "internal error");
     assert.equal(await metricValue(metrics, "mesh_tailor_handler_panics_total", {}), 1);
     assert.ok(lines.some((l) => l["msg"] === "admission request failed"));
     broken = false;
-    await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-after" })).expect(200);
+    await request(app)
+      .post("/mutate")
+      .send(podCreateReview(appPod(), { uid: "uid-after" }))
+      .expect(200);
   });
 
   it("POST /mutate answers a v1 review in v1 with the patch and logs one admission line", async () => {
     const { app, lines } = appUnderTest();
-    const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "uid-1" })).expect(200).expect("content-type", /json/);
+    const response = await request(app)
+      .post("/mutate")
+      .send(podCreateReview(appPod(), { uid: "uid-1" }))
+      .expect(200)
+      .expect("content-type", /json/);
     assert.equal(response.body.apiVersion, "admission.k8s.io/v1");
     assert.equal(response.body.kind, "AdmissionReview");
     assert.equal(response.body.response.uid, "uid-1");
@@ -73,7 +85,10 @@ describe("HTTP routes", () => {
 
   it("POST /mutate answers a v1beta1 review in v1beta1", async () => {
     const { app } = appUnderTest();
-    const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { version: "admission.k8s.io/v1beta1" })).expect(200);
+    const response = await request(app)
+      .post("/mutate")
+      .send(podCreateReview(appPod(), { version: "admission.k8s.io/v1beta1" }))
+      .expect(200);
     assert.equal(response.body.apiVersion, "admission.k8s.io/v1beta1");
     assert.equal(response.body.response.allowed, true);
   });
@@ -115,8 +130,14 @@ describe("HTTP routes", () => {
     });
     it("the default limit admits a large pod but refuses more than 7 MiB", async () => {
       const { app } = appUnderTest();
-      await request(app).post("/mutate").send(podCreateReview(appPod({ annotations: { big: "x".repeat(2 * 1024 * 1024) } }))).expect(200);
-      await request(app).post("/mutate").send(podCreateReview(appPod({ annotations: { big: "x".repeat(7.5 * 1024 * 1024) } }))).expect(413);
+      await request(app)
+        .post("/mutate")
+        .send(podCreateReview(appPod({ annotations: { big: "x".repeat(2 * 1024 * 1024) } })))
+        .expect(200);
+      await request(app)
+        .post("/mutate")
+        .send(podCreateReview(appPod({ annotations: { big: "x".repeat(7.5 * 1024 * 1024) } })))
+        .expect(413);
     });
     it("GET /mutate", async () => {
       const { app } = appUnderTest();
@@ -157,7 +178,10 @@ describe("HTTP routes", () => {
     it("a huge namespace or label reaches the admission log line cut short", async () => {
       const { app, lines } = appUnderTest();
       const pod = appPod({ labels: { app: "r".repeat(3_000_000) } });
-      await request(app).post("/mutate").send(podCreateReview(pod, { namespace: "n".repeat(3_000_000) })).expect(200);
+      await request(app)
+        .post("/mutate")
+        .send(podCreateReview(pod, { namespace: "n".repeat(3_000_000) }))
+        .expect(200);
       const line = JSON.stringify(lines.find((l) => l["msg"] === "admission"));
       assert.ok(line.length < 2_000, `log line of ${line.length} bytes`);
     });
@@ -169,7 +193,10 @@ describe("HTTP routes", () => {
         throw new Error("policy exploded");
       },
     });
-    const response = await request(app).post("/mutate").send(podCreateReview(appPod(), { uid: "u-err" })).expect(200);
+    const response = await request(app)
+      .post("/mutate")
+      .send(podCreateReview(appPod(), { uid: "u-err" }))
+      .expect(200);
     assert.deepEqual(Object.keys(response.body.response).sort(), ["allowed", "uid", "warnings"]);
     assert.equal(response.body.response.uid, "u-err");
     assert.match(response.body.response.warnings[0], /internal error, pod admitted without customization \(policy exploded\)/);
@@ -183,13 +210,20 @@ describe("HTTP routes", () => {
 
   it("GET /readyz is 200 when ready and 503 with reasons when not", async () => {
     await request(appUnderTest().app).get("/readyz").expect(200, { status: "ready" });
-    await request(appUnderTest({ notReady: ["shutting down"] }).app).get("/readyz").expect(503, { status: "not ready", reasons: ["shutting down"] });
+    await request(appUnderTest({ notReady: ["shutting down"] }).app)
+      .get("/readyz")
+      .expect(503, { status: "not ready", reasons: ["shutting down"] });
   });
 
   it("GET /metrics exports requests by outcome, latency, mutations, reloads and in-flight", async () => {
     const { app } = appUnderTest();
     await request(app).post("/mutate").send(podCreateReview(appPod())).expect(200);
-    const text = (await request(app).get("/metrics").expect(200).expect("content-type", /text\/plain/)).text;
+    const text = (
+      await request(app)
+        .get("/metrics")
+        .expect(200)
+        .expect("content-type", /text\/plain/)
+    ).text;
     assert.match(text, /mesh_tailor_admission_requests_total\{outcome="mutated"\} 1/);
     assert.match(text, /mesh_tailor_admission_duration_seconds_bucket\{le="0.005",outcome="mutated"\} 1/);
     assert.match(text, /mesh_tailor_mutations_applied_total\{mutation="inject"\} 1/);

@@ -29,7 +29,16 @@ describe("SIGTERM", () => {
     const body = JSON.stringify(podCreateReview(appPod(), { uid: "in-flight" }));
     const inFlight = new Promise<{ status: number; uid: string }>((resolve, reject) => {
       const req = httpsRequest(
-        { host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, servername: "localhost", agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/mutate",
+          method: "POST",
+          ca,
+          servername: "localhost",
+          agent: false,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
         (res) => {
           let data = "";
           res.on("data", (c) => (data += c));
@@ -56,7 +65,12 @@ describe("SIGTERM", () => {
 });
 
 /** Polls the child's log lines until one matches, failing with what was awaited after the bound. */
-async function logLine(logs: Record<string, any>[], what: string, match: (line: Record<string, any>) => boolean, timeoutMs = 20_000): Promise<Record<string, any>> {
+async function logLine(
+  logs: Record<string, any>[],
+  what: string,
+  match: (line: Record<string, any>) => boolean,
+  timeoutMs = 20_000,
+): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const line = logs.find(match);
@@ -81,7 +95,16 @@ describe("signals", () => {
     const body = JSON.stringify(podCreateReview(appPod(), { uid: "second-signal" }));
     const inFlight = new Promise<number>((resolve, reject) => {
       const req = httpsRequest(
-        { host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, servername: "localhost", agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/mutate",
+          method: "POST",
+          ca,
+          servername: "localhost",
+          agent: false,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           res.on("end", () => resolve(res.statusCode ?? 0));
@@ -98,7 +121,10 @@ describe("signals", () => {
     await logLine(logs, "already shutting down", (l) => String(l.msg).startsWith("already shutting down"));
     assert.equal(await inFlight, 200);
     assert.equal(await exited, 0);
-    assert.ok(logs.some((l) => l.msg === "shut down"), "it drained");
+    assert.ok(
+      logs.some((l) => l.msg === "shut down"),
+      "it drained",
+    );
   });
 
   it("survives a SIGHUP while starting, then serves", async () => {

@@ -14,9 +14,15 @@ import type { Pod } from "../src/pod/types.js";
 import { arbitraryPod } from "./fixtures/arbitrary-pods.js";
 import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
 
-const POLICY_TEXT = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    hostPassthrough: inbound\n  - name: report\nlocality: {default: r.z}\njobs: {nativeSidecar: true}\n";
+const POLICY_TEXT =
+  "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    hostPassthrough: inbound\n  - name: report\nlocality: {default: r.z}\njobs: {nativeSidecar: true}\n";
 const policy = loadPolicy(POLICY_TEXT);
-const app = createApp({ logger: createLogger({ level: "silent" }), metrics: new Metrics({ processMetrics: false }), currentPolicy: () => policy, notReadyReasons: () => [] });
+const app = createApp({
+  logger: createLogger({ level: "silent" }),
+  metrics: new Metrics({ processMetrics: false }),
+  currentPolicy: () => policy,
+  notReadyReasons: () => [],
+});
 
 async function viaWebhook(pod: Pod, namespace: string): Promise<Pod> {
   const response = await request(app).post("/mutate").send(podCreateReview(pod, { namespace })).expect(200);
@@ -28,7 +34,12 @@ async function viaInject(pod: Pod, namespace: string, policyFile: string): Promi
   const stdout = new PassThrough();
   let out = "";
   stdout.on("data", (c) => (out += c));
-  const code = await main(["inject", "-f", "-", "-n", namespace, "--config", policyFile, "-o", "json"], { stdout, stderr: new PassThrough(), stdin: Readable.from([stringify(pod)]), env: {} });
+  const code = await main(["inject", "-f", "-", "-n", namespace, "--config", policyFile, "-o", "json"], {
+    stdout,
+    stderr: new PassThrough(),
+    stdin: Readable.from([stringify(pod)]),
+    env: {},
+  });
   assert.equal(code, 0);
   return JSON.parse(out);
 }

@@ -15,7 +15,11 @@ function admissionReview(pod: Record<string, any>, uid: string): string {
       requestResource: { group: "", version: "v1", resource: "pods" },
       namespace: pod["metadata"]["namespace"],
       operation: "CREATE",
-      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller", uid: "1c7a3f0e-9d2b-4a8e-b3f1-6e5d4c3b2a19", groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"] },
+      userInfo: {
+        username: "system:serviceaccount:kube-system:replicaset-controller",
+        uid: "1c7a3f0e-9d2b-4a8e-b3f1-6e5d4c3b2a19",
+        groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+      },
       object: pod,
       oldObject: null,
       dryRun: false,
@@ -36,7 +40,15 @@ export interface Body {
  */
 export function benchBodies(): Body[] {
   return [
-    { name: "before-istio", description: "pod before Istio's injection (first call)", json: admissionReview(fixture("pod-before-istio.json"), "7e0d2f5c-1b3a-4c6d-8e9f-0a1b2c3d4e5f") },
-    { name: "after-istio", description: "pod after Istio's classic injection (reinvocation)", json: admissionReview(fixture("pod-after-istio.json"), "3f2e1d0c-9b8a-4766-8554-433221100fed") },
+    {
+      name: "before-istio",
+      description: "pod before Istio's injection (first call)",
+      json: admissionReview(fixture("pod-before-istio.json"), "7e0d2f5c-1b3a-4c6d-8e9f-0a1b2c3d4e5f"),
+    },
+    {
+      name: "after-istio",
+      description: "pod after Istio's classic injection (reinvocation)",
+      json: admissionReview(fixture("pod-after-istio.json"), "3f2e1d0c-9b8a-4766-8554-433221100fed"),
+    },
   ];
 }

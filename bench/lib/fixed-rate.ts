@@ -32,7 +32,14 @@ export async function driveAtFixedRate(options: FixedRateOptions): Promise<LoadR
     new Promise<void>((resolve) => {
       const sentAt = process.hrtime.bigint();
       const req = request(
-        { host: "127.0.0.1", port: options.port, path: "/mutate", method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": body.length } },
+        {
+          host: "127.0.0.1",
+          port: options.port,
+          path: "/mutate",
+          method: "POST",
+          agent,
+          headers: { "Content-Type": "application/json", "Content-Length": body.length },
+        },
         (res) => {
           res.resume();
           res.on("end", () => {
@@ -50,7 +57,7 @@ export async function driveAtFixedRate(options: FixedRateOptions): Promise<LoadR
     });
 
   const startedAt = process.hrtime.bigint();
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const now = process.hrtime.bigint();
     // Send everything already due (a late timer must not thin the rate), then sleep to the next.
     while (sent < total && startedAt + BigInt(sent) * intervalNs <= now) {

@@ -21,7 +21,12 @@ export class LatencyRecorder {
   /** The figures of one run; the recorder is spent afterwards. */
   finish(requests: number, seconds: number, errors: number): LoadResult {
     const ms = (percentile: number) => this.histogram.getValueAtPercentile(percentile) / 1000;
-    const result = { requests, requestsPerSecond: requests / seconds, latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9), max: this.histogram.maxValue / 1000 }, errors };
+    const result = {
+      requests,
+      requestsPerSecond: requests / seconds,
+      latencyMs: { p50: ms(50), p99: ms(99), p999: ms(99.9), max: this.histogram.maxValue / 1000 },
+      errors,
+    };
     this.histogram.destroy();
     return result;
   }

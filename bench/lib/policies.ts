@@ -13,7 +13,12 @@ export function policyWithServices(size: number): string {
   const services: Record<string, unknown>[] = [];
   const globs = Math.min(4, Math.max(0, size - 1));
   for (let i = 0; i < size - 1 - globs; i++) {
-    services.push({ namespace: `team-${String(i % 40).padStart(2, "0")}`, name: `svc-${String(i).padStart(5, "0")}`, inject: i % 3 !== 0, ...(i % 10 === 0 ? { hostPassthrough: "outbound" } : {}) });
+    services.push({
+      namespace: `team-${String(i % 40).padStart(2, "0")}`,
+      name: `svc-${String(i).padStart(5, "0")}`,
+      inject: i % 3 !== 0,
+      ...(i % 10 === 0 ? { hostPassthrough: "outbound" } : {}),
+    });
   }
   for (let i = 0; i < globs; i++) services.push({ namespace: `sandbox-${i}-*`, name: `api-${i}`, inject: true });
   services.push({ namespace: BENCH_NAMESPACE, name: BENCH_SERVICE, inject: true, hostPassthrough: "both" });

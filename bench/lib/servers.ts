@@ -57,8 +57,19 @@ async function startLogged(name: string, args: string[], logFile: string, ready:
   };
 }
 
-export function startMeshTailor(name: string, dir: string, tls: { cert: string; key: string }, policyFile: string, nodeFlags: string[] = []): Promise<BenchServer> {
-  return startLogged(name, [...nodeFlags, CLI, "serve", "--host", "127.0.0.1", "--port", "0", "--tls-cert", tls.cert, "--tls-key", tls.key, "--config", policyFile], join(dir, `${name}.log`), "mesh-tailor serving");
+export function startMeshTailor(
+  name: string,
+  dir: string,
+  tls: { cert: string; key: string },
+  policyFile: string,
+  nodeFlags: string[] = [],
+): Promise<BenchServer> {
+  return startLogged(
+    name,
+    [...nodeFlags, CLI, "serve", "--host", "127.0.0.1", "--port", "0", "--tls-cert", tls.cert, "--tls-key", tls.key, "--config", policyFile],
+    join(dir, `${name}.log`),
+    "mesh-tailor serving",
+  );
 }
 
 export function startFloor(dir: string, tls: { cert: string; key: string }, responsesFile: string): Promise<BenchServer> {
@@ -68,12 +79,23 @@ export function startFloor(dir: string, tls: { cert: string; key: string }, resp
 /** One POST of BODY to /mutate, trusting CA; resolves with the status and the response, or fails after TIMEOUT_MS. */
 export function post(port: number, ca: string, body: string | Buffer, options: { timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, headers: { "Content-Type": "application/json" }, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) }, (res) => {
-      let data = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => (data += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/mutate",
+        method: "POST",
+        ca,
+        headers: { "Content-Type": "application/json" },
+        ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+      },
+      (res) => {
+        let data = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => (data += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     req.on("error", reject);
     req.end(body);

@@ -40,7 +40,9 @@ const uids = fc.uuid();
 const reviews = fc.record({ pod: arbitraryPod, namespace: namespaces, uid: uids, version: fc.constantFrom("admission.k8s.io/v1", "admission.k8s.io/v1beta1") });
 
 /** Generated pods, as kube-apiserver would send them. */
-export const generatedPods: fc.Arbitrary<Case> = reviews.map(({ pod, namespace, uid, version }) => reviewCase("generated pod", podCreateReview(pod, { namespace, uid, version })));
+export const generatedPods: fc.Arbitrary<Case> = reviews.map(({ pod, namespace, uid, version }) =>
+  reviewCase("generated pod", podCreateReview(pod, { namespace, uid, version })),
+);
 
 /** Every path (as keys) to a value in a JSON tree, the root included. */
 function pathsOf(value: unknown, prefix: (string | number)[] = [], into: (string | number)[][] = []): (string | number)[][] {
@@ -62,20 +64,23 @@ function replaceAt(root: unknown, path: (string | number)[], replacement: unknow
 const typeOf = (value: unknown): string => (value === null ? "null" : Array.isArray(value) ? "array" : typeof value);
 
 /** A generated review with the value at one path, anywhere in it, replaced by JSON of another type. */
-export const wrongTypes: fc.Arbitrary<Case> = fc
-  .tuple(reviews, fc.nat(), fc.jsonValue({ maxDepth: 3 }))
-  .map(([{ pod, namespace, uid }, pick, replacement]) => {
-    const review = podCreateReview(pod, { namespace, uid });
-    const paths = pathsOf(review);
-    const path = paths[pick % paths.length]!;
-    let value = replacement as Json;
-    let current: unknown = review;
-    for (const key of path) current = (current as Record<string | number, unknown>)[key];
-    if (typeOf(value) === typeOf(current)) value = typeOf(current) === "string" ? 42 : "a string";
-    return reviewCase("wrong type", replaceAt(review, path, value));
-  });
+export const wrongTypes: fc.Arbitrary<Case> = fc.tuple(reviews, fc.nat(), fc.jsonValue({ maxDepth: 3 })).map(([{ pod, namespace, uid }, pick, replacement]) => {
+  const review = podCreateReview(pod, { namespace, uid });
+  const paths = pathsOf(review);
+  const path = paths[pick % paths.length]!;
+  let value = replacement as Json;
+  let current: unknown = review;
+  for (const key of path) current = (current as Record<string | number, unknown>)[key];
+  if (typeOf(value) === typeOf(current)) value = typeOf(current) === "string" ? 42 : "a string";
+  return reviewCase("wrong type", replaceAt(review, path, value));
+});
 
-const POLLUTERS = ['"__proto__": {"polluted": "yes", "allowed": false}', '"constructor": {"prototype": {"polluted": "yes"}}', '"prototype": {"polluted": "yes"}', '"__proto__": null'];
+const POLLUTERS = [
+  '"__proto__": {"polluted": "yes", "allowed": false}',
+  '"constructor": {"prototype": {"polluted": "yes"}}',
+  '"prototype": {"polluted": "yes"}',
+  '"__proto__": null',
+];
 
 /** Prototype-pollution keys written into a generated review's JSON at random objects. */
 export const pollution: fc.Arbitrary<Case> = fc
@@ -104,7 +109,11 @@ export const malformed: fc.Arbitrary<Case> = fc.oneof(
 
 /** Large and deep: deep nesting, huge strings, many keys, many containers, a deep kind. */
 export const huge: fc.Arbitrary<Case> = fc
-  .tuple(fc.constantFrom("deep field", "deep kind", "huge string", "many annotations", "many containers", "huge proxy config", "huge preStop"), fc.integer({ min: 1, max: 6 }), uids)
+  .tuple(
+    fc.constantFrom("deep field", "deep kind", "huge string", "many annotations", "many containers", "huge proxy config", "huge preStop"),
+    fc.integer({ min: 1, max: 6 }),
+    uids,
+  )
   .map(([shape, scale, uid]): Case => {
     const pod = structuredClone(arbitraryBase) as Pod & Record<string, any>;
     const review = podCreateReview(pod, { uid }) as Record<string, any>;
@@ -118,9 +127,16 @@ export const huge: fc.Arbitrary<Case> = fc
       return reviewCase("huge", undefined, text);
     }
     if (shape === "huge string") pod.metadata!.annotations = { note: "x".repeat(scale * 1024 * 1024) };
-    if (shape === "many annotations") pod.metadata!.annotations = Object.fromEntries(Array.from({ length: scale * 15_000 }, (_, i) => [`example.com/k${i}`, "v"]));
-    if (shape === "many containers") pod.spec.containers = Array.from({ length: scale * 2_000 }, (_, i) => ({ name: `c${i}`, image: "i", lifecycle: { preStop: { exec: { command: ["sleep", String(i)] } } } }));
-    if (shape === "huge proxy config") pod.metadata!.annotations = { "proxy.istio.io/config": Array.from({ length: scale * 40_000 }, (_, i) => `k${i}: v`).join("\n") };
+    if (shape === "many annotations")
+      pod.metadata!.annotations = Object.fromEntries(Array.from({ length: scale * 15_000 }, (_, i) => [`example.com/k${i}`, "v"]));
+    if (shape === "many containers")
+      pod.spec.containers = Array.from({ length: scale * 2_000 }, (_, i) => ({
+        name: `c${i}`,
+        image: "i",
+        lifecycle: { preStop: { exec: { command: ["sleep", String(i)] } } },
+      }));
+    if (shape === "huge proxy config")
+      pod.metadata!.annotations = { "proxy.istio.io/config": Array.from({ length: scale * 40_000 }, (_, i) => `k${i}: v`).join("\n") };
     if (shape === "huge preStop") pod.spec.containers[0]!.lifecycle = { preStop: { exec: { command: ["sleep", "9".repeat(scale * 100)] } } };
     review["request"]["object"] = pod;
     return reviewCase("huge", review);
@@ -130,6 +146,11 @@ export const huge: fc.Arbitrary<Case> = fc
 const arbitraryBase: Pod = {
   apiVersion: "v1",
   kind: "Pod",
-  metadata: { generateName: "reviews-", labels: { app: "reviews" }, annotations: {}, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "reviews-5f7b9c8d4", controller: true, uid: "1" }] },
+  metadata: {
+    generateName: "reviews-",
+    labels: { app: "reviews" },
+    annotations: {},
+    ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "reviews-5f7b9c8d4", controller: true, uid: "1" }],
+  },
   spec: { containers: [{ name: "app", image: "app:1" }] },
 };

@@ -29,7 +29,11 @@ const isInt64Field = (path: string): boolean => INT64_FIELDS.some((field) => fie
 
 /** The values at int64 fields in the request's own object: a patch may move them (reordering containers) without having made them. */
 function ownIntegerValues(object: unknown): Set<string> {
-  return new Set(entries(object, "").filter(([path]) => isInt64Field(path)).map(([, value]) => JSON.stringify(value)));
+  return new Set(
+    entries(object, "")
+      .filter(([path]) => isInt64Field(path))
+      .map(([, value]) => JSON.stringify(value)),
+  );
 }
 
 /** Problems with a value a patch writes, as kube-apiserver would decode it (the request's own values excepted). */
@@ -39,7 +43,8 @@ function undecodable(operation: Operation, own: Set<string>): string | undefined
   for (const [path, value] of entries(operation.value, operation.path)) {
     if (typeof value === "number" && !Number.isFinite(value)) problems.push(`${path}: ${value}`);
     if (!isInt64Field(path) || own.has(JSON.stringify(value))) continue;
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || BigInt(value) > INT64_MAX) problems.push(`${path}: ${JSON.stringify(value)} is not an int64 the API accepts`);
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || BigInt(value) > INT64_MAX)
+      problems.push(`${path}: ${JSON.stringify(value)} is not an int64 the API accepts`);
   }
   if (/^\/metadata\/(labels|annotations)\/[^/]+$/.test(operation.path) && typeof operation.value !== "string") problems.push(`${operation.path}: not a string`);
   return problems.length > 0 ? problems.join("; ") : undefined;

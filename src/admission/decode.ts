@@ -20,6 +20,7 @@ export function decodeAdmissionReview(body: unknown): DecodeResult {
   const uid = request["uid"];
   if (typeof uid !== "string" || uid === "") return { ok: false, message: "request.uid must be a non-empty string" };
   // kube-apiserver sends a UUID; a uid it could not have sent is refused rather than echoed.
-  if (uid.length > MAX_UID_LENGTH) return { ok: false, message: `request.uid must be at most ${MAX_UID_LENGTH} characters (kube-apiserver sends a UUID), got ${uid.length}` };
+  if (uid.length > MAX_UID_LENGTH)
+    return { ok: false, message: `request.uid must be at most ${MAX_UID_LENGTH} characters (kube-apiserver sends a UUID), got ${uid.length}` };
   return { ok: true, version: apiVersion as AdmissionVersion, request: request as AdmissionRequest };
 }

@@ -26,7 +26,10 @@ describe("handleAdmission", () => {
     const request = requestFor(podCreateReview(pod));
     const handled = handleAdmission(request, policy);
     const operations = decodePatch(handled.response.patch);
-    assert.ok(operations.every((op) => op.op === "add" || op.op === "replace"), "only adds and replaces");
+    assert.ok(
+      operations.every((op) => op.op === "add" || op.op === "replace"),
+      "only adds and replaces",
+    );
     const result = fastJsonPatch.applyPatch(structuredClone(pod), operations as fastJsonPatch.Operation[], true, false).newDocument;
     assert.deepEqual(result.spec["futureField"], { nested: [1, 2, 3] });
     assert.equal(result.metadata!.labels!["a~b/c"], "1");

@@ -72,7 +72,12 @@ class Checker {
   keyMatches(target: string, cert: X509Certificate, keyPath: string): void {
     try {
       if (existsSync(keyPath) && (statSync(keyPath).mode & 0o077) !== 0) {
-        this.findings.push({ target: keyPath, check: "key file mode", status: "warn", detail: `mode ${(statSync(keyPath).mode & 0o777).toString(8)}, expected 600` });
+        this.findings.push({
+          target: keyPath,
+          check: "key file mode",
+          status: "warn",
+          detail: `mode ${(statSync(keyPath).mode & 0o777).toString(8)}, expected 600`,
+        });
       }
       this.add(target, "key matches certificate", cert.checkPrivateKey(createPrivateKey(readFileSync(keyPath))), keyPath);
     } catch (error) {
@@ -85,14 +90,16 @@ class Checker {
     const to = new Date(cert.validTo);
     if (!this.add(target, "valid now", from <= this.now && this.now < to, `${cert.validFrom} to ${cert.validTo}`)) return;
     const daysLeft = Math.floor((to.getTime() - this.now.getTime()) / DAY_MS);
-    if (daysLeft < EXPIRY_WARNING_DAYS) this.findings.push({ target, check: "expiry", status: "warn", detail: `expires in ${daysLeft} days (${cert.validTo})` });
+    if (daysLeft < EXPIRY_WARNING_DAYS)
+      this.findings.push({ target, check: "expiry", status: "warn", detail: `expires in ${daysLeft} days (${cert.validTo})` });
   }
 
   caExtensions(target: string, pem: string, pathLength: number | undefined): void {
     const ext = extensionsOf(pem);
     const bc = ext.basicConstraints;
     this.add(target, "basicConstraints critical CA:true", bc?.critical === true && bc.cA === true);
-    if (pathLength !== undefined) this.add(target, `pathlen:${pathLength}`, bc?.pathLenConstraint === pathLength, `pathlen ${bc?.pathLenConstraint ?? "unset"}`);
+    if (pathLength !== undefined)
+      this.add(target, `pathlen:${pathLength}`, bc?.pathLenConstraint === pathLength, `pathlen ${bc?.pathLenConstraint ?? "unset"}`);
     const ku = ext.keyUsage;
     this.add(target, "keyUsage critical keyCertSign,cRLSign", ku?.critical === true && ku.keyCertSign === true && ku.cRLSign === true);
     this.add(target, "subject and authority key identifiers", ext.subjectKeyIdentifier !== undefined && ext.authorityKeyIdentifier !== undefined);
@@ -111,12 +118,22 @@ function verifyCluster(checker: Checker, dir: string, cluster: string, root: X50
   checker.signedBy(target, intermediate, root, "root");
   checker.caExtensions(target, intermediate.toString(), 0);
   checker.add(target, `SAN ${ISTIOD_SAN}`, (intermediate.subjectAltName ?? "").includes(`DNS:${ISTIOD_SAN}`), intermediate.subjectAltName ?? "none");
-  checker.add(target, "within the root's validity", new Date(intermediate.validTo) <= new Date(root.validTo), `ends ${intermediate.validTo}, root ends ${root.validTo}`);
+  checker.add(
+    target,
+    "within the root's validity",
+    new Date(intermediate.validTo) <= new Date(root.validTo),
+    `ends ${intermediate.validTo}, root ends ${root.validTo}`,
+  );
   checker.validity(target, intermediate);
   checker.keyMatches(target, intermediate, join(base, "ca-key.pem"));
   try {
     const chain = splitPem(readFileSync(join(base, "cert-chain.pem"), "utf8")).map((pem) => new X509Certificate(pem));
-    checker.add(`${cluster}/cert-chain.pem`, "intermediate then root", chain.length === 2 && chain[0]!.fingerprint256 === intermediate.fingerprint256 && chain[1]!.fingerprint256 === root.fingerprint256, `${chain.length} certificates`);
+    checker.add(
+      `${cluster}/cert-chain.pem`,
+      "intermediate then root",
+      chain.length === 2 && chain[0]!.fingerprint256 === intermediate.fingerprint256 && chain[1]!.fingerprint256 === root.fingerprint256,
+      `${chain.length} certificates`,
+    );
   } catch (error) {
     checker.add(`${cluster}/cert-chain.pem`, "intermediate then root", false, (error as Error).message);
   }
@@ -127,8 +144,14 @@ function verifyCluster(checker: Checker, dir: string, cluster: string, root: X50
     try {
       const secret = parse(readFileSync(secretPath, "utf8"));
       const data = secret?.data ?? {};
-      const matches = CLUSTER_FILES.every((name) => typeof data[name] === "string" && Buffer.from(data[name], "base64").toString() === readFileSync(join(base, name), "utf8"));
-      checker.add(`${cluster}/cacerts.yaml`, "Secret cacerts with the four files", secret?.kind === "Secret" && secret?.metadata?.name === "cacerts" && matches);
+      const matches = CLUSTER_FILES.every(
+        (name) => typeof data[name] === "string" && Buffer.from(data[name], "base64").toString() === readFileSync(join(base, name), "utf8"),
+      );
+      checker.add(
+        `${cluster}/cacerts.yaml`,
+        "Secret cacerts with the four files",
+        secret?.kind === "Secret" && secret?.metadata?.name === "cacerts" && matches,
+      );
     } catch (error) {
       checker.add(`${cluster}/cacerts.yaml`, "Secret cacerts with the four files", false, (error as Error).message);
     }

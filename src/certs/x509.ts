@@ -55,17 +55,19 @@ export function createCertificate(request: CertificateRequest): string {
 
   const extensions: object[] = [];
   if (request.isCa) {
-    extensions.push({ name: "basicConstraints", critical: true, cA: true, ...(request.pathLength !== undefined ? { pathLenConstraint: request.pathLength } : {}) });
+    extensions.push({
+      name: "basicConstraints",
+      critical: true,
+      cA: true,
+      ...(request.pathLength !== undefined ? { pathLenConstraint: request.pathLength } : {}),
+    });
     extensions.push({ name: "keyUsage", critical: true, keyCertSign: true, cRLSign: true, digitalSignature: true });
   } else {
     extensions.push({ name: "basicConstraints", critical: true, cA: false });
     extensions.push({ name: "keyUsage", critical: true, digitalSignature: true, keyEncipherment: true });
   }
   if (request.serverAuth) extensions.push({ name: "extKeyUsage", serverAuth: true });
-  const altNames = [
-    ...(request.dnsNames ?? []).map((value) => ({ type: 2, value })),
-    ...(request.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
-  ];
+  const altNames = [...(request.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(request.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))];
   if (altNames.length > 0) extensions.push({ name: "subjectAltName", altNames });
   extensions.push({ name: "subjectKeyIdentifier" });
   const authorityKey = issuer ?? cert;

@@ -18,6 +18,13 @@ export async function withCluster<M, T>(context: string | undefined, loading: Pr
 }
 
 /** withCluster, with the policy a cluster command judges by (--config, else the installed one, else the built-in). */
-export function withClusterPolicy<M, T>(context: string | undefined, configFile: string | undefined, loading: Promise<M>, work: (api: KubeApi, policy: ResolvedPolicy, loaded: M) => Promise<T>): Promise<T> {
-  return withCluster(context, Promise.all([import("../ops/installed-policy.js"), loading]), async (api, [{ resolvePolicy }, loaded]) => work(api, await resolvePolicy(api, configFile), loaded));
+export function withClusterPolicy<M, T>(
+  context: string | undefined,
+  configFile: string | undefined,
+  loading: Promise<M>,
+  work: (api: KubeApi, policy: ResolvedPolicy, loaded: M) => Promise<T>,
+): Promise<T> {
+  return withCluster(context, Promise.all([import("../ops/installed-policy.js"), loading]), async (api, [{ resolvePolicy }, loaded]) =>
+    work(api, await resolvePolicy(api, configFile), loaded),
+  );
 }

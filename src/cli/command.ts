@@ -77,7 +77,8 @@ export function duration(flag: string, value: string | undefined, fallbackMs: nu
   if (value === undefined || value === "") return fallbackMs;
   if (value === "0") return 0;
   const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) throw new UsageError(`${flag} must be a duration such as 30s, 5m or 1h30m, got "${value}"`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value)
+    throw new UsageError(`${flag} must be a duration such as 30s, 5m or 1h30m, got "${value}"`);
   return Math.round(parts.reduce((sum, [, number, unit]) => sum + Number(number) * DURATION_UNITS[unit!]!, 0));
 }
 

@@ -69,7 +69,9 @@ export const controllerCommand: Command = {
     };
     // client-go's rules: the leader must give up before anyone may take over, and retry in between.
     if (!(lease.retrySeconds > 0 && lease.retrySeconds < lease.renewDeadlineSeconds && lease.renewDeadlineSeconds < lease.leaseSeconds)) {
-      throw new UsageError(`the lease timing must satisfy 0 < --retry-period < --renew-deadline < --lease-duration, got ${lease.retrySeconds}s, ${lease.renewDeadlineSeconds}s, ${lease.leaseSeconds}s`);
+      throw new UsageError(
+        `the lease timing must satisfy 0 < --retry-period < --renew-deadline < --lease-duration, got ${lease.retrySeconds}s, ${lease.renewDeadlineSeconds}s, ${lease.leaseSeconds}s`,
+      );
     }
     const logger = await createCommandLogger(values["log-level"] ?? env["LOG_LEVEL"] ?? "info", chooseLogFormat(env, process.stdout.isTTY === true));
     const signals = onStopSignals(logger);

@@ -28,7 +28,10 @@ const FLAGS = {
 const MARK = { ok: "ok", warning: "WARNING", error: "ERROR" } as const;
 
 function render(results: readonly CheckResult[]): string {
-  const table = formatTable(["CHECK", "STATUS", "DETAIL"], results.map((r) => [r.check, MARK[r.status], r.detail]));
+  const table = formatTable(
+    ["CHECK", "STATUS", "DETAIL"],
+    results.map((r) => [r.check, MARK[r.status], r.detail]),
+  );
   const fixes = results.filter((r) => r.fix).map((r) => `  ${r.check}: ${r.fix}`);
   const errors = results.filter((r) => r.status === "error").length;
   const warnings = results.filter((r) => r.status === "warning").length;
@@ -46,7 +49,8 @@ export const doctorCommand: Command = {
     return withCluster(values.context, Promise.resolve(), async (api) => {
       const results = await doctor(api, values.config);
       const errors = results.filter((r) => r.status === "error").length;
-      if (format === "json") write(io.stdout, JSON.stringify({ checks: results, errors, warnings: results.filter((r) => r.status === "warning").length }, null, 2));
+      if (format === "json")
+        write(io.stdout, JSON.stringify({ checks: results, errors, warnings: results.filter((r) => r.status === "warning").length }, null, 2));
       else write(io.stdout, render(results));
       return errors > 0 ? EXIT_FAILED : EXIT_OK;
     });

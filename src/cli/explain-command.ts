@@ -32,7 +32,9 @@ function render(e: Explanation): string {
   const lines: string[] = [];
   const yesNo = (value: boolean) => (value ? "yes" : "no");
   lines.push(`${e.target} in namespace ${e.namespace.name}`);
-  lines.push(`  namespace enabled:   ${yesNo(e.namespace.enabled)}${e.namespace.istioLabels.length ? `; Istio labels: ${e.namespace.istioLabels.join(", ")}` : "; no Istio namespace label"}`);
+  lines.push(
+    `  namespace enabled:   ${yesNo(e.namespace.enabled)}${e.namespace.istioLabels.length ? `; Istio labels: ${e.namespace.istioLabels.join(", ")}` : "; no Istio namespace label"}`,
+  );
   if (e.namespace.warning) lines.push(`  warning:             ${e.namespace.warning}`);
   lines.push(`  policy:              ${e.policy.origin}, revision ${e.policy.revision}`);
   lines.push(`  service:             ${e.service ?? "(none: no service label, no workload)"}${e.workload ? ` (workload ${e.workload})` : ""}`);
@@ -40,9 +42,16 @@ function render(e: Explanation): string {
   if (e.untailored) lines.push(`  mesh-tailor:         does not tailor it: ${e.untailored}`);
   else if (e.decision) lines.push(`  decision:            ${e.decision.selected ? "INTO the mesh" : "OUT of the mesh"}, because ${e.decision.reason}`);
   lines.push(`  mesh-tailor webhook: ${e.meshTailorWebhookCalled ? "called" : "not called (its selectors do not match)"}`);
-  if (Object.keys(e.sets).length > 0) lines.push(`  sets before Istio:   ${Object.entries(e.sets).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  if (Object.keys(e.sets).length > 0)
+    lines.push(
+      `  sets before Istio:   ${Object.entries(e.sets)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")}`,
+    );
   const injecting = e.injectors.filter((i) => i.injects);
-  lines.push(`  Istio injection:     ${injecting.length === 0 ? (e.injectors.length === 0 ? "no Istio injection webhook is installed" : "NOT injected: no Istio webhook matches") : `INJECTED by ${injecting.map((i) => `${i.webhook} (${i.configuration})`).join(", ")}`}`);
+  lines.push(
+    `  Istio injection:     ${injecting.length === 0 ? (e.injectors.length === 0 ? "no Istio injection webhook is installed" : "NOT injected: no Istio webhook matches") : `INJECTED by ${injecting.map((i) => `${i.webhook} (${i.configuration})`).join(", ")}`}`,
+  );
   for (const injector of e.injectors.filter((i) => !i.injects)) lines.push(`    - ${injector.webhook} (${injector.configuration}): ${injector.why}`);
   if (e.customizations.length > 0) lines.push(`  customizations:      ${e.customizations.join(", ")}`);
   for (const warning of e.warnings) lines.push(`  note:                ${warning}`);

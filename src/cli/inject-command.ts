@@ -65,14 +65,21 @@ export const injectCommand: Command = {
         const ran = runPipeline({ pod: site.pod, namespace, workload: site.workload }, policy);
         for (const warning of ran.warnings) write(io.stderr, `${describe(result, index)}: ${warning}`);
         if (ran.skipped) write(io.stderr, `${describe(result, index)}: not mutated: ${ran.skipped}`);
-        patches.push({ document: index + 1, kind: result["kind"], name: (result["metadata"] as JsonObject | undefined)?.["name"], path: site.path, patch: fastJsonPatch.compare(site.pod, ran.pod) });
+        patches.push({
+          document: index + 1,
+          kind: result["kind"],
+          name: (result["metadata"] as JsonObject | undefined)?.["name"],
+          path: site.path,
+          patch: fastJsonPatch.compare(site.pod, ran.pod),
+        });
         result = site.replace(result, ran.pod);
       }
       outputs.push(result);
     });
 
     if (format === "patch") write(io.stdout, JSON.stringify(patches, null, 2));
-    else if (format === "json") write(io.stdout, JSON.stringify(outputs.length === 1 ? outputs[0] : { apiVersion: "v1", kind: "List", items: outputs }, null, 2));
+    else if (format === "json")
+      write(io.stdout, JSON.stringify(outputs.length === 1 ? outputs[0] : { apiVersion: "v1", kind: "List", items: outputs }, null, 2));
     else io.stdout.write(outputs.map((o) => stringify(o, { lineWidth: 0 })).join("---\n"));
     return EXIT_OK;
   },

@@ -44,7 +44,8 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const parsed = parseCommandLine(argv, FLAGS, HELP, io, true);
   if (!parsed) return EXIT_OK;
   const [verb, ...names] = parsed.positionals;
-  if (!VERBS.includes(verb as (typeof VERBS)[number])) throw new UsageError(verb ? `unknown action "${verb}": use enable, disable or list` : "say what to do: enable, disable or list");
+  if (!VERBS.includes(verb as (typeof VERBS)[number]))
+    throw new UsageError(verb ? `unknown action "${verb}": use enable, disable or list` : "say what to do: enable, disable or list");
   const { values } = parsed;
   const format = outputFormat(values.output);
   const selector = values.selector;
@@ -62,10 +63,22 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
       const rows = await ops.listNamespaces(api, policy, selector);
       if (format === "json") write(io.stdout, JSON.stringify({ policy: { origin, revision: policy.revision }, namespaces: rows }, null, 2));
       else {
-        write(io.stdout, formatTable(
-          ["NAMESPACE", "ENABLED", "ISTIO LABELS", "DEFAULT SIDECAR", "PODS", "SELECTED", "WITH PROXY", "STALE"],
-          rows.map((r) => [r.namespace, r.enabled ? "yes" : "no", r.istioLabels.join(",") || "-", r.defaultSidecar, String(r.pods), String(r.selected), String(r.withProxy), String(r.stale)]),
-        ));
+        write(
+          io.stdout,
+          formatTable(
+            ["NAMESPACE", "ENABLED", "ISTIO LABELS", "DEFAULT SIDECAR", "PODS", "SELECTED", "WITH PROXY", "STALE"],
+            rows.map((r) => [
+              r.namespace,
+              r.enabled ? "yes" : "no",
+              r.istioLabels.join(",") || "-",
+              r.defaultSidecar,
+              String(r.pods),
+              String(r.selected),
+              String(r.withProxy),
+              String(r.stale),
+            ]),
+          ),
+        );
         write(io.stderr, `policy: ${origin}, revision ${policy.revision}`);
       }
       const conflicts = rows.flatMap((r) => r.conflicts.map((c) => `${r.namespace}: ${c}`));
@@ -73,9 +86,18 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
       return conflicts.length > 0 ? EXIT_FAILED : EXIT_OK;
     }
     const changes =
-      verb === "enable" ? await ops.enableNamespaces(api, targets, dryRun) : await ops.disableNamespaces(api, targets, (await resolvePolicy(api, values.config)).policy, dryRun);
+      verb === "enable"
+        ? await ops.enableNamespaces(api, targets, dryRun)
+        : await ops.disableNamespaces(api, targets, (await resolvePolicy(api, values.config)).policy, dryRun);
     if (format === "json") write(io.stdout, JSON.stringify(changes, null, 2));
-    else write(io.stdout, formatTable(["NAMESPACE", "RESULT", "NOTES"], changes.map((c) => [c.namespace, c.result, c.notes.join("; ")])));
+    else
+      write(
+        io.stdout,
+        formatTable(
+          ["NAMESPACE", "RESULT", "NOTES"],
+          changes.map((c) => [c.namespace, c.result, c.notes.join("; ")]),
+        ),
+      );
     if (changes.length === 0) write(io.stderr, `no namespace matches ${selector}`);
     return changes.some((c) => c.result === "refused" || c.result === "not found") ? EXIT_FAILED : EXIT_OK;
   });

@@ -23,9 +23,14 @@ export const policyCommand: Command = {
       if (rest.length !== 1) throw new UsageError("policy validate takes exactly one FILE");
       const file = rest[0]!;
       const compiled = await readPolicyFile(file);
-      write(io.stdout, `${file}: valid (${compiled.policy.services.length} service entries, mesh ${compiled.policy.mesh.enabled ? "enabled" : "rolled back"}, revision ${compiled.revision})`);
+      write(
+        io.stdout,
+        `${file}: valid (${compiled.policy.services.length} service entries, mesh ${compiled.policy.mesh.enabled ? "enabled" : "rolled back"}, revision ${compiled.revision})`,
+      );
       return EXIT_OK;
     }
-    throw new UsageError(action === undefined ? "policy needs an action: validate FILE or default" : `unknown policy action "${action}"; use validate FILE or default`);
+    throw new UsageError(
+      action === undefined ? "policy needs an action: validate FILE or default" : `unknown policy action "${action}"; use validate FILE or default`,
+    );
   },
 };

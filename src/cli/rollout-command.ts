@@ -61,9 +61,16 @@ function printPlan(io: CliIO, plan: RolloutPlan): void {
 }
 
 function printSummary(io: CliIO, result: RolloutResult, argv: readonly string[]): void {
-  write(io.stderr, `rollout: ${result.done.length} done, ${result.failed.length} failed, ${result.inFlight.length} still rolling out, ${result.notStarted.length} not started${result.interrupted ? " (interrupted)" : ""}`);
+  write(
+    io.stderr,
+    `rollout: ${result.done.length} done, ${result.failed.length} failed, ${result.inFlight.length} still rolling out, ${result.notStarted.length} not started${result.interrupted ? " (interrupted)" : ""}`,
+  );
   for (const { target, reason } of result.failed) write(io.stderr, `  failed ${name(target)}: ${reason}`);
-  for (const target of result.inFlight) write(io.stderr, `  still rolling out ${name(target)} (follow it: kubectl rollout status ${target.kind.toLowerCase()}/${target.name} -n ${target.namespace})`);
+  for (const target of result.inFlight)
+    write(
+      io.stderr,
+      `  still rolling out ${name(target)} (follow it: kubectl rollout status ${target.kind.toLowerCase()}/${target.name} -n ${target.namespace})`,
+    );
   if (result.failed.length > 0 || result.notStarted.length > 0 || result.inFlight.length > 0) {
     write(io.stderr, `resume, once the cause is fixed, with:\n  ${resumeCommand(argv)}`);
   }
@@ -138,7 +145,20 @@ export const rolloutCommand: Command = {
         process.off("SIGTERM", onSigint);
       }
       if (tty) io.stderr.write("\n");
-      if (!tty) write(io.stdout, JSON.stringify({ time: new Date().toISOString(), event: "summary", done: result.done.length, failed: result.failed, inFlight: result.inFlight, notStarted: result.notStarted, interrupted: result.interrupted, apiRequests: api.requests }));
+      if (!tty)
+        write(
+          io.stdout,
+          JSON.stringify({
+            time: new Date().toISOString(),
+            event: "summary",
+            done: result.done.length,
+            failed: result.failed,
+            inFlight: result.inFlight,
+            notStarted: result.notStarted,
+            interrupted: result.interrupted,
+            apiRequests: api.requests,
+          }),
+        );
       printSummary(io, result, argv);
       return result.interrupted ? EXIT_INTERRUPTED : result.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
     });

@@ -40,7 +40,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT_USAGE;
     }
     // The work could not be done, and the message says what to fix.
-    if (error instanceof WorkError || error instanceof PolicyError || error instanceof ManifestError || error instanceof KubeConfigError || error instanceof ApiError) {
+    if (
+      error instanceof WorkError ||
+      error instanceof PolicyError ||
+      error instanceof ManifestError ||
+      error instanceof KubeConfigError ||
+      error instanceof ApiError
+    ) {
       write(io.stderr, `mesh-tailor ${command.name}: ${error.message}`);
       return EXIT_FAILED;
     }

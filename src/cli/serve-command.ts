@@ -58,10 +58,15 @@ export const serveCommand: Command = {
     const listenPort = port("--port", values.port ?? env["MESH_TAILOR_PORT"], 8443);
     const certFile = values["tls-cert"] ?? env["MESH_TAILOR_TLS_CERT"];
     const keyFile = values["tls-key"] ?? env["MESH_TAILOR_TLS_KEY"];
-    if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError("--tls-cert and --tls-key go together: give both, or neither for a generated development certificate");
+    if (Boolean(certFile) !== Boolean(keyFile))
+      throw new UsageError("--tls-cert and --tls-key go together: give both, or neither for a generated development certificate");
     const configFile = values.config ?? env["MESH_TAILOR_CONFIG"];
     const pollSeconds = positiveInteger("--poll-seconds", values["poll-seconds"], 10);
-    const shutdownDelaySeconds = nonNegativeInteger("--shutdown-delay-seconds", values["shutdown-delay-seconds"] ?? env["MESH_TAILOR_SHUTDOWN_DELAY_SECONDS"], 0);
+    const shutdownDelaySeconds = nonNegativeInteger(
+      "--shutdown-delay-seconds",
+      values["shutdown-delay-seconds"] ?? env["MESH_TAILOR_SHUTDOWN_DELAY_SECONDS"],
+      0,
+    );
     const drainTimeoutSeconds = positiveInteger("--drain-timeout-seconds", values["drain-timeout-seconds"], 10);
     const level = values["log-level"] ?? env["LOG_LEVEL"] ?? "info";
     const logger = await createCommandLogger(level, chooseLogFormat(env, process.stdout.isTTY === true));
@@ -93,7 +98,7 @@ export const serveCommand: Command = {
         const { WebhookServer } = await import("../server/webhook-server.js");
         server = await WebhookServer.start({
           port: listenPort,
-          ...(values.host ?? env["MESH_TAILOR_HOST"] ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
+          ...((values.host ?? env["MESH_TAILOR_HOST"]) ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
           tls,
           policyFile: configFile,
           logger,
@@ -103,7 +108,10 @@ export const serveCommand: Command = {
         });
       } catch (error) {
         if (ephemeralCa) rmSync(ephemeralCa.caFile, { force: true });
-        const message = error instanceof PolicyError ? `${error.message}\nFix the policy (see \`mesh-tailor policy default\`) or omit --config to use the built-in one.` : (error as Error).message;
+        const message =
+          error instanceof PolicyError
+            ? `${error.message}\nFix the policy (see \`mesh-tailor policy default\`) or omit --config to use the built-in one.`
+            : (error as Error).message;
         throw new WorkError(message);
       }
 

@@ -7,7 +7,12 @@ import { desiredSidecar, type Sidecar } from "../namespaces/default-sidecar.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const policy = loadPolicy(HEADER);
-const namespace = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}, extra: Partial<KubeObject> = {}): KubeObject => ({
+const namespace = (
+  name: string,
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+  extra: Partial<KubeObject> = {},
+): KubeObject => ({
   metadata: { name, labels, annotations },
   ...extra,
 });

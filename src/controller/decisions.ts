@@ -34,9 +34,7 @@ export function decideSidecar(namespace: KubeObject, policy: CompiledPolicy, exi
 
 /** What to do about a namespace's own label, for sandboxes that follow their base namespace. */
 export type LabelAction =
-  | { readonly kind: "enable-sandbox"; readonly base: string }
-  | { readonly kind: "disable-sandbox"; readonly base: string }
-  | { readonly kind: "none" };
+  { readonly kind: "enable-sandbox"; readonly base: string } | { readonly kind: "disable-sandbox"; readonly base: string } | { readonly kind: "none" };
 
 /**
  * Sandboxes follow their base namespace (sandbox.autoEnable): one whose base is enabled is
@@ -58,7 +56,8 @@ export function decideSandboxLabel(namespace: KubeObject, base: KubeObject | und
 
 /** The merge patch that applies a label action. */
 export function labelPatch(action: LabelAction): Record<string, unknown> | undefined {
-  if (action.kind === "enable-sandbox") return { metadata: { labels: { [meshTailor.ENABLED]: "true" }, annotations: { [meshTailor.SANDBOX_OF]: action.base } } };
+  if (action.kind === "enable-sandbox")
+    return { metadata: { labels: { [meshTailor.ENABLED]: "true" }, annotations: { [meshTailor.SANDBOX_OF]: action.base } } };
   if (action.kind === "disable-sandbox") return { metadata: { labels: { [meshTailor.ENABLED]: null }, annotations: { [meshTailor.SANDBOX_OF]: null } } };
   return undefined;
 }

@@ -16,8 +16,18 @@ export class ControllerMetrics {
 
   constructor(managedNamespaces: () => number) {
     const registers = [this.registry];
-    this.reconciles = new Counter({ name: "mesh_tailor_controller_reconciles_total", help: "Namespace reconciles by result.", labelNames: ["result"], registers });
-    this.errors = new Counter({ name: "mesh_tailor_controller_errors_total", help: "API calls that failed, by operation.", labelNames: ["operation"], registers });
+    this.reconciles = new Counter({
+      name: "mesh_tailor_controller_reconciles_total",
+      help: "Namespace reconciles by result.",
+      labelNames: ["result"],
+      registers,
+    });
+    this.errors = new Counter({
+      name: "mesh_tailor_controller_errors_total",
+      help: "API calls that failed, by operation.",
+      labelNames: ["operation"],
+      registers,
+    });
     this.duration = new Histogram({
       name: "mesh_tailor_controller_reconcile_duration_seconds",
       help: "Time to reconcile one namespace.",
@@ -32,9 +42,18 @@ export class ControllerMetrics {
         this.set(managedNamespaces());
       },
     });
-    this.watchRestarts = new Counter({ name: "mesh_tailor_controller_watch_restarts_total", help: "Watches started again, by resource and reason (gone: listed again after 410; error; closed: ended by the server).", labelNames: ["resource", "reason"], registers });
+    this.watchRestarts = new Counter({
+      name: "mesh_tailor_controller_watch_restarts_total",
+      help: "Watches started again, by resource and reason (gone: listed again after 410; error; closed: ended by the server).",
+      labelNames: ["resource", "reason"],
+      registers,
+    });
     this.leader = new Gauge({ name: "mesh_tailor_controller_leader", help: "1 while this replica holds the leader lease and acts.", registers });
-    this.lastReconcile = new Gauge({ name: "mesh_tailor_controller_last_reconcile_timestamp_seconds", help: "When the last reconcile finished (Unix time).", registers });
+    this.lastReconcile = new Gauge({
+      name: "mesh_tailor_controller_last_reconcile_timestamp_seconds",
+      help: "When the last reconcile finished (Unix time).",
+      registers,
+    });
     this.reloads = new Counter({ name: "mesh_tailor_reloads_total", help: "Policy reloads by result.", labelNames: ["kind", "result"], registers });
     for (const result of ["changed", "unchanged", "error"] as const) this.reconciles.labels(result).inc(0);
     for (const result of ["success", "failure"]) this.reloads.labels("policy", result).inc(0);

@@ -15,7 +15,10 @@ import { NamespaceController } from "./namespace-controller.js";
 
 const policy = loadPolicy("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n");
 const logger = pino({ level: "silent" });
-const managed: KubeObject = { metadata: { name: "default", namespace: "gone", uid: "uid-1", resourceVersion: "7", labels: { "app.kubernetes.io/managed-by": "mesh-tailor" } }, spec: { egress: [{ hosts: ["./*", "istio-system/*"] }] } };
+const managed: KubeObject = {
+  metadata: { name: "default", namespace: "gone", uid: "uid-1", resourceVersion: "7", labels: { "app.kubernetes.io/managed-by": "mesh-tailor" } },
+  spec: { egress: [{ hosts: ["./*", "istio-system/*"] }] },
+};
 
 class MemoryApi {
   readonly writes: { method: string; path: string; options: RequestOptions }[] = [];
@@ -36,7 +39,14 @@ class MemoryApi {
 
 function controllerOn(api: MemoryApi): NamespaceController {
   const metrics = new ControllerMetrics(() => 0);
-  return new NamespaceController({ api, logger, metrics, policy: () => policy, events: new EventRecorder(api, "test", "test", logger), excluded: ["kube-system"] });
+  return new NamespaceController({
+    api,
+    logger,
+    metrics,
+    policy: () => policy,
+    events: new EventRecorder(api, "test", "test", logger),
+    excluded: ["kube-system"],
+  });
 }
 
 const until = async (what: string, check: () => boolean) => {
@@ -62,7 +72,10 @@ const term = (): LeaderTerm & { end(): void; refuse(): void } => {
 
 describe("the namespace controller's writes", () => {
   it("deletes its Sidecar only on the uid and resourceVersion it read, under the term's signal and fence", async () => {
-    const api = new MemoryApi({ "/api/v1/namespaces": [{ metadata: { name: "gone", resourceVersion: "3" } }], "/apis/networking.istio.io/v1/sidecars": [managed] });
+    const api = new MemoryApi({
+      "/api/v1/namespaces": [{ metadata: { name: "gone", resourceVersion: "3" } }],
+      "/apis/networking.istio.io/v1/sidecars": [managed],
+    });
     const controller = controllerOn(api);
     controller.start();
     await until("the mirrors to sync", () => controller.synced);
@@ -79,7 +92,10 @@ describe("the namespace controller's writes", () => {
   });
 
   it("writes nothing once the fence refuses, and nothing after the term ends", async () => {
-    const namespaces = [{ metadata: { name: "shop", resourceVersion: "3", labels: { "mesh-tailor.io/enabled": "true" } } }, { metadata: { name: "cart", resourceVersion: "4", labels: { "mesh-tailor.io/enabled": "true" } } }];
+    const namespaces = [
+      { metadata: { name: "shop", resourceVersion: "3", labels: { "mesh-tailor.io/enabled": "true" } } },
+      { metadata: { name: "cart", resourceVersion: "4", labels: { "mesh-tailor.io/enabled": "true" } } },
+    ];
     const api = new MemoryApi({ "/api/v1/namespaces": namespaces, "/apis/networking.istio.io/v1/sidecars": [] });
     const controller = controllerOn(api);
     controller.start();

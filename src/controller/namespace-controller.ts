@@ -203,7 +203,10 @@ export class NamespaceController {
       }
       changed = true;
       const enabling = labelAction.kind === "enable-sandbox";
-      this.options.logger.info({ namespace: name, base: labelAction.base }, enabling ? "sandbox enabled: its base is" : "sandbox disabled: its base no longer is");
+      this.options.logger.info(
+        { namespace: name, base: labelAction.base },
+        enabling ? "sandbox enabled: its base is" : "sandbox disabled: its base no longer is",
+      );
       await this.options.events.namespaceEvent(
         namespace,
         "Normal",
@@ -234,7 +237,13 @@ export class NamespaceController {
         if (this.reported.get(name) === version) return false;
         this.reported.set(name, version);
         logger.warn({ namespace: name }, "a default Sidecar mesh-tailor does not manage: left as it is");
-        await events.namespaceEvent(namespace, "Warning", "ForeignDefaultSidecar", `Sidecar ${name}/${DEFAULT_SIDECAR_NAME} is not managed by mesh-tailor (no app.kubernetes.io/managed-by: mesh-tailor label): it is left as it is; delete it to let mesh-tailor manage it`, term);
+        await events.namespaceEvent(
+          namespace,
+          "Warning",
+          "ForeignDefaultSidecar",
+          `Sidecar ${name}/${DEFAULT_SIDECAR_NAME} is not managed by mesh-tailor (no app.kubernetes.io/managed-by: mesh-tailor label): it is left as it is; delete it to let mesh-tailor manage it`,
+          term,
+        );
         return false;
       }
       case "create":
@@ -246,7 +255,13 @@ export class NamespaceController {
           throw error;
         }
         logger.info({ namespace: name }, "default Sidecar created");
-        await events.namespaceEvent(namespace, "Normal", "DefaultSidecarCreated", `mesh-tailor created Sidecar ${DEFAULT_SIDECAR_NAME} (egress: ${action.sidecar.spec!.egress[0]!.hosts.join(", ")}) so this namespace's proxies receive only the configuration they need`, term);
+        await events.namespaceEvent(
+          namespace,
+          "Normal",
+          "DefaultSidecarCreated",
+          `mesh-tailor created Sidecar ${DEFAULT_SIDECAR_NAME} (egress: ${action.sidecar.spec!.egress[0]!.hosts.join(", ")}) so this namespace's proxies receive only the configuration they need`,
+          term,
+        );
         return true;
       case "restore":
         try {
@@ -257,20 +272,34 @@ export class NamespaceController {
           throw error;
         }
         logger.info({ namespace: name }, "default Sidecar restored");
-        await events.namespaceEvent(namespace, "Normal", "DefaultSidecarRestored", `mesh-tailor restored Sidecar ${DEFAULT_SIDECAR_NAME} to the policy (egress: ${action.sidecar.spec!.egress[0]!.hosts.join(", ")}); change namespaces.defaultSidecar in the policy instead of the object`, term);
+        await events.namespaceEvent(
+          namespace,
+          "Normal",
+          "DefaultSidecarRestored",
+          `mesh-tailor restored Sidecar ${DEFAULT_SIDECAR_NAME} to the policy (egress: ${action.sidecar.spec!.egress[0]!.hosts.join(", ")}); change namespaces.defaultSidecar in the policy instead of the object`,
+          term,
+        );
         return true;
       case "delete": {
         // The preconditions keep it from deleting a Sidecar someone replaced or edited meanwhile.
         const preconditions = { uid: existing?.metadata.uid, resourceVersion: existing?.metadata.resourceVersion };
         try {
-          await this.write(term, "delete-sidecar", "DELETE", `${path}/${DEFAULT_SIDECAR_NAME}`, { body: { kind: "DeleteOptions", apiVersion: "v1", preconditions } });
+          await this.write(term, "delete-sidecar", "DELETE", `${path}/${DEFAULT_SIDECAR_NAME}`, {
+            body: { kind: "DeleteOptions", apiVersion: "v1", preconditions },
+          });
         } catch (error) {
           if (isNotFound(error)) return false;
           if (isConflict(error)) throw new Error(`Sidecar ${name}/${DEFAULT_SIDECAR_NAME} changed since it was read: deciding again`);
           throw error;
         }
         logger.info({ namespace: name }, "default Sidecar removed");
-        await events.namespaceEvent(namespace, "Normal", "DefaultSidecarRemoved", `mesh-tailor removed its Sidecar ${DEFAULT_SIDECAR_NAME}: the namespace is not enabled, or the policy no longer asks for one`, term);
+        await events.namespaceEvent(
+          namespace,
+          "Normal",
+          "DefaultSidecarRemoved",
+          `mesh-tailor removed its Sidecar ${DEFAULT_SIDECAR_NAME}: the namespace is not enabled, or the policy no longer asks for one`,
+          term,
+        );
         return true;
       }
     }

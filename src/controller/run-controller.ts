@@ -49,7 +49,14 @@ export async function runController(settings: ControllerSettings): Promise<numbe
   const identity = settings.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
   let controller: NamespaceController | undefined;
   const metrics = new ControllerMetrics(() => controller?.managedCount() ?? 0);
-  const policy = await PolicySource.open({ file: settings.configFile, logger, pollMs: settings.pollMs, registry: metrics.registry, reloads: metrics.reloads, onReload: () => controller?.policyChanged() });
+  const policy = await PolicySource.open({
+    file: settings.configFile,
+    logger,
+    pollMs: settings.pollMs,
+    registry: metrics.registry,
+    reloads: metrics.reloads,
+    onReload: () => controller?.policyChanged(),
+  });
   // The identity in the User-Agent lets an audit log tell the replicas apart.
   const api = await KubeApi.connect(settings.context, { userAgent: `${CONTROLLER_COMPONENT} (${identity})` });
   controller = new NamespaceController({
@@ -86,8 +93,14 @@ export async function runController(settings: ControllerSettings): Promise<numbe
   });
   running.start();
   void elector.start();
-  logger.info({ port: probes.port, identity, lease: `${settings.ownNamespace}/${settings.leaseName}`, policyRevision: policy.current.revision }, "mesh-tailor controller started");
-  const outcome = await Promise.race([settings.stopRequested.then(() => ({ kind: "stop" as const })), leadershipLost.then((why) => ({ kind: "lost" as const, why }))]);
+  logger.info(
+    { port: probes.port, identity, lease: `${settings.ownNamespace}/${settings.leaseName}`, policyRevision: policy.current.revision },
+    "mesh-tailor controller started",
+  );
+  const outcome = await Promise.race([
+    settings.stopRequested.then(() => ({ kind: "stop" as const })),
+    leadershipLost.then((why) => ({ kind: "lost" as const, why })),
+  ]);
   stopping = true;
   // Stop acting before the lease is released, so that no two replicas ever act at once: the
   // term ends (every reconcile's requests are cancelled), then the workers are waited for.

@@ -26,10 +26,38 @@ interface Placement {
 
 // workloadSelector labels match exactly, so "both" needs a filter of its own on each side.
 const PLACEMENTS: readonly Placement[] = [
-  { name: "mesh-tailor-host-passthrough-outbound", context: "SIDECAR_OUTBOUND", script: "outbound", selectorValue: "outbound", operation: "INSERT_BEFORE", before: ROUTER },
-  { name: "mesh-tailor-host-passthrough-outbound-both", context: "SIDECAR_OUTBOUND", script: "outbound", selectorValue: "both", operation: "INSERT_BEFORE", before: ROUTER },
-  { name: "mesh-tailor-host-passthrough-inbound", context: "SIDECAR_INBOUND", script: "inbound", selectorValue: "inbound", operation: "INSERT_BEFORE", before: RBAC },
-  { name: "mesh-tailor-host-passthrough-inbound-both", context: "SIDECAR_INBOUND", script: "inbound", selectorValue: "both", operation: "INSERT_BEFORE", before: RBAC },
+  {
+    name: "mesh-tailor-host-passthrough-outbound",
+    context: "SIDECAR_OUTBOUND",
+    script: "outbound",
+    selectorValue: "outbound",
+    operation: "INSERT_BEFORE",
+    before: ROUTER,
+  },
+  {
+    name: "mesh-tailor-host-passthrough-outbound-both",
+    context: "SIDECAR_OUTBOUND",
+    script: "outbound",
+    selectorValue: "both",
+    operation: "INSERT_BEFORE",
+    before: ROUTER,
+  },
+  {
+    name: "mesh-tailor-host-passthrough-inbound",
+    context: "SIDECAR_INBOUND",
+    script: "inbound",
+    selectorValue: "inbound",
+    operation: "INSERT_BEFORE",
+    before: RBAC,
+  },
+  {
+    name: "mesh-tailor-host-passthrough-inbound-both",
+    context: "SIDECAR_INBOUND",
+    script: "inbound",
+    selectorValue: "both",
+    operation: "INSERT_BEFORE",
+    before: RBAC,
+  },
   { name: "mesh-tailor-host-passthrough-gateway", context: "GATEWAY", script: "gateway", operation: "INSERT_FIRST" },
 ];
 
@@ -41,11 +69,17 @@ export interface EnvoyFilterObject {
 }
 
 function envoyFilter(placement: Placement, options: HostPassthroughOptions): EnvoyFilterObject {
-  const listenerMatch: Record<string, unknown> = { filterChain: { filter: { name: HCM, ...(placement.before ? { subFilter: { name: placement.before } } : {}) } } };
+  const listenerMatch: Record<string, unknown> = {
+    filterChain: { filter: { name: HCM, ...(placement.before ? { subFilter: { name: placement.before } } : {}) } },
+  };
   return {
     apiVersion: "networking.istio.io/v1alpha3",
     kind: "EnvoyFilter",
-    metadata: { name: placement.name, namespace: options.namespace, labels: { "app.kubernetes.io/part-of": "mesh-tailor", "app.kubernetes.io/component": "host-passthrough" } },
+    metadata: {
+      name: placement.name,
+      namespace: options.namespace,
+      labels: { "app.kubernetes.io/part-of": "mesh-tailor", "app.kubernetes.io/component": "host-passthrough" },
+    },
     spec: {
       ...(placement.selectorValue ? { workloadSelector: { labels: { [meshTailor.HOST_PASSTHROUGH]: placement.selectorValue } } } : {}),
       configPatches: [

@@ -38,7 +38,8 @@ export function optionProblems(options: HostPassthroughOptions): string[] {
   }
   if (options.trustDomains.length === 0) problems.push("--trust-domain: give at least one trust domain");
   for (const domain of options.trustDomains) {
-    if (!/^[a-z0-9]([a-z0-9._-]{0,251}[a-z0-9])?$/.test(domain)) problems.push(`--trust-domain "${domain}" must be a SPIFFE trust domain such as cluster.local`);
+    if (!/^[a-z0-9]([a-z0-9._-]{0,251}[a-z0-9])?$/.test(domain))
+      problems.push(`--trust-domain "${domain}" must be a SPIFFE trust domain such as cluster.local`);
   }
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(options.namespace)) problems.push(`--namespace "${options.namespace}" must be a namespace name`);
   return problems;

@@ -21,11 +21,15 @@ describe("the Kubernetes client", () => {
     server = await new FakeApiServer().start();
     server.route((request, res) => {
       if (request.path.startsWith("/echo")) {
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ metadata: { name: "echo" }, method: request.method, body: request.body, length: request.headers["content-length"] ?? null }));
+        res
+          .writeHead(200, { "Content-Type": "application/json" })
+          .end(JSON.stringify({ metadata: { name: "echo" }, method: request.method, body: request.body, length: request.headers["content-length"] ?? null }));
         return true;
       }
       if (request.path.startsWith("/too-large")) {
-        sendStatus(res, 504, "Timeout", "Timeout: Too large resource version: 159, current: 140", { details: { causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }] } });
+        sendStatus(res, 504, "Timeout", "Timeout: Too large resource version: 159, current: 140", {
+          details: { causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }] },
+        });
         return true;
       }
       return false;
@@ -36,7 +40,9 @@ describe("the Kubernetes client", () => {
   it("sends a DELETE's body with its length, so the server reads it and the connection serves the next request", async () => {
     const api = new KubeApi(server.source());
     const preconditions = { uid: "not-the-one" };
-    const deleted = await api.request<{ method: string; body: string; length: string | null }>("DELETE", "/echo/delete", { body: { kind: "DeleteOptions", apiVersion: "v1", preconditions } });
+    const deleted = await api.request<{ method: string; body: string; length: string | null }>("DELETE", "/echo/delete", {
+      body: { kind: "DeleteOptions", apiVersion: "v1", preconditions },
+    });
     assert.equal(deleted.method, "DELETE");
     assert.deepEqual(JSON.parse(deleted.body).preconditions, preconditions, "the server saw the precondition");
     assert.equal(Number(deleted.length), Buffer.byteLength(deleted.body));
@@ -111,8 +117,21 @@ describe("the Kubernetes client", () => {
     server.route((request, res) => {
       if (!request.path.startsWith("/watch/")) return false;
       res.writeHead(200, { "Content-Type": "application/json" });
-      if (request.path.startsWith("/watch/silent")) res.write(JSON.stringify({ type: "ADDED", object: { metadata: { name: "a", resourceVersion: "2" } } }) + "\n");
-      else res.end(JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 504, reason: "Timeout", message: "Too large resource version", details: { causes: [{ reason: "ResourceVersionTooLarge" }] } } }) + "\n");
+      if (request.path.startsWith("/watch/silent"))
+        res.write(JSON.stringify({ type: "ADDED", object: { metadata: { name: "a", resourceVersion: "2" } } }) + "\n");
+      else
+        res.end(
+          JSON.stringify({
+            type: "ERROR",
+            object: {
+              kind: "Status",
+              code: 504,
+              reason: "Timeout",
+              message: "Too large resource version",
+              details: { causes: [{ reason: "ResourceVersionTooLarge" }] },
+            },
+          }) + "\n",
+        );
       return true;
     });
     const api = new KubeApi(server.source(), { watchSilenceGraceMs: 300 });

@@ -146,7 +146,9 @@ export class KubeApi {
     // The length goes with every body: Node frames a DELETE's body neither by length nor by
     // chunks unless told, and the API server then never reads it (a uid precondition ignored,
     // the next request on the connection garbled).
-    const headers: Record<string, string> = payload ? { "Content-Type": options.contentType ?? "application/json", "Content-Length": String(payload.length) } : {};
+    const headers: Record<string, string> = payload
+      ? { "Content-Type": options.contentType ?? "application/json", "Content-Length": String(payload.length) }
+      : {};
     if (options.accept) headers["Accept"] = options.accept;
     const { options: http, origin } = await this.httpOptions(method, path, headers);
     if (signal?.aborted) throw aborted(what);
@@ -166,7 +168,10 @@ export class KubeApi {
         } else resolve(value!);
       };
       const onAbort = () => finish(aborted(what));
-      const timer = setTimeout(() => finish(new ApiError(0, "Timeout", `${what}: no answer from ${origin} within ${Math.round(timeoutMs / 100) / 10} s`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new ApiError(0, "Timeout", `${what}: no answer from ${origin} within ${Math.round(timeoutMs / 100) / 10} s`)),
+        timeoutMs,
+      );
       signal?.addEventListener("abort", onAbort, { once: true });
       const req = request(http, (response: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -218,7 +223,11 @@ export class KubeApi {
       let resourceVersion = "";
       try {
         do {
-          const page = await this.get<{ items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(path, { ...query, limit: PAGE_SIZE, continue: next }, { accept, signal: options.signal });
+          const page = await this.get<{ items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(
+            path,
+            { ...query, limit: PAGE_SIZE, continue: next },
+            { accept, signal: options.signal },
+          );
           for (const item of page.items ?? []) items.push(item);
           next = page.metadata?.continue || undefined;
           resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;

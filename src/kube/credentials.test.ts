@@ -50,7 +50,10 @@ describe("which credentials a command uses", () => {
   const home = mkdtempSync(join(tmpdir(), "mesh-tailor-home-"));
 
   it("says what to set when there is neither a kubeconfig nor a ServiceAccount", async () => {
-    await assert.rejects(resolveCredentialSource(undefined, { HOME: home }), (error: Error) => error instanceof KubeConfigError && /no cluster to talk to: there is no .*\.kube\/config and KUBECONFIG is not set/.test(error.message));
+    await assert.rejects(
+      resolveCredentialSource(undefined, { HOME: home }),
+      (error: Error) => error instanceof KubeConfigError && /no cluster to talk to: there is no .*\.kube\/config and KUBECONFIG is not set/.test(error.message),
+    );
     await assert.rejects(resolveCredentialSource(undefined, { KUBECONFIG: join(home, "a"), HOME: home }), /none of the files KUBECONFIG names exists/);
     await assert.rejects(resolveCredentialSource("prod", { HOME: home, ...POD_ENV }), /cannot use --context prod/);
   });

@@ -68,7 +68,9 @@ export async function resolveCredentialSource(context: string | undefined, env: 
   const where = env["KUBECONFIG"] ? `none of the files KUBECONFIG names exists (${paths.join(", ")})` : `there is no ${paths[0]} and KUBECONFIG is not set`;
   if (context) throw new KubeConfigError(`cannot use --context ${context}: ${where}`);
   if (serviceAccountAvailable(env)) return inClusterSource(env);
-  throw new KubeConfigError(`no cluster to talk to: ${where}, and this is not a pod with a ServiceAccount token. Point KUBECONFIG at a kubeconfig (kubectl config view works when it is right), or create ~/.kube/config`);
+  throw new KubeConfigError(
+    `no cluster to talk to: ${where}, and this is not a pod with a ServiceAccount token. Point KUBECONFIG at a kubeconfig (kubectl config view works when it is right), or create ~/.kube/config`,
+  );
 }
 
 async function kubeconfigSource(context: string | undefined, paths: readonly string[]): Promise<CredentialSource> {

@@ -39,7 +39,8 @@ export const isForbidden = (error: unknown): boolean => statusOf(error) === 403;
 /** The request was cut by its caller's signal: not a failure of the API server. */
 export const isAborted = (error: unknown): boolean => error instanceof ApiError && error.reason === "Aborted";
 /** No answer at all (refused, reset, timed out): the API server may be down or unreachable. */
-export const isUnreachable = (error: unknown): boolean => error instanceof ApiError && error.status === 0 && (error.reason === "Unreachable" || error.reason === "Timeout");
+export const isUnreachable = (error: unknown): boolean =>
+  error instanceof ApiError && error.status === 0 && (error.reason === "Unreachable" || error.reason === "Timeout");
 
 /**
  * A LIST or WATCH from a resourceVersion the API server has not reached yet (an HA control plane
@@ -48,7 +49,8 @@ export const isUnreachable = (error: unknown): boolean => error instanceof ApiEr
  * client-go's reflector, the caller lists afresh from the newest state.
  */
 export const isResourceVersionTooLarge = (error: unknown): boolean =>
-  error instanceof ApiError && (error.causes.some((c) => c.reason === "ResourceVersionTooLarge") || (error.reason === "Timeout" && /too large resource version/i.test(error.message)));
+  error instanceof ApiError &&
+  (error.causes.some((c) => c.reason === "ResourceVersionTooLarge") || (error.reason === "Timeout" && /too large resource version/i.test(error.message)));
 
 /** A Status answer (or any error body) as an ApiError that says what was asked. */
 export function statusError(status: number, body: string, what: string): ApiError {
@@ -71,4 +73,5 @@ export function statusError(status: number, body: string, what: string): ApiErro
  * (5xx), a request timed out on its side. Not a refusal: those say what to change.
  */
 export const isTransient = (error: unknown): boolean =>
-  error instanceof ApiError && ((error.status === 0 && (error.reason === "Unreachable" || error.reason === "Timeout")) || error.status === 429 || error.status >= 500);
+  error instanceof ApiError &&
+  ((error.status === 0 && (error.reason === "Unreachable" || error.reason === "Timeout")) || error.status === 429 || error.status >= 500);

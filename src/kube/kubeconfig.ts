@@ -17,10 +17,18 @@ export function loadKubeConfig(context: string | undefined): KubeConfig {
   }
   if (context) {
     if (!config.getContexts().some((c) => c.name === context)) {
-      throw new KubeConfigError(`no context "${context}" in the kubeconfig; contexts: ${config.getContexts().map((c) => c.name).join(", ") || "none"}`);
+      throw new KubeConfigError(
+        `no context "${context}" in the kubeconfig; contexts: ${
+          config
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "none"
+        }`,
+      );
     }
     config.setCurrentContext(context);
   }
-  if (!config.getCurrentCluster()) throw new KubeConfigError("no cluster to talk to: set KUBECONFIG, create ~/.kube/config, or run inside a pod with a ServiceAccount");
+  if (!config.getCurrentCluster())
+    throw new KubeConfigError("no cluster to talk to: set KUBECONFIG, create ~/.kube/config, or run inside a pod with a ServiceAccount");
   return config;
 }

@@ -5,8 +5,18 @@ import { selectorMatches, selectorQuery } from "./label-selector.js";
 describe("label selectors", () => {
   // Istio's own object webhook: pods labelled for injection, in namespaces with no Istio label.
   const objectWebhook = {
-    namespace: { matchExpressions: [{ key: "istio-injection", operator: "DoesNotExist" }, { key: "istio.io/rev", operator: "DoesNotExist" }] },
-    object: { matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "In", values: ["true"] }, { key: "istio.io/rev", operator: "DoesNotExist" }] },
+    namespace: {
+      matchExpressions: [
+        { key: "istio-injection", operator: "DoesNotExist" },
+        { key: "istio.io/rev", operator: "DoesNotExist" },
+      ],
+    },
+    object: {
+      matchExpressions: [
+        { key: "sidecar.istio.io/inject", operator: "In", values: ["true"] },
+        { key: "istio.io/rev", operator: "DoesNotExist" },
+      ],
+    },
   };
 
   it("evaluates In, NotIn, Exists and DoesNotExist as Kubernetes does", () => {
@@ -22,6 +32,15 @@ describe("label selectors", () => {
   });
 
   it("writes a LIST labelSelector query", () => {
-    assert.equal(selectorQuery({ matchLabels: { app: "reviews" }, matchExpressions: [{ key: "tier", operator: "In", values: ["web", "api"] }, { key: "canary", operator: "DoesNotExist" }] }), "app=reviews,tier in (web,api),!canary");
+    assert.equal(
+      selectorQuery({
+        matchLabels: { app: "reviews" },
+        matchExpressions: [
+          { key: "tier", operator: "In", values: ["web", "api"] },
+          { key: "canary", operator: "DoesNotExist" },
+        ],
+      }),
+      "app=reviews,tier in (web,api),!canary",
+    );
   });
 });

@@ -15,11 +15,15 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rec
   for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
     const present = Object.hasOwn(labels, key);
     const ok =
-      operator === "In" ? present && values.includes(labels[key]!)
-      : operator === "NotIn" ? !present || !values.includes(labels[key]!)
-      : operator === "Exists" ? present
-      : operator === "DoesNotExist" ? !present
-      : false;
+      operator === "In"
+        ? present && values.includes(labels[key]!)
+        : operator === "NotIn"
+          ? !present || !values.includes(labels[key]!)
+          : operator === "Exists"
+            ? present
+            : operator === "DoesNotExist"
+              ? !present
+              : false;
     if (!ok) return false;
   }
   return true;

@@ -29,7 +29,12 @@ const recordOf = (spec: LeaseSpec | undefined): string => `${spec?.holderIdentit
  * when it last saw the record change, never from the renewTime another node wrote: clocks differ.
  * An empty holder is a lease released on purpose, free at once.
  */
-export function leaseAction(spec: LeaseSpec | undefined, identity: string, observation: Observation | undefined, nowMs: number): { action: LeaseAction; observation: Observation } {
+export function leaseAction(
+  spec: LeaseSpec | undefined,
+  identity: string,
+  observation: Observation | undefined,
+  nowMs: number,
+): { action: LeaseAction; observation: Observation } {
   const record = recordOf(spec);
   const seen = observation?.record === record ? observation : { record, atMs: nowMs };
   if (!spec?.holderIdentity) return { action: "acquire", observation: seen };
@@ -131,7 +136,12 @@ export class LeaderElector {
       const lease = await this.read(signal);
       if (!lease || lease.spec?.holderIdentity !== this.options.identity) return;
       const now = Date.now();
-      await this.write(lease, { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) }, this.renewDeadlineMs, signal);
+      await this.write(
+        lease,
+        { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) },
+        this.renewDeadlineMs,
+        signal,
+      );
       this.options.logger.info({ lease: this.leaseName }, "leader lease released");
     } catch (error) {
       this.options.logger.warn({ err: { message: (error as Error).message } }, "could not release the leader lease; it expires by itself");
@@ -214,7 +224,8 @@ export class LeaderElector {
     this.options.onStartedLeading({
       signal: controller.signal,
       fence: () => {
-        if (controller.signal.aborted || this.term !== term || term.renewedAtMs + this.renewDeadlineMs - this.clock() <= 0) throw new NotLeaderError(`${identity} is no longer the leader of ${this.leaseName}`);
+        if (controller.signal.aborted || this.term !== term || term.renewedAtMs + this.renewDeadlineMs - this.clock() <= 0)
+          throw new NotLeaderError(`${identity} is no longer the leader of ${this.leaseName}`);
       },
     });
     return true;
@@ -253,7 +264,8 @@ export class LeaderElector {
       try {
         await this.attempt(budget);
       } catch (error) {
-        if (!this.stopping.signal.aborted) logger.warn({ lease: this.leaseName, err: { message: (error as Error).message } }, "leader election: lease not read or written");
+        if (!this.stopping.signal.aborted)
+          logger.warn({ lease: this.leaseName, err: { message: (error as Error).message } }, "leader election: lease not read or written");
       } finally {
         clearTimeout(deadline);
       }

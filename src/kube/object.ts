@@ -26,4 +26,5 @@ export interface WatchEvent {
 }
 
 /** "namespace/name", or the name alone for a cluster-scoped object. */
-export const keyOf = (object: KubeObject): string => (object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name);
+export const keyOf = (object: KubeObject): string =>
+  object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;

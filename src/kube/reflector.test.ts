@@ -46,16 +46,34 @@ async function until(what: string, check: () => boolean): Promise<void> {
 
 describe("the list + watch mirror", () => {
   it("lists, then watches from the list's resourceVersion and resumes from the last event's", async () => {
-    const api = new ScriptedApi([{ items: [ns("shop", "10")], resourceVersion: "11" }], [
-      { events: [{ type: "ADDED", object: ns("cart", "12") }, { type: "BOOKMARK", object: ns("", "15") }], end: "close" },
-      { events: [{ type: "DELETED", object: ns("shop", "16") }], end: "close" },
-    ]);
+    const api = new ScriptedApi(
+      [{ items: [ns("shop", "10")], resourceVersion: "11" }],
+      [
+        {
+          events: [
+            { type: "ADDED", object: ns("cart", "12") },
+            { type: "BOOKMARK", object: ns("", "15") },
+          ],
+          end: "close",
+        },
+        { events: [{ type: "DELETED", object: ns("shop", "16") }], end: "close" },
+      ],
+    );
     const changes: string[] = [];
-    const reflector = new Reflector({ api, logger, path: "/api/v1/namespaces", resource: "namespaces", onChange: (key, object) => changes.push(`${object ? "+" : "-"}${key}`) });
+    const reflector = new Reflector({
+      api,
+      logger,
+      path: "/api/v1/namespaces",
+      resource: "namespaces",
+      onChange: (key, object) => changes.push(`${object ? "+" : "-"}${key}`),
+    });
     reflector.start();
     await until("the third watch", () => api.calls.length === 4);
     await reflector.stop();
-    assert.deepEqual(api.calls.map((c) => c.split(" ")[0] + (c.includes("rv=") ? ` ${c.slice(c.indexOf("rv="))}` : "")), ["list", "watch rv=11", "watch rv=15", "watch rv=16"]);
+    assert.deepEqual(
+      api.calls.map((c) => c.split(" ")[0] + (c.includes("rv=") ? ` ${c.slice(c.indexOf("rv="))}` : "")),
+      ["list", "watch rv=11", "watch rv=15", "watch rv=16"],
+    );
     assert.deepEqual(changes, ["+shop", "+cart", "-shop"]);
     assert.deepEqual([...reflector.store.keys()], ["cart"]);
   });
@@ -70,7 +88,14 @@ describe("the list + watch mirror", () => {
     );
     const changes: string[] = [];
     const restarts: string[] = [];
-    const reflector = new Reflector({ api, logger, path: "/api/v1/namespaces", resource: "namespaces", onChange: (key, object) => changes.push(`${object ? "+" : "-"}${key}`), onRestart: (reason) => restarts.push(reason) });
+    const reflector = new Reflector({
+      api,
+      logger,
+      path: "/api/v1/namespaces",
+      resource: "namespaces",
+      onChange: (key, object) => changes.push(`${object ? "+" : "-"}${key}`),
+      onRestart: (reason) => restarts.push(reason),
+    });
     reflector.start();
     await until("the watch after the second list", () => api.calls.filter((c) => c.startsWith("watch")).length === 2);
     await reflector.stop();
@@ -82,9 +107,19 @@ describe("the list + watch mirror", () => {
   });
 
   it("retries a failed watch from where it was, with backoff, without listing again", async () => {
-    const api = new ScriptedApi([{ items: [], resourceVersion: "5" }], [{ events: [{ type: "ADDED", object: ns("shop", "6") }], end: new ApiError(0, "Unreachable", "connection refused") }]);
+    const api = new ScriptedApi(
+      [{ items: [], resourceVersion: "5" }],
+      [{ events: [{ type: "ADDED", object: ns("shop", "6") }], end: new ApiError(0, "Unreachable", "connection refused") }],
+    );
     const restarts: string[] = [];
-    const reflector = new Reflector({ api, logger, path: "/api/v1/namespaces", resource: "namespaces", onChange: () => undefined, onRestart: (reason) => restarts.push(reason) });
+    const reflector = new Reflector({
+      api,
+      logger,
+      path: "/api/v1/namespaces",
+      resource: "namespaces",
+      onChange: () => undefined,
+      onRestart: (reason) => restarts.push(reason),
+    });
     reflector.start();
     await until("the retried watch", () => api.calls.length === 3);
     await reflector.stop();
@@ -102,11 +137,21 @@ describe("the list + watch mirror", () => {
       [{ events: [], end: tooLarge }],
     );
     const restarts: string[] = [];
-    const reflector = new Reflector({ api, logger, path: "/api/v1/namespaces", resource: "namespaces", onChange: () => undefined, onRestart: (reason) => restarts.push(reason) });
+    const reflector = new Reflector({
+      api,
+      logger,
+      path: "/api/v1/namespaces",
+      resource: "namespaces",
+      onChange: () => undefined,
+      onRestart: (reason) => restarts.push(reason),
+    });
     reflector.start();
     await until("the watch after the second list", () => api.calls.filter((c) => c.startsWith("watch")).length === 2);
     await reflector.stop();
-    assert.deepEqual(api.calls.map((c) => c.split(" ")[0]), ["list", "watch", "list", "watch"]);
+    assert.deepEqual(
+      api.calls.map((c) => c.split(" ")[0]),
+      ["list", "watch", "list", "watch"],
+    );
     assert.equal(api.calls.at(-1), "watch /api/v1/namespaces rv=41");
     assert.deepEqual(restarts, ["gone"]);
   });
@@ -114,7 +159,15 @@ describe("the list + watch mirror", () => {
   it("says it is stale until it has listed, and when it has heard nothing for longer than a watch can stay quiet", async () => {
     let now = 0;
     const api = new ScriptedApi([{ items: [], resourceVersion: "5" }], []);
-    const reflector = new Reflector({ api, logger, path: "/api/v1/namespaces", resource: "namespaces", onChange: () => undefined, watchSeconds: 10, clock: () => now });
+    const reflector = new Reflector({
+      api,
+      logger,
+      path: "/api/v1/namespaces",
+      resource: "namespaces",
+      onChange: () => undefined,
+      watchSeconds: 10,
+      clock: () => now,
+    });
     assert.match(reflector.staleness() ?? "", /namespaces not listed yet/);
     reflector.start();
     await until("the list", () => reflector.synced);

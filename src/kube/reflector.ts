@@ -102,7 +102,10 @@ export class Reflector {
       } catch (error) {
         if (this.abort.signal.aborted) return;
         if (isGone(error) || isResourceVersionTooLarge(error)) {
-          logger.info({ resource, resourceVersion: this.resourceVersion, err: { message: (error as Error).message } }, "watch cannot resume from its resourceVersion: listing again");
+          logger.info(
+            { resource, resourceVersion: this.resourceVersion, err: { message: (error as Error).message } },
+            "watch cannot resume from its resourceVersion: listing again",
+          );
           this.resourceVersion = undefined;
           this.options.onRestart?.("gone");
           // Listed again at once the first time; a server that keeps refusing is backed off from.
@@ -143,7 +146,13 @@ export class Reflector {
   private watchOnce(): Promise<void> {
     const seconds = this.options.watchSeconds ?? 60;
     const timeoutSeconds = Math.max(1, Math.round(seconds * (0.8 + 0.4 * Math.random())));
-    return this.options.api.watch(this.options.path, { ...this.options.query, resourceVersion: this.resourceVersion, timeoutSeconds }, (event) => this.apply(event), this.abort.signal, this.heard);
+    return this.options.api.watch(
+      this.options.path,
+      { ...this.options.query, resourceVersion: this.resourceVersion, timeoutSeconds },
+      (event) => this.apply(event),
+      this.abort.signal,
+      this.heard,
+    );
   }
 
   private apply(event: WatchEvent): void {

@@ -27,7 +27,10 @@ describe("edits: the user's value always wins", () => {
   it("sets several at once, in force when any is", () => {
     const pod = appPod({ annotations: { "example.com/a": "user" } });
     const result = setAllUnlessUserSet(pod, "annotations", { "example.com/a": "policy", "example.com/b": "policy" }, false);
-    assert.deepEqual([result.pod.metadata?.annotations?.["example.com/a"], result.pod.metadata?.annotations?.["example.com/b"], result.inForce], ["user", "policy", true]);
+    assert.deepEqual(
+      [result.pod.metadata?.annotations?.["example.com/a"], result.pod.metadata?.annotations?.["example.com/b"], result.inForce],
+      ["user", "policy", true],
+    );
     assert.equal(setAllUnlessUserSet(pod, "annotations", {}).inForce, false);
   });
 });

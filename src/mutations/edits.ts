@@ -11,11 +11,20 @@ export function setUnlessUserSet(pod: Pod, field: "labels" | "annotations", key:
   const existing = field === "labels" ? labelOf(pod, key) : annotationOf(pod, key);
   if (existing === undefined) return { pod: field === "labels" ? withLabel(pod, key, value) : withAnnotation(pod, key, value), warnings: [], inForce: true };
   if (existing === value) return unchanged(pod, true);
-  return unchanged(pod, false, conflict === false ? [] : [`mesh-tailor: kept ${key}="${existing}" as set on the pod; ${conflict ?? `the policy says "${value}"`}`]);
+  return unchanged(
+    pod,
+    false,
+    conflict === false ? [] : [`mesh-tailor: kept ${key}="${existing}" as set on the pod; ${conflict ?? `the policy says "${value}"`}`],
+  );
 }
 
 /** Several such settings in a row: one result, in force when any of them is. */
-export function setAllUnlessUserSet(pod: Pod, field: "labels" | "annotations", values: Readonly<Record<string, string>>, conflict?: string | false): MutationResult {
+export function setAllUnlessUserSet(
+  pod: Pod,
+  field: "labels" | "annotations",
+  values: Readonly<Record<string, string>>,
+  conflict?: string | false,
+): MutationResult {
   let result: MutationResult = unchanged(pod);
   for (const [key, value] of Object.entries(values)) {
     const next = setUnlessUserSet(result.pod, field, key, value, conflict);

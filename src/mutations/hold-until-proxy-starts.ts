@@ -22,7 +22,8 @@ function holdClassicProxy(pod: Pod, index: number, proxy: Container): { pod: Pod
   const warnings: string[] = [];
   let gated = proxy;
   if (!hasWaitHook(proxy)) {
-    if (proxy.lifecycle?.postStart) warnings.push("mesh-tailor: replaced the istio-proxy postStart hook with `pilot-agent wait` to hold the app until the proxy is ready");
+    if (proxy.lifecycle?.postStart)
+      warnings.push("mesh-tailor: replaced the istio-proxy postStart hook with `pilot-agent wait` to hold the app until the proxy is ready");
     gated = { ...proxy, lifecycle: { ...proxy.lifecycle, postStart: { exec: { command: [...WAIT_COMMAND] } } } };
   }
   if (index === 0 && gated === proxy) return { pod, warnings };
@@ -43,7 +44,13 @@ export const holdUntilProxyStarts: Mutation = {
     // The user's own value wins: an explicit false is a choice; anything else is left, and said.
     if (HOLD_FIELD in merge.kept) {
       const own = merge.kept[HOLD_FIELD];
-      return unchanged(pod, false, own === false ? [] : [`mesh-tailor: left ${HOLD_FIELD}: ${JSON.stringify(own)} in ${istio.PROXY_CONFIG} as written; the app is not held until the proxy starts`]);
+      return unchanged(
+        pod,
+        false,
+        own === false
+          ? []
+          : [`mesh-tailor: left ${HOLD_FIELD}: ${JSON.stringify(own)} in ${istio.PROXY_CONFIG} as written; the app is not held until the proxy starts`],
+      );
     }
     let result = merge.kind === "merged" ? withAnnotation(pod, istio.PROXY_CONFIG, merge.text) : pod;
     const proxy = findIstioProxy(result);

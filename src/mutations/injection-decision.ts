@@ -29,7 +29,8 @@ export function decideInjection(pod: Pod, namespace: string, serviceName: string
   if (!policy.mesh.enabled) {
     selected = false;
     reason = "mesh-wide rollback is on (mesh.enabled: false)";
-    if (userValue === "true") warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"`);
+    if (userValue === "true")
+      warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"`);
   } else if (pod.spec.hostNetwork === true) {
     // Istio never injects hostNetwork pods: the proxy's iptables rules would capture the node's traffic.
     selected = false;

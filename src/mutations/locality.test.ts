@@ -29,7 +29,14 @@ describe("locality: istio-locality for pods with no Service", () => {
     pod.spec.affinity = {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: REGION, operator: "In", values: ["eu-west1"] }, { key: ZONE, operator: "In", values: ["eu-west1-c"] }] }],
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: REGION, operator: "In", values: ["eu-west1"] },
+                { key: ZONE, operator: "In", values: ["eu-west1-c"] },
+              ],
+            },
+          ],
         },
       },
     };
@@ -41,7 +48,14 @@ describe("locality: istio-locality for pods with no Service", () => {
     pod.spec.affinity = {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: REGION, operator: "In", values: ["r"] }, { key: ZONE, operator: "In", values: ["a", "b"] }] }],
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: REGION, operator: "In", values: ["r"] },
+                { key: ZONE, operator: "In", values: ["a", "b"] },
+              ],
+            },
+          ],
         },
       },
     };

@@ -26,7 +26,10 @@ describe("the customization pipeline", () => {
     const copied = appPod({ annotations: { [meshTailor.POLICY_REVISION]: "0123456789ab" } });
     const readmitted = runPipeline({ pod: copied, namespace: "shop" }, policy);
     assert.equal(readmitted.pod.metadata?.annotations?.[meshTailor.POLICY_REVISION], policy.revision);
-    assert.ok(readmitted.warnings.some((w) => w.includes(`${meshTailor.POLICY_REVISION} "0123456789ab" replaced with "${policy.revision}"`)), readmitted.warnings.join("\n"));
+    assert.ok(
+      readmitted.warnings.some((w) => w.includes(`${meshTailor.POLICY_REVISION} "0123456789ab" replaced with "${policy.revision}"`)),
+      readmitted.warnings.join("\n"),
+    );
     const again = runPipeline({ pod: readmitted.pod, namespace: "shop" }, policy);
     assert.ok(!again.warnings.some((w) => w.includes(meshTailor.POLICY_REVISION)), "a second pass under the same policy says nothing");
   });
@@ -47,8 +50,17 @@ describe("the customization pipeline", () => {
 
   it("runs a customization only when its declarations hold, and never calls it otherwise", () => {
     const calls: string[] = [];
-    const spy = (name: string, declared: Partial<Mutation>): Mutation => ({ name, ...declared, apply: (pod) => (calls.push(name), { pod, warnings: [], inForce: true }) });
-    const declared = [spy("always", {}), spy("selected", { selectedOnly: true }), spy("switched-off", { enabledBy: () => false }), spy("switched-on", { enabledBy: (p) => p.sandbox.enabled })];
+    const spy = (name: string, declared: Partial<Mutation>): Mutation => ({
+      name,
+      ...declared,
+      apply: (pod) => (calls.push(name), { pod, warnings: [], inForce: true }),
+    });
+    const declared = [
+      spy("always", {}),
+      spy("selected", { selectedOnly: true }),
+      spy("switched-off", { enabledBy: () => false }),
+      spy("switched-on", { enabledBy: (p) => p.sandbox.enabled }),
+    ];
     runPipeline({ pod: appPod({ name: "ratings" }), namespace: "shop" }, policy, declared);
     assert.deepEqual(calls, ["always", "switched-on"], "an unselected pod");
     calls.length = 0;
@@ -109,7 +121,7 @@ describe("the customization pipeline", () => {
   it("is idempotent across Istio's injection in between (reinvocation)", () => {
     fc.assert(
       fc.property(arbitraryPod, fc.constantFrom("classic", "native"), (generated, mode) => {
-        if ((generated.spec.containers.some((c) => c.name === "istio-proxy")) || generated.spec.initContainers?.some((c) => c.name === "istio-proxy")) return;
+        if (generated.spec.containers.some((c) => c.name === "istio-proxy") || generated.spec.initContainers?.some((c) => c.name === "istio-proxy")) return;
         const before = runPipeline({ pod: generated, namespace: "shop" }, policy).pod;
         const injected = mode === "classic" ? classicInjected(before) : nativeInjected(before);
         const after = runPipeline({ pod: injected, namespace: "shop" }, policy).pod;

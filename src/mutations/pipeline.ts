@@ -100,7 +100,10 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
   const recorded = annotationOf(pod, meshTailor.POLICY_REVISION);
   if (recorded !== policy.revision) {
     // A pod copied from a live one carries its policy revision: it is a record, not a setting.
-    if (recorded !== undefined) warnings.push(`mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`);
+    if (recorded !== undefined)
+      warnings.push(
+        `mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`,
+      );
     pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
   }
   const tailoring = policy.tailoring(decision.selected, decision.entry);

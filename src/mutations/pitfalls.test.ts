@@ -29,7 +29,7 @@ describe("pitfalls: warnings, each with what to do, on selected pods", () => {
     const result = runMutation(pitfalls, pod, policy);
     assert.deepEqual(result.warnings, [
       'mesh-tailor: container "app" uses port 15001, which Istio\'s proxy takes for outbound traffic capture; move the app to another port',
-      'mesh-tailor: container "app" uses port 15090, which Istio\'s proxy takes for Envoy\'s Prometheus telemetry; move the app to another port',
+      "mesh-tailor: container \"app\" uses port 15090, which Istio's proxy takes for Envoy's Prometheus telemetry; move the app to another port",
     ]);
   });
 

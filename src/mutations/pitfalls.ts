@@ -28,7 +28,8 @@ function reservedPorts(pod: Pod): string[] {
     for (const port of ports) {
       const number = (port as { containerPort?: unknown } | null)?.containerPort;
       const purpose = typeof number === "number" ? ISTIO_PORTS[number] : undefined;
-      if (purpose) warnings.push(`mesh-tailor: container "${container.name}" uses port ${number}, which Istio's proxy takes for ${purpose}; move the app to another port`);
+      if (purpose)
+        warnings.push(`mesh-tailor: container "${container.name}" uses port ${number}, which Istio's proxy takes for ${purpose}; move the app to another port`);
     }
   }
   return warnings;
@@ -38,7 +39,9 @@ function classicJobProxy(pod: Pod, workload: Workload | undefined): string[] {
   if (workload?.kind !== "Job" && workload?.kind !== "CronJob") return [];
   const classic = findIstioProxy(pod)?.mode === "classic" || annotationOf(pod, istio.NATIVE_SIDECAR) === "false";
   return classic
-    ? [`mesh-tailor: this ${workload.kind}'s pod gets a classic istio-proxy, which keeps running after its containers exit, so it never completes; set jobs.nativeSidecar: true in the policy, or ${istio.NATIVE_SIDECAR}: "true" on the pod template`]
+    ? [
+        `mesh-tailor: this ${workload.kind}'s pod gets a classic istio-proxy, which keeps running after its containers exit, so it never completes; set jobs.nativeSidecar: true in the policy, or ${istio.NATIVE_SIDECAR}: "true" on the pod template`,
+      ]
     : [];
 }
 
@@ -52,7 +55,9 @@ export const pitfalls: Mutation = {
   apply(pod, { workload }) {
     const warnings: string[] = [];
     if (pod.spec["dnsPolicy"] === "Default") {
-      warnings.push("mesh-tailor: dnsPolicy: Default resolves with the node's DNS, so the pod cannot resolve Service names and its calls by name never reach the mesh; use ClusterFirst");
+      warnings.push(
+        "mesh-tailor: dnsPolicy: Default resolves with the node's DNS, so the pod cannot resolve Service names and its calls by name never reach the mesh; use ClusterFirst",
+      );
     }
     warnings.push(...classicJobProxy(pod, workload), ...reservedPorts(pod));
     return unchanged(pod, false, warnings);

@@ -39,7 +39,10 @@ describe("proxy-outlives-app: shutdown ordering", () => {
     pod.spec.containers[1]!.lifecycle = { preStop: { exec: { command: ["sleep", "60"] } } };
     const result = runMutation(proxyOutlivesApp, pod, policy);
     assert.deepEqual(proxyOf(result).lifecycle?.preStop, { exec: { command: ["sleep", "60"] } });
-    assert.deepEqual(result.warnings.filter((w) => w.includes("preStop hook")), []);
+    assert.deepEqual(
+      result.warnings.filter((w) => w.includes("preStop hook")),
+      [],
+    );
   });
 
   it("replaces a shorter or unreadable proxy preStop, with a warning", () => {
@@ -87,8 +90,13 @@ describe("proxy-outlives-app: shutdown ordering", () => {
       const result = runMutation(proxyOutlivesApp, pod, policy);
       const written = JSON.parse(JSON.stringify(result.pod));
       assert.equal(written.spec.terminationGracePeriodSeconds, MAX_POD_SECONDS);
-      assert.deepEqual(written.spec.containers.find((c: { name: string }) => c.name === "istio-proxy").lifecycle.preStop, { sleep: { seconds: MAX_POD_SECONDS } });
-      assert.ok(result.warnings.some((w) => w.includes(`longer than ${MAX_POD_SECONDS}s`)), result.warnings.join("\n"));
+      assert.deepEqual(written.spec.containers.find((c: { name: string }) => c.name === "istio-proxy").lifecycle.preStop, {
+        sleep: { seconds: MAX_POD_SECONDS },
+      });
+      assert.ok(
+        result.warnings.some((w) => w.includes(`longer than ${MAX_POD_SECONDS}s`)),
+        result.warnings.join("\n"),
+      );
     }
   });
 

@@ -45,7 +45,10 @@ export const proxyOutlivesApp: Mutation = {
     const warnings: string[] = [];
     const readSeconds = longestAppPreStop(pod, shutdown.appPreStopSecondsDefault);
     const appSeconds = Math.min(readSeconds, MAX_POD_SECONDS);
-    if (readSeconds > MAX_POD_SECONDS) warnings.push(`mesh-tailor: an app preStop sleeps longer than ${MAX_POD_SECONDS}s, the most mesh-tailor writes into a pod; counted as ${MAX_POD_SECONDS}s`);
+    if (readSeconds > MAX_POD_SECONDS)
+      warnings.push(
+        `mesh-tailor: an app preStop sleeps longer than ${MAX_POD_SECONDS}s, the most mesh-tailor writes into a pod; counted as ${MAX_POD_SECONDS}s`,
+      );
     const proxySeconds = Math.min(appSeconds + shutdown.marginSeconds, MAX_POD_SECONDS);
     let result = pod;
     let inForce = true;
@@ -68,14 +71,17 @@ export const proxyOutlivesApp: Mutation = {
       // Kubernetes refuses a sleep action longer than the grace period (validateSleepAction).
       if (shutdown.proxyPreStopAction === "sleep" && grace !== undefined && target > grace) {
         target = grace;
-        warnings.push(`mesh-tailor: the istio-proxy preStop sleeps ${grace}s, the pod's terminationGracePeriodSeconds, not the ${proxySeconds}s that would outlive the app: Kubernetes allows no longer sleep; raise the grace period`);
+        warnings.push(
+          `mesh-tailor: the istio-proxy preStop sleeps ${grace}s, the pod's terminationGracePeriodSeconds, not the ${proxySeconds}s that would outlive the app: Kubernetes allows no longer sleep; raise the grace period`,
+        );
       }
       const existing = proxy.container.lifecycle?.preStop;
       const existingSeconds = existing ? preStopSeconds(existing) : undefined;
       if (target <= 0) {
         inForce = false;
       } else if (existingSeconds === undefined || existingSeconds < target) {
-        if (existing) warnings.push(`mesh-tailor: replaced the istio-proxy preStop hook with a ${target}s sleep so the proxy outlives the app's ${appSeconds}s preStop`);
+        if (existing)
+          warnings.push(`mesh-tailor: replaced the istio-proxy preStop hook with a ${target}s sleep so the proxy outlives the app's ${appSeconds}s preStop`);
         const lifecycle = { ...proxy.container.lifecycle, preStop: sleepHandler(target, shutdown.proxyPreStopAction) };
         result = withSpec(result, { containers: replaceContainer(result.spec.containers, proxy.index, { ...proxy.container, lifecycle }) });
       }

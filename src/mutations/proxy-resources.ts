@@ -4,7 +4,12 @@ import { setAllUnlessUserSet } from "./edits.js";
 import type { Mutation } from "./types.js";
 
 // Istio's per-pod sidecar resource annotations.
-const ANNOTATION_FOR: Record<keyof ProxyResources, string> = { cpu: istio.PROXY_CPU, memory: istio.PROXY_MEMORY, cpuLimit: istio.PROXY_CPU_LIMIT, memoryLimit: istio.PROXY_MEMORY_LIMIT };
+const ANNOTATION_FOR: Record<keyof ProxyResources, string> = {
+  cpu: istio.PROXY_CPU,
+  memory: istio.PROXY_MEMORY,
+  cpuLimit: istio.PROXY_CPU_LIMIT,
+  memoryLimit: istio.PROXY_MEMORY_LIMIT,
+};
 
 /** The service entry's values, field by field, over the policy defaults, as annotations; "" means not set. */
 function wantedAnnotations(defaults: ProxyResources | undefined, own: ProxyResources | undefined): Record<string, string> {

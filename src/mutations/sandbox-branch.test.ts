@@ -25,7 +25,9 @@ describe("sandbox-branch: every workload carries its branch", () => {
   });
 
   it("uses the configured label key, pattern and default branch", () => {
-    const policy = policyWith({ sandbox: { labelKey: "example.com/branch", namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$", defaultBranch: "main", autoEnable: false } });
+    const policy = policyWith({
+      sandbox: { labelKey: "example.com/branch", namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$", defaultBranch: "main", autoEnable: false },
+    });
     assert.equal(branch(runMutation(sandboxBranch, appPod(), policy, "sbx-feat1"), "example.com/branch"), "feat1");
     assert.equal(branch(runMutation(sandboxBranch, appPod(), policy, "shop--box-1"), "example.com/branch"), "main");
   });

@@ -13,7 +13,9 @@ export const sandboxBranch: Mutation = {
     const sandbox = policy.policy.sandbox;
     const branch = policy.sandboxPattern.exec(namespace)?.groups?.["branch"] ?? sandbox.defaultBranch;
     if (!isLabelValue(branch)) {
-      return unchanged(pod, false, [`mesh-tailor: branch "${branch}" taken from namespace "${namespace}" is not a valid label value; ${sandbox.labelKey} not set`]);
+      return unchanged(pod, false, [
+        `mesh-tailor: branch "${branch}" taken from namespace "${namespace}" is not a valid label value; ${sandbox.labelKey} not set`,
+      ]);
     }
     return setUnlessUserSet(pod, "labels", sandbox.labelKey, branch, `namespace "${namespace}" implies "${branch}"`);
   },

@@ -15,9 +15,11 @@ export const serviceProxyConfig: Mutation = {
     const fields = decision.entry?.proxyConfig ?? {};
     if (Object.keys(fields).length === 0) return unchanged(pod);
     const merge = mergeProxyConfigFields(annotationOf(pod, istio.PROXY_CONFIG), fields);
-    if (merge.kind === "unreadable") return unchanged(pod, false, [`mesh-tailor: left ${istio.PROXY_CONFIG} as written (${merge.reason}); the service's proxyConfig is not applied`]);
+    if (merge.kind === "unreadable")
+      return unchanged(pod, false, [`mesh-tailor: left ${istio.PROXY_CONFIG} as written (${merge.reason}); the service's proxyConfig is not applied`]);
     const warnings = Object.entries(merge.kept).map(
-      ([field, own]) => `mesh-tailor: kept ${field}: ${JSON.stringify(own)} in ${istio.PROXY_CONFIG} as set on the pod; the policy says ${JSON.stringify(fields[field])}`,
+      ([field, own]) =>
+        `mesh-tailor: kept ${field}: ${JSON.stringify(own)} in ${istio.PROXY_CONFIG} as set on the pod; the policy says ${JSON.stringify(fields[field])}`,
     );
     const inForce = Object.keys(merge.kept).length < Object.keys(fields).length;
     return { pod: merge.kind === "merged" ? withAnnotation(pod, istio.PROXY_CONFIG, merge.text) : pod, warnings, inForce };

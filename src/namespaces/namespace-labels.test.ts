@@ -12,7 +12,10 @@ describe("what Istio's namespace labels do to a tailored namespace", () => {
 
   it("says that a namespace webhook injects and a service's revision is ignored", () => {
     const injection = istioLabelWarning(ns({ "istio-injection": "enabled" }))!;
-    assert.match(injection, /istio-injection=enabled: Istio's namespace webhook \(default revision\) injects every pod not labelled sidecar.istio.io\/inject=false/);
+    assert.match(
+      injection,
+      /istio-injection=enabled: Istio's namespace webhook \(default revision\) injects every pod not labelled sidecar.istio.io\/inject=false/,
+    );
     assert.match(injection, /istio.io\/rev it writes for a service's revision is ignored here/);
     assert.match(istioLabelWarning(ns({ "istio.io/rev": "canary" }))!, /istio.io\/rev=canary: Istio's namespace webhook of revision "canary" injects/);
     assert.deepEqual(istioNamespaceLabels(ns({ "istio-injection": "enabled", "istio.io/rev": "canary" })), ["istio-injection=enabled", "istio.io/rev=canary"]);

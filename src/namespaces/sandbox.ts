@@ -8,4 +8,5 @@ export function sandboxBaseOf(namespace: string, policy: CompiledPolicy): string
 }
 
 /** Being deleted: nothing new is created in it, nothing about it is decided. */
-export const isTerminating = (namespace: KubeObject): boolean => Boolean(namespace.metadata.deletionTimestamp) || (namespace["status"] as { phase?: string } | undefined)?.phase === "Terminating";
+export const isTerminating = (namespace: KubeObject): boolean =>
+  Boolean(namespace.metadata.deletionTimestamp) || (namespace["status"] as { phase?: string } | undefined)?.phase === "Terminating";

@@ -37,5 +37,7 @@ export function selectorLabelsOf(namespace: KubeObject): Record<string, string> 
  */
 export function istioInjectsEveryPod(configurations: readonly MutatingWebhookConfiguration[], namespace: KubeObject): boolean {
   const labels = selectorLabelsOf(namespace);
-  return configurations.some((c) => (c.webhooks ?? []).some((w) => isIstioInjector(w.name) && selectorMatches(w.namespaceSelector, labels) && selectorMatches(w.objectSelector, {})));
+  return configurations.some((c) =>
+    (c.webhooks ?? []).some((w) => isIstioInjector(w.name) && selectorMatches(w.namespaceSelector, labels) && selectorMatches(w.objectSelector, {})),
+  );
 }

@@ -13,8 +13,10 @@ type Secret = KubeObject & { type?: string; data?: Record<string, string> };
 type Api = Pick<KubeApi, "request" | "get">;
 
 const secretPath = (namespace: string, name?: string): string => `/api/v1/namespaces/${namespace}/secrets${name ? `/${name}` : ""}`;
-const decode = (secret: Secret, key: string): string | undefined => (secret.data?.[key] === undefined ? undefined : Buffer.from(secret.data[key], "base64").toString("utf8"));
-const encode = (data: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
+const decode = (secret: Secret, key: string): string | undefined =>
+  secret.data?.[key] === undefined ? undefined : Buffer.from(secret.data[key], "base64").toString("utf8");
+const encode = (data: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
 
 async function readSecret(api: Api, namespace: string, name: string): Promise<Secret | undefined> {
   try {
@@ -27,7 +29,9 @@ async function readSecret(api: Api, namespace: string, name: string): Promise<Se
 
 /** Replaces CURRENT with BODY; its resourceVersion makes the update fail (409) if anyone changed it since it was read. */
 const replaceSecret = (api: Api, current: Secret, body: Secret): Promise<Secret> =>
-  api.request<Secret>("PUT", secretPath(current.metadata.namespace ?? "", current.metadata.name), { body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+  api.request<Secret>("PUT", secretPath(current.metadata.namespace ?? "", current.metadata.name), {
+    body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } },
+  });
 
 /**
  * Creates istio-system/cacerts. An existing one under the same root is updated (a new
@@ -47,7 +51,8 @@ export async function applyCacerts(api: Api, data: Record<string, string>, optio
       `Secret ${ISTIO_NAMESPACE}/${CACERTS_SECRET} already holds a different root CA. Replacing a mesh root breaks mTLS between every workload until all of them restart; pass --force only as part of a planned root rotation`,
     );
   }
-  if (sameRoot && Object.entries(data).every(([key, value]) => decode(current, key) === value)) return `Secret ${ISTIO_NAMESPACE}/${CACERTS_SECRET} is already up to date`;
+  if (sameRoot && Object.entries(data).every(([key, value]) => decode(current, key) === value))
+    return `Secret ${ISTIO_NAMESPACE}/${CACERTS_SECRET} is already up to date`;
   await replaceSecret(api, current, body);
   return `${sameRoot ? "updated" : "REPLACED the root of"} Secret ${ISTIO_NAMESPACE}/${CACERTS_SECRET}; restart istiod to use it`;
 }
@@ -107,7 +112,13 @@ export async function existingWebhookCa(api: Api, namespace: string, secretName:
  */
 export async function applyWebhookTls(api: Api, tls: WebhookTls, options: WebhookTlsOptions): Promise<string[]> {
   const data = { "tls.crt": tls.certPem, "tls.key": tls.keyPem, "ca.crt": tls.caPem };
-  const body: Secret = { apiVersion: "v1", kind: "Secret", metadata: { name: tls.secretName, namespace: tls.namespace }, type: "kubernetes.io/tls", data: encode(data) };
+  const body: Secret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: tls.secretName, namespace: tls.namespace },
+    type: "kubernetes.io/tls",
+    data: encode(data),
+  };
   const current = await readSecret(api, tls.namespace, tls.secretName);
   const messages: string[] = [];
   const trust = async (caPem: string): Promise<void> => {
@@ -115,7 +126,10 @@ export async function applyWebhookTls(api: Api, tls: WebhookTls, options: Webhoo
   };
   if (current && options.ifMissing) {
     const keptCa = decode(current, "ca.crt");
-    if (!keptCa) throw new ApplyRefusedError(`Secret ${tls.namespace}/${tls.secretName} has no ca.crt, so no caBundle can trust it; delete it, or rotate it with --force instead of --if-missing`);
+    if (!keptCa)
+      throw new ApplyRefusedError(
+        `Secret ${tls.namespace}/${tls.secretName} has no ca.crt, so no caBundle can trust it; delete it, or rotate it with --force instead of --if-missing`,
+      );
     await trust(keptCa);
     messages.push(`Secret ${tls.namespace}/${tls.secretName} exists: kept (--if-missing)`);
     return messages;
@@ -140,4 +154,3 @@ export async function applyWebhookTls(api: Api, tls: WebhookTls, options: Webhoo
   messages.push(`rotated Secret ${tls.namespace}/${tls.secretName} (the caBundle trusts the old and the new CA)`);
   return messages;
 }
-

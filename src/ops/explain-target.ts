@@ -10,7 +10,21 @@ export const KINDS: Record<string, { kind: string; path: string; template: reado
   job: { kind: "Job", path: "/apis/batch/v1", template: ["spec", "template"] },
   cronjob: { kind: "CronJob", path: "/apis/batch/v1", template: ["spec", "jobTemplate", "spec", "template"] },
 };
-const ALIASES: Record<string, string> = { pods: "pod", po: "pod", deploy: "deployment", deployments: "deployment", sts: "statefulset", statefulsets: "statefulset", ds: "daemonset", daemonsets: "daemonset", rs: "replicaset", replicasets: "replicaset", jobs: "job", cj: "cronjob", cronjobs: "cronjob" };
+const ALIASES: Record<string, string> = {
+  pods: "pod",
+  po: "pod",
+  deploy: "deployment",
+  deployments: "deployment",
+  sts: "statefulset",
+  statefulsets: "statefulset",
+  ds: "daemonset",
+  daemonsets: "daemonset",
+  rs: "replicaset",
+  replicasets: "replicaset",
+  jobs: "job",
+  cj: "cronjob",
+  cronjobs: "cronjob",
+};
 
 /** The kinds `explain` takes, for its help and errors. */
 export const EXPLAINABLE_KINDS = Object.keys(KINDS);

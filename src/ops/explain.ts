@@ -38,7 +38,11 @@ export interface Explanation {
   readonly sets: Record<string, string>;
   readonly customizations: readonly string[];
   readonly warnings: readonly string[];
-  readonly pods: { readonly total: number; readonly withProxy: number; readonly stale: readonly { readonly name: string; readonly reasons: readonly string[] }[] };
+  readonly pods: {
+    readonly total: number;
+    readonly withProxy: number;
+    readonly stale: readonly { readonly name: string; readonly reasons: readonly string[] }[];
+  };
 }
 
 function at(object: KubeObject, path: readonly string[]): unknown {
@@ -47,8 +51,12 @@ function at(object: KubeObject, path: readonly string[]): unknown {
   return current;
 }
 
-
-function selectorVerdict(namespaceSelector: LabelSelector | undefined, objectSelector: LabelSelector | undefined, namespaceLabels: Record<string, string>, podLabels: Record<string, string>): string | undefined {
+function selectorVerdict(
+  namespaceSelector: LabelSelector | undefined,
+  objectSelector: LabelSelector | undefined,
+  namespaceLabels: Record<string, string>,
+  podLabels: Record<string, string>,
+): string | undefined {
   if (!selectorMatches(namespaceSelector, namespaceLabels)) return "its namespaceSelector does not match the namespace";
   if (!selectorMatches(objectSelector, podLabels)) return "its objectSelector does not match the pod's labels";
   return undefined;
@@ -60,7 +68,13 @@ function selectorVerdict(namespaceSelector: LabelSelector | undefined, objectSel
  * which webhooks kube-apiserver will call (their real selectors against the labels mesh-tailor
  * sets first), and whether the running pods are as the current policy would make them.
  */
-export async function explain(api: KubeApi, namespaceName: string, target: { kind: string; name: string }, policy: CompiledPolicy, origin: string): Promise<Explanation> {
+export async function explain(
+  api: KubeApi,
+  namespaceName: string,
+  target: { kind: string; name: string },
+  policy: CompiledPolicy,
+  origin: string,
+): Promise<Explanation> {
   const spec = KINDS[target.kind]!;
   const namespacePath = `${spec.path}/namespaces/${namespaceName}/${spec.kind.toLowerCase()}s`;
   const [namespace, object, configurations] = await Promise.all([
@@ -78,7 +92,8 @@ export async function explain(api: KubeApi, namespaceName: string, target: { kin
 
   // A pod is explained as its template would be admitted now; the pod itself is among the running pods below.
   const ownersTemplate = spec.kind === "Pod" ? await podTemplate(api, object) : undefined;
-  const subject: Pod = spec.kind === "Pod" ? (ownersTemplate ?? withoutOwnDecision(template)) : { ...template, metadata: { ...template.metadata, namespace: namespaceName } };
+  const subject: Pod =
+    spec.kind === "Pod" ? (ownersTemplate ?? withoutOwnDecision(template)) : { ...template, metadata: { ...template.metadata, namespace: namespaceName } };
   const result = runPipeline({ pod: subject, namespace: namespaceName, workload }, policy);
   const namespaceLabels = selectorLabelsOf(namespace);
   const enabled = isEnabled(namespace);
@@ -89,7 +104,8 @@ export async function explain(api: KubeApi, namespaceName: string, target: { kin
   for (const configuration of configurations.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
     for (const webhook of configuration.webhooks ?? []) {
       if (webhook.name === "pods.mesh-tailor.io") {
-        meshTailorWebhookCalled = selectorVerdict(webhook.namespaceSelector, webhook.objectSelector, namespaceLabels, subject.metadata?.labels ?? {}) === undefined;
+        meshTailorWebhookCalled =
+          selectorVerdict(webhook.namespaceSelector, webhook.objectSelector, namespaceLabels, subject.metadata?.labels ?? {}) === undefined;
         continue;
       }
       if (!isIstioInjector(webhook.name)) continue;

@@ -17,7 +17,11 @@ export interface ResolvedPolicy {
  * The policy a cluster command judges by: --config FILE when given, else the one installed in
  * the cluster (the ConfigMap the webhook and the controller mount), else the built-in one.
  */
-export async function resolvePolicy(api: Pick<KubeApi, "get">, configFile: string | undefined, configMap: { namespace: string; name: string } = POLICY_CONFIGMAP): Promise<ResolvedPolicy> {
+export async function resolvePolicy(
+  api: Pick<KubeApi, "get">,
+  configFile: string | undefined,
+  configMap: { namespace: string; name: string } = POLICY_CONFIGMAP,
+): Promise<ResolvedPolicy> {
   if (configFile) return { policy: await readPolicyFile(configFile), origin: configFile };
   const where = `ConfigMap ${configMap.namespace}/${configMap.name}`;
   let object: KubeObject & { data?: Record<string, string> };

@@ -8,9 +8,13 @@ import { MERGE_PATCH, type KubeApi } from "../kube/client.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "../namespaces/namespace-labels.js";
 import { judgePod, ownerTemplate } from "./pod-state.js";
 import { byNamespace, COLLECTIONS, readSnapshot } from "./snapshot.js";
-import { DEFAULT_INSTALL_NAMESPACE, installNamespaceOf, istioInjectsEveryPod, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
-
-
+import {
+  DEFAULT_INSTALL_NAMESPACE,
+  installNamespaceOf,
+  istioInjectsEveryPod,
+  MESH_TAILOR_WEBHOOK_CONFIGURATION,
+  type MutatingWebhookConfiguration,
+} from "../namespaces/webhook-configurations.js";
 
 export interface Targets {
   readonly names: readonly string[];
@@ -52,7 +56,15 @@ export async function enableNamespaces(api: KubeApi, targets: Targets, dryRun: b
   for (const namespace of found) {
     const name = namespace.metadata.name;
     if (name === "kube-system" || name === ownNamespace) {
-      changes.push({ namespace: name, result: "refused", notes: [name === "kube-system" ? "kube-system is never tailored: its pods run the cluster itself" : `${name} is where mesh-tailor runs: its webhook never tailors its own pods`] });
+      changes.push({
+        namespace: name,
+        result: "refused",
+        notes: [
+          name === "kube-system"
+            ? "kube-system is never tailored: its pods run the cluster itself"
+            : `${name} is where mesh-tailor runs: its webhook never tailors its own pods`,
+        ],
+      });
       continue;
     }
     const notes: string[] = [];
@@ -75,7 +87,10 @@ export async function enableNamespaces(api: KubeApi, targets: Targets, dryRun: b
  * (or gets) the sandbox mark, so the controller does not enable it again with its base.
  */
 export async function disableNamespaces(api: KubeApi, targets: Targets, policy: CompiledPolicy, dryRun: boolean): Promise<NamespaceChange[]> {
-  const [{ found, missing }, sidecars] = await Promise.all([resolveTargets(api, targets), readSnapshot(api, ["defaultSidecars"], { optional: ["defaultSidecars"] })]);
+  const [{ found, missing }, sidecars] = await Promise.all([
+    resolveTargets(api, targets),
+    readSnapshot(api, ["defaultSidecars"], { optional: ["defaultSidecars"] }),
+  ]);
   const sidecarOf = new Map((sidecars.defaultSidecars ?? []).map((s) => [s.metadata.namespace ?? "", s]));
   const query = dryRun ? { dryRun: "All" } : {};
   const changes: NamespaceChange[] = missing.map((namespace) => ({ namespace, result: "not found", notes: [`no namespace ${namespace}`] }));
@@ -96,10 +111,14 @@ export async function disableNamespaces(api: KubeApi, targets: Targets, policy: 
       try {
         // Preconditions: never the Sidecar someone put in its place, or edited, since it was read.
         const preconditions = { uid: sidecar.metadata.uid, resourceVersion: sidecar.metadata.resourceVersion };
-        await api.request("DELETE", `${SIDECAR_PATH}/namespaces/${name}/sidecars/${DEFAULT_SIDECAR_NAME}`, { query, body: { apiVersion: "v1", kind: "DeleteOptions", preconditions } });
+        await api.request("DELETE", `${SIDECAR_PATH}/namespaces/${name}/sidecars/${DEFAULT_SIDECAR_NAME}`, {
+          query,
+          body: { apiVersion: "v1", kind: "DeleteOptions", preconditions },
+        });
       } catch (error) {
         // The controller saw the label go and removed it first: the same outcome.
-        if (isConflict(error)) note = `Sidecar ${DEFAULT_SIDECAR_NAME} changed since it was read: left as it is (the controller removes it if it is still mesh-tailor's)`;
+        if (isConflict(error))
+          note = `Sidecar ${DEFAULT_SIDECAR_NAME} changed since it was read: left as it is (the controller removes it if it is still mesh-tailor's)`;
         else if (!isNotFound(error)) throw error;
       }
       notes.push(note);
@@ -133,12 +152,17 @@ export interface NamespaceRow {
  * the webhook's own pipeline on the pod's template.
  */
 export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selector: string | undefined): Promise<NamespaceRow[]> {
-  const snapshot = await readSnapshot(api, ["namespaces", "pods", "replicaSets", "statefulSets", "daemonSets", "jobs", "defaultSidecars", "webhookConfigurations"], {
-    optional: ["defaultSidecars"],
-    ...(selector ? { namespaceLabelSelector: selector } : {}),
-  });
+  const snapshot = await readSnapshot(
+    api,
+    ["namespaces", "pods", "replicaSets", "statefulSets", "daemonSets", "jobs", "defaultSidecars", "webhookConfigurations"],
+    {
+      optional: ["defaultSidecars"],
+      ...(selector ? { namespaceLabelSelector: selector } : {}),
+    },
+  );
   const owners = new Map<string, KubeObject>();
-  for (const collection of [snapshot.replicaSets, snapshot.statefulSets, snapshot.daemonSets, snapshot.jobs]) for (const owner of collection ?? []) owners.set(owner.metadata.uid ?? "", owner);
+  for (const collection of [snapshot.replicaSets, snapshot.statefulSets, snapshot.daemonSets, snapshot.jobs])
+    for (const owner of collection ?? []) owners.set(owner.metadata.uid ?? "", owner);
   const podsOf = byNamespace(snapshot.pods);
   const sidecarOf = new Map((snapshot.defaultSidecars ?? []).map((s) => [s.metadata.namespace ?? "", s]));
   const wantsSidecar = policy.policy.namespaces.defaultSidecar.enabled;
@@ -165,7 +189,9 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
       }
       const conflicts: string[] = [];
       if (!enabled && name !== "kube-system" && istioInjectsEveryPod(webhookConfigurations, namespace)) {
-        conflicts.push(`Istio injects every pod here${istioLabels.length ? ` (${istioLabels.join(", ")})` : ""} but mesh-tailor does not tailor it: enable it, or remove the label`);
+        conflicts.push(
+          `Istio injects every pod here${istioLabels.length ? ` (${istioLabels.join(", ")})` : ""} but mesh-tailor does not tailor it: enable it, or remove the label`,
+        );
       }
       if (revisionIgnored > 0) conflicts.push(`${revisionIgnored} pod(s) whose service has a revision, which ${istioLabels.join(", ")} overrides`);
       return { namespace: name, enabled, istioLabels, defaultSidecar, pods: pods.length, selected, withProxy, stale, conflicts };

@@ -16,7 +16,10 @@ const RATINGS = "  - name: ratings\n";
 function admitted(template: Pod, under: CompiledPolicy): KubeObject {
   const first = runPipeline({ pod: template, namespace: "shop" }, under).pod;
   const injected = first.metadata?.labels?.["sidecar.istio.io/inject"] === "true" ? classicInjected(first) : first;
-  return { ...runPipeline({ pod: injected, namespace: "shop" }, under).pod, metadata: { name: "reviews-1", namespace: "shop", ...injected.metadata } } as unknown as KubeObject;
+  return {
+    ...runPipeline({ pod: injected, namespace: "shop" }, under).pod,
+    metadata: { name: "reviews-1", namespace: "shop", ...injected.metadata },
+  } as unknown as KubeObject;
 }
 
 describe("whether a running pod is stale", () => {

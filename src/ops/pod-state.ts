@@ -58,16 +58,26 @@ export function judgeTemplate(template: Pod, namespace: string, policy: Compiled
  * with a proxy exactly when the policy selects its template. A pod in a namespace mesh-tailor
  * does not tailor is never stale (nothing of mesh-tailor's applies to it).
  */
-export function judgePod(pod: KubeObject, template: Pod | undefined, namespaceEnabled: boolean, policy: CompiledPolicy, templateVerdict?: TemplateVerdict): PodJudgement {
+export function judgePod(
+  pod: KubeObject,
+  template: Pod | undefined,
+  namespaceEnabled: boolean,
+  policy: CompiledPolicy,
+  templateVerdict?: TemplateVerdict,
+): PodJudgement {
   const asPod = pod as unknown as Pod;
   const hasProxy = isPodLike(pod) ? findIstioProxy(asPod) !== undefined : false;
   // The verdict on a shared template may be given: a workload's pods need it computed once.
-  const verdict = (template && templateVerdict) || judgeTemplate(template ?? withoutOwnDecision(asPod), pod.metadata.namespace ?? "", policy, workloadOf(asPod));
+  const verdict =
+    (template && templateVerdict) || judgeTemplate(template ?? withoutOwnDecision(asPod), pod.metadata.namespace ?? "", policy, workloadOf(asPod));
   const reasons: string[] = [];
   if (namespaceEnabled && verdict.selected !== undefined) {
     const recorded = pod.metadata.annotations?.[meshTailor.TAILORING];
     if (recorded === undefined) reasons.push("admitted without mesh-tailor");
-    else if (recorded !== verdict.tailoring) reasons.push(`admitted under policy ${pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?"}, which tailored it differently from policy ${policy.revision}`);
+    else if (recorded !== verdict.tailoring)
+      reasons.push(
+        `admitted under policy ${pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?"}, which tailored it differently from policy ${policy.revision}`,
+      );
     if (hasProxy !== verdict.selected) reasons.push(verdict.selected ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out");
   }
   return { hasProxy, verdict, stale: reasons.length > 0, reasons };

@@ -35,7 +35,8 @@ export function rolloutProgress(kind: string, workload: KubeObject): Progress {
       const updated = status.updatedReplicas ?? 0;
       if (updated < wanted) return { state: "progressing", message: `${updated} of ${wanted} new replicas updated` };
       if ((status.replicas ?? 0) > updated) return { state: "progressing", message: `${(status.replicas ?? 0) - updated} old replicas pending termination` };
-      if ((status.availableReplicas ?? 0) < updated) return { state: "progressing", message: `${status.availableReplicas ?? 0} of ${updated} updated replicas available` };
+      if ((status.availableReplicas ?? 0) < updated)
+        return { state: "progressing", message: `${status.availableReplicas ?? 0} of ${updated} updated replicas available` };
       return { state: "done", message: `${updated} replicas updated and available` };
     }
     case "StatefulSet": {
@@ -45,9 +46,12 @@ export function rolloutProgress(kind: string, workload: KubeObject): Progress {
       if (ready < wanted) return { state: "progressing", message: `${ready} of ${wanted} replicas ready` };
       if (partition > 0) {
         const updated = status.updatedReplicas ?? 0;
-        return updated < wanted - partition ? { state: "progressing", message: `${updated} of ${wanted - partition} replicas past the partition updated` } : { state: "done", message: `partitioned roll-out: ${updated} replicas updated` };
+        return updated < wanted - partition
+          ? { state: "progressing", message: `${updated} of ${wanted - partition} replicas past the partition updated` }
+          : { state: "done", message: `partitioned roll-out: ${updated} replicas updated` };
       }
-      if (status.updateRevision !== status.currentRevision) return { state: "progressing", message: `${status.updatedReplicas ?? 0} of ${wanted} replicas updated` };
+      if (status.updateRevision !== status.currentRevision)
+        return { state: "progressing", message: `${status.updatedReplicas ?? 0} of ${wanted} replicas updated` };
       return { state: "done", message: `${ready} replicas at revision ${status.currentRevision ?? "?"}` };
     }
     case "DaemonSet": {

@@ -16,7 +16,9 @@ export const pathOf = (t: RolloutTarget): string => `${RESTARTABLE[t.kind]}/name
 
 /** The restartedAt a workload's pod template carries (kubectl rollout restart's annotation), if any. */
 export const restartedAtOf = (workload: KubeObject): string | undefined =>
-  ((workload["spec"] as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations ?? {})[k8s.RESTARTED_AT];
+  ((workload["spec"] as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations ?? {})[
+    k8s.RESTARTED_AT
+  ];
 
 export type Api = Pick<KubeApi, "request" | "get">;
 
@@ -42,7 +44,13 @@ export type Start = { readonly kind: "restarted"; readonly restartedAt: string }
  * again only if the annotation it wrote is not there. Transient errors are retried until
  * DEADLINE; anything else is thrown.
  */
-export async function startRestart(api: Api, target: RolloutTarget, deadlineMs: number, signal?: AbortSignal, now: () => Date = () => new Date()): Promise<Start> {
+export async function startRestart(
+  api: Api,
+  target: RolloutTarget,
+  deadlineMs: number,
+  signal?: AbortSignal,
+  now: () => Date = () => new Date(),
+): Promise<Start> {
   const path = pathOf(target);
   const current = await readPatiently(api, path, deadlineMs, signal);
   const previous = restartedAtOf(current);
@@ -54,7 +62,12 @@ export async function startRestart(api: Api, target: RolloutTarget, deadlineMs: 
   const patch = { spec: { template: { metadata: { annotations: { [k8s.RESTARTED_AT]: restartedAt } } } } };
   for (let attempt = 1; ; attempt++) {
     try {
-      await api.request("PATCH", path, { body: patch, contentType: STRATEGIC_MERGE_PATCH, signal, timeoutMs: Math.max(1_000, Math.min(30_000, deadlineMs - Date.now())) });
+      await api.request("PATCH", path, {
+        body: patch,
+        contentType: STRATEGIC_MERGE_PATCH,
+        signal,
+        timeoutMs: Math.max(1_000, Math.min(30_000, deadlineMs - Date.now())),
+      });
       return { kind: "restarted", restartedAt };
     } catch (error) {
       if (!isTransient(error) || Date.now() >= deadlineMs || signal?.aborted) throw error;

@@ -67,7 +67,10 @@ describe("rollout when the API server misbehaves", () => {
     const start = await startRestart(api, { namespace: "shop", kind: "Deployment", name: "reviews" }, Date.now() + 10_000);
     assert.equal(start.kind, "restarted");
     assert.equal(patches, 1, "one restart, though its answer never came");
-    assert.equal(deployments.get("reviews")!.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"], start.kind === "restarted" ? start.restartedAt : "");
+    assert.equal(
+      deployments.get("reviews")!.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"],
+      start.kind === "restarted" ? start.restartedAt : "",
+    );
     api.close();
   });
 
@@ -86,14 +89,22 @@ describe("rollout when the API server misbehaves", () => {
     const api = new KubeApi(server.source());
     const events: RolloutEvent[] = [];
     refuseReads = 0;
-    const result = await runRollout(api, { restart: [{ namespace: "shop", kind: "Deployment", name: "details" }], skipped: [] }, { maxInFlight: 1, pauseMs: 0, timeoutMs: 30_000, pollMs: 50 }, (event) => {
-      events.push(event);
-      // The API server goes away just after the restart went through.
-      if (event.event === "started") refuseReads = 3;
-    });
+    const result = await runRollout(
+      api,
+      { restart: [{ namespace: "shop", kind: "Deployment", name: "details" }], skipped: [] },
+      { maxInFlight: 1, pauseMs: 0, timeoutMs: 30_000, pollMs: 50 },
+      (event) => {
+        events.push(event);
+        // The API server goes away just after the restart went through.
+        if (event.event === "started") refuseReads = 3;
+      },
+    );
     assert.deepEqual(result.failed, []);
     assert.equal(result.done.length, 1);
-    assert.ok(events.some((e) => e.event === "progress" && /cannot read it, retrying: .*503/.test(e.message)), "the outage was seen and waited through");
+    assert.ok(
+      events.some((e) => e.event === "progress" && /cannot read it, retrying: .*503/.test(e.message)),
+      "the outage was seen and waited through",
+    );
     api.close();
   });
 });

@@ -76,7 +76,13 @@ interface InFlight {
  * a restart never goes out twice (rollout-restart.ts). The first failure or timeout stops new
  * starts; what is in flight is still waited for. SIGNAL (Ctrl-C) stops new starts and returns at once.
  */
-export async function runRollout(api: Api & Pick<KubeApi, "list">, plan: RolloutPlan, options: RolloutOptions, onEvent: (event: RolloutEvent) => void, signal?: AbortSignal): Promise<RolloutResult> {
+export async function runRollout(
+  api: Api & Pick<KubeApi, "list">,
+  plan: RolloutPlan,
+  options: RolloutOptions,
+  onEvent: (event: RolloutEvent) => void,
+  signal?: AbortSignal,
+): Promise<RolloutResult> {
   const queue = [...plan.restart];
   const inFlight = new Map<RolloutTarget, InFlight>();
   const done: RolloutTarget[] = [];
@@ -129,7 +135,10 @@ export async function runRollout(api: Api & Pick<KubeApi, "list">, plan: Rollout
           continue;
         }
         inFlight.delete(target);
-        fail(target, `${Date.now() >= deadlineMs ? `timed out after ${Math.round(options.timeoutMs / 1000)} s; the last read failed` : "cannot read it"}: ${(error as Error).message}`);
+        fail(
+          target,
+          `${Date.now() >= deadlineMs ? `timed out after ${Math.round(options.timeoutMs / 1000)} s; the last read failed` : "cannot read it"}: ${(error as Error).message}`,
+        );
         continue;
       }
       if (progress.state === "done") {

@@ -35,9 +35,15 @@ export async function readSnapshot(
 ): Promise<Snapshot> {
   const entries = await Promise.all(
     wanted.map(async (collection) => {
-      const query = { ...QUERIES[collection], ...(collection === "namespaces" && options.namespaceLabelSelector ? { labelSelector: options.namespaceLabelSelector } : {}) };
+      const query = {
+        ...QUERIES[collection],
+        ...(collection === "namespaces" && options.namespaceLabelSelector ? { labelSelector: options.namespaceLabelSelector } : {}),
+      };
       try {
-        return [collection, (await api.list(COLLECTIONS[collection], query, { metadataOnly: options.metadataOnly?.includes(collection) ?? false })).items] as const;
+        return [
+          collection,
+          (await api.list(COLLECTIONS[collection], query, { metadataOnly: options.metadataOnly?.includes(collection) ?? false })).items,
+        ] as const;
       } catch (error) {
         if (options.optional?.includes(collection) && (error as { status?: number }).status === 404) return [collection, [] as KubeObject[]] as const;
         throw error;

@@ -11,7 +11,13 @@ import { statusFromSnapshot } from "./status.js";
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const NONE = loadPolicy(`${HEADER}services: []\n`);
 const REVIEWS = loadPolicy(`${HEADER}services:\n  - name: reviews\n`);
-const object = (kind: string, name: string, uid: string, extra: Record<string, unknown> = {}, owner?: { kind: string; name: string; uid: string }): KubeObject => ({
+const object = (
+  kind: string,
+  name: string,
+  uid: string,
+  extra: Record<string, unknown> = {},
+  owner?: { kind: string; name: string; uid: string },
+): KubeObject => ({
   kind,
   metadata: { name, namespace: "shop", uid, ...(owner ? { ownerReferences: [{ apiVersion: "apps/v1", ...owner, controller: true }] } : {}) },
   ...extra,
@@ -22,7 +28,10 @@ function cluster(admittedUnder: CompiledPolicy) {
   const template = appPod();
   const { ownerReferences: _o, generateName: _g, ...templateMeta } = template.metadata!;
   const admit = (pod: Pod, name: string, owner?: { kind: string; name: string; uid: string }): KubeObject => {
-    const withOwner = { ...pod, metadata: { ...pod.metadata, name, namespace: "shop", ownerReferences: owner ? [{ apiVersion: "apps/v1", ...owner, controller: true }] : [] } } as Pod;
+    const withOwner = {
+      ...pod,
+      metadata: { ...pod.metadata, name, namespace: "shop", ownerReferences: owner ? [{ apiVersion: "apps/v1", ...owner, controller: true }] : [] },
+    } as Pod;
     const first = runPipeline({ pod: withOwner, namespace: "shop" }, admittedUnder).pod;
     const injected = first.metadata?.labels?.["sidecar.istio.io/inject"] === "true" ? classicInjected(first) : first;
     return runPipeline({ pod: injected, namespace: "shop" }, admittedUnder).pod as unknown as KubeObject;
@@ -38,7 +47,12 @@ function cluster(admittedUnder: CompiledPolicy) {
     jobs: [object("Job", job.name, job.uid, { spec: { template: reportTemplate } }, { kind: "CronJob", name: "report", uid: "cron-1" })],
     statefulSets: [],
     daemonSets: [],
-    pods: [admit(template, "reviews-a", rs), admit(template, "reviews-b", rs), admit(reportTemplate as Pod, "report-29400000-x", job), admit(appPod({ name: "debug" }), "debug")],
+    pods: [
+      admit(template, "reviews-a", rs),
+      admit(template, "reviews-b", rs),
+      admit(reportTemplate as Pod, "report-29400000-x", job),
+      admit(appPod({ name: "debug" }), "debug"),
+    ],
   };
 }
 
@@ -62,12 +76,18 @@ describe("status", () => {
     assert.deepEqual([reviews.inMesh, reviews.withoutProxy, reviews.stale], [true, 2, 2]);
     assert.match(reviews.staleReason!, /no proxy, but the policy selects it/);
     assert.equal(report.summary.pendingMigration, 1);
-    assert.deepEqual(report.workloads.filter((w) => w.stale > 0).map((w) => w.name), ["reviews"]);
+    assert.deepEqual(
+      report.workloads.filter((w) => w.stale > 0).map((w) => w.name),
+      ["reviews"],
+    );
   });
 
   it("marks a rolled-back service stale, and filters by service and staleness", () => {
     const report = statusFromSnapshot(cluster(REVIEWS), NONE, { service: "rev*", staleOnly: true });
-    assert.deepEqual(report.workloads.map((w) => [w.name, w.inMesh, w.withProxy, w.stale]), [["reviews", false, 2, 2]]);
+    assert.deepEqual(
+      report.workloads.map((w) => [w.name, w.inMesh, w.withProxy, w.stale]),
+      [["reviews", false, 2, 2]],
+    );
     assert.equal(report.summary.pendingRollback, 1);
     assert.equal(statusFromSnapshot(cluster(REVIEWS), NONE, { namespace: "other" }).workloads.length, 0);
   });
@@ -78,7 +98,13 @@ describe("the rollout plan", () => {
     const report = statusFromSnapshot(cluster(REVIEWS), loadPolicy(`${HEADER}shutdown:\n  marginSeconds: 9\nservices:\n  - name: reviews\n`));
     const plan = planRollout(report);
     assert.deepEqual(plan.restart, [{ namespace: "shop", kind: "Deployment", name: "reviews" }]);
-    assert.deepEqual(plan.skipped.map((s) => [s.target.kind, s.reason.split(":")[0]]), [["CronJob", "not restarted"], ["Pod", "not deleted"]]);
+    assert.deepEqual(
+      plan.skipped.map((s) => [s.target.kind, s.reason.split(":")[0]]),
+      [
+        ["CronJob", "not restarted"],
+        ["Pod", "not deleted"],
+      ],
+    );
     assert.deepEqual(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS)).restart, [], "nothing stale, nothing to do");
     assert.equal(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS), true).restart.length, 1, "--all restarts what it can regardless");
   });

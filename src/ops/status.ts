@@ -71,7 +71,14 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
 
   // Every pod's workload, through the controllers in between (ReplicaSet → Deployment, Job → CronJob).
   const byUid = new Map<string, { object: KubeObject; kind: string }>();
-  for (const [kind, list] of [["ReplicaSet", snapshot.replicaSets], ["Job", snapshot.jobs], ["Deployment", snapshot.deployments], ["StatefulSet", snapshot.statefulSets], ["DaemonSet", snapshot.daemonSets], ["CronJob", snapshot.cronJobs]] as const) {
+  for (const [kind, list] of [
+    ["ReplicaSet", snapshot.replicaSets],
+    ["Job", snapshot.jobs],
+    ["Deployment", snapshot.deployments],
+    ["StatefulSet", snapshot.statefulSets],
+    ["DaemonSet", snapshot.daemonSets],
+    ["CronJob", snapshot.cronJobs],
+  ] as const) {
     for (const object of list ?? []) if (enabled.has(object.metadata.namespace ?? "")) byUid.set(object.metadata.uid ?? "", { object, kind });
   }
   const workloadKey = (namespace: string, kind: string, name: string) => `${namespace}/${kind}/${name}`;
@@ -123,9 +130,26 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       if (!template && inMesh === undefined) inMesh = judged.verdict.selected;
     }
     if (!matchesService(service ?? "")) return;
-    rows.push({ namespace, kind, name, service, inMesh, revision: verdict?.revision, pods: pods.length, withProxy, withoutProxy: pods.length - withProxy, stale, staleReason });
+    rows.push({
+      namespace,
+      kind,
+      name,
+      service,
+      inMesh,
+      revision: verdict?.revision,
+      pods: pods.length,
+      withProxy,
+      withoutProxy: pods.length - withProxy,
+      stale,
+      staleReason,
+    });
   };
-  for (const [kind, list] of [["Deployment", snapshot.deployments], ["StatefulSet", snapshot.statefulSets], ["DaemonSet", snapshot.daemonSets], ["CronJob", snapshot.cronJobs]] as const) {
+  for (const [kind, list] of [
+    ["Deployment", snapshot.deployments],
+    ["StatefulSet", snapshot.statefulSets],
+    ["DaemonSet", snapshot.daemonSets],
+    ["CronJob", snapshot.cronJobs],
+  ] as const) {
     for (const object of list ?? []) {
       const namespace = object.metadata.namespace ?? "";
       if (enabled.has(namespace)) addRow(namespace, kind, object.metadata.name, templateAt(object, kind));

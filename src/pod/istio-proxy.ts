@@ -4,9 +4,7 @@ import type { Container, Pod } from "./types.js";
 // manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).
 export const ISTIO_PROXY = "istio-proxy";
 
-export type ProxyPlacement =
-  | { mode: "classic"; index: number; container: Container }
-  | { mode: "native"; index: number; container: Container };
+export type ProxyPlacement = { mode: "classic"; index: number; container: Container } | { mode: "native"; index: number; container: Container };
 
 /**
  * Where Istio put the proxy, if it has injected this pod. Classic: a regular container.

@@ -18,11 +18,15 @@ describe("proxy-config: merging fields into proxy.istio.io/config", () => {
     assert.deepEqual(JSON.parse((merged as { text: string }).text), { concurrency: 2, proxyMetadata: { A: "b" }, holdApplicationUntilProxyStarts: true });
   });
   it("answers a value it has seen from memory, exactly as a first parse does, and stays bounded", () => {
-    const value = "concurrency: 3\nproxyMetadata:\n  ISTIO_META_DNS_CAPTURE: \"true\"\n";
+    const value = 'concurrency: 3\nproxyMetadata:\n  ISTIO_META_DNS_CAPTURE: "true"\n';
     const first = mergeHoldIntoProxyConfig(value);
     const again = mergeHoldIntoProxyConfig(value);
     assert.equal(again, first);
-    assert.deepEqual(parse((again as { text: string }).text), { concurrency: 3, proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" }, holdApplicationUntilProxyStarts: true });
+    assert.deepEqual(parse((again as { text: string }).text), {
+      concurrency: 3,
+      proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" },
+      holdApplicationUntilProxyStarts: true,
+    });
     for (let i = 0; i < 3000; i++) assert.equal(mergeHoldIntoProxyConfig(`concurrency: ${i}\n`).kind, "merged");
     assert.deepEqual(mergeHoldIntoProxyConfig(value), first);
   });
@@ -34,7 +38,16 @@ describe("proxy-config: merging fields into proxy.istio.io/config", () => {
     assert.equal(mergeHoldIntoProxyConfig("proxyMetadata:\n  A: x\n  A: y\n").kind, "unreadable", "nested maps too");
   });
   it("refuses an alias bomb rather than expanding it", () => {
-    const laughs = ["a: &a [x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`)].join("\n");
+    const laughs = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(", ")}]`,
+      ),
+    ].join("\n");
     assert.equal(mergeHoldIntoProxyConfig(`{"concurrency": 2}`).kind, "merged");
     assert.equal(mergeHoldIntoProxyConfig(laughs).kind, "unreadable");
   });
@@ -51,7 +64,11 @@ describe("proxy-config: merging fields into proxy.istio.io/config", () => {
     assert.equal(mergeProxyConfigFields(undefined, hold), first, "the same answer object: remembered, not rebuilt");
     assert.equal(mergeProxyConfigFields("  ", hold).kind, "merged");
     assert.deepEqual(first, { kind: "merged", text: "holdApplicationUntilProxyStarts: true\n", kept: {} });
-    assert.deepEqual(mergeProxyConfigFields(undefined, { concurrency: 2 }), { kind: "merged", text: "concurrency: 2\n", kept: {} }, "other fields, another answer");
+    assert.deepEqual(
+      mergeProxyConfigFields(undefined, { concurrency: 2 }),
+      { kind: "merged", text: "concurrency: 2\n", kept: {} },
+      "other fields, another answer",
+    );
   });
 
   it("keeps a field the user set to another value, and says which", () => {

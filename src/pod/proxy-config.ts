@@ -16,7 +16,8 @@ export type ProxyConfigRead = { ok: true; document: Document; value: Record<stri
 
 /** Parses a ProxyConfig annotation: bounded in size, duplicate keys and alias bombs refused. */
 export function readProxyConfig(text: string): ProxyConfigRead {
-  if (text.length > MAX_PROXY_CONFIG_CHARS) return { ok: false, reason: `it is ${text.length} characters, over the ${MAX_PROXY_CONFIG_CHARS} mesh-tailor reads` };
+  if (text.length > MAX_PROXY_CONFIG_CHARS)
+    return { ok: false, reason: `it is ${text.length} characters, over the ${MAX_PROXY_CONFIG_CHARS} mesh-tailor reads` };
   const document = parseDocument(text, { uniqueKeys: false });
   if (document.errors.length > 0) return { ok: false, reason: document.errors[0]!.message.split("\n")[0]! };
   if (!isMap(document.contents)) return { ok: false, reason: "it is not a mapping of ProxyConfig fields" };

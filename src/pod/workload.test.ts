@@ -27,7 +27,12 @@ describe("workloadOf resolves the workload behind a pod's controller", () => {
   });
   it("prefers the controller among several owners", () => {
     const pod: Pod = {
-      metadata: { ownerReferences: [{ kind: "ConfigMap", name: "x" }, { kind: "StatefulSet", name: "db", controller: true }] },
+      metadata: {
+        ownerReferences: [
+          { kind: "ConfigMap", name: "x" },
+          { kind: "StatefulSet", name: "db", controller: true },
+        ],
+      },
       spec: { containers: [] },
     };
     assert.deepEqual(workloadOf(pod), { kind: "StatefulSet", name: "db" });

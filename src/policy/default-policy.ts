@@ -78,6 +78,8 @@ function formatDefault(value: unknown): string {
 export function policyTableMarkdown(): string {
   const defaults = { ...schemaDefaults(), "services[]": serviceEntryDefaults() } as Record<string, unknown>;
   const defaultAt = (path: string): unknown => path.split(".").reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], defaults);
-  const rows = FIELD_DOCS.map((doc) => `| \`${doc.path === "services" ? "services[]" : doc.path}\` | ${doc.defaultText ?? formatDefault(defaultAt(doc.path))} | ${doc.meaning} |`);
+  const rows = FIELD_DOCS.map(
+    (doc) => `| \`${doc.path === "services" ? "services[]" : doc.path}\` | ${doc.defaultText ?? formatDefault(defaultAt(doc.path))} | ${doc.meaning} |`,
+  );
   return ["| field | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
 }

@@ -33,7 +33,9 @@ describe("loadPolicy", () => {
   });
 
   it("reads the contract example from the README, entry defaults included", () => {
-    const { policy } = loadPolicy(`${HEADER}services:\n  - namespace: "shop*"\n    name: reviews\n    revision: canary\n    hostPassthrough: both\n    proxyResources: {cpu: 500m, memory: 300Mi, cpuLimit: "", memoryLimit: ""}\n`);
+    const { policy } = loadPolicy(
+      `${HEADER}services:\n  - namespace: "shop*"\n    name: reviews\n    revision: canary\n    hostPassthrough: both\n    proxyResources: {cpu: 500m, memory: 300Mi, cpuLimit: "", memoryLimit: ""}\n`,
+    );
     assert.deepEqual(policy.services[0], {
       namespace: "shop*",
       name: "reviews",
@@ -45,11 +47,25 @@ describe("loadPolicy", () => {
   });
 
   it("names the field and the reason for each problem", () => {
-    const problems = problemsOf(`${HEADER}mesh:\n  enabled: "yes"\nservices:\n  - name: reviews\n    hostPassthrough: sideways\n    proxyResources: {cpu: lots}\nshutdown:\n  marginSeconds: -1\n`);
-    assert.ok(problems.some((p) => p.startsWith("mesh.enabled:")), problems.join("\n"));
-    assert.ok(problems.some((p) => p.startsWith("services[0].hostPassthrough:") && p.includes("outbound")), problems.join("\n"));
-    assert.ok(problems.some((p) => p.startsWith("services[0].proxyResources.cpu:") && p.includes("quantity")), problems.join("\n"));
-    assert.ok(problems.some((p) => p.startsWith("shutdown.marginSeconds:")), problems.join("\n"));
+    const problems = problemsOf(
+      `${HEADER}mesh:\n  enabled: "yes"\nservices:\n  - name: reviews\n    hostPassthrough: sideways\n    proxyResources: {cpu: lots}\nshutdown:\n  marginSeconds: -1\n`,
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith("mesh.enabled:")),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith("services[0].hostPassthrough:") && p.includes("outbound")),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith("services[0].proxyResources.cpu:") && p.includes("quantity")),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith("shutdown.marginSeconds:")),
+      problems.join("\n"),
+    );
   });
 
   it("refuses unknown fields, so a typo cannot silently do nothing", () => {
@@ -84,7 +100,9 @@ describe("loadPolicy", () => {
 
   it("refuses sandbox auto-enabling with a pattern that cannot name the base namespace", () => {
     const problems = problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$"\n`);
-    assert.deepEqual(problems, ["sandbox.autoEnable: needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false"]);
+    assert.deepEqual(problems, [
+      "sandbox.autoEnable: needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false",
+    ]);
     assert.equal(loadPolicy(`${HEADER}sandbox:\n  namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$"\n  autoEnable: false\n`).policy.sandbox.autoEnable, false);
   });
 
@@ -110,8 +128,13 @@ describe("loadPolicy", () => {
     assert.match(settings("labels", "sidecar.istio.io/inject")[0]!, /selection decides it/);
     assert.match(settings("annotations", "proxy.istio.io/config")[0]!, /use services\[\]\.proxyConfig/);
     assert.match(settings("annotations", "sidecar.istio.io/proxyCPU")[0]!, /use services\[\]\.proxyResources/);
-    assert.match(problemsOf(`${HEADER}services:\n  - name: x\n    proxyConfig: {holdApplicationUntilProxyStarts: false}\n`)[0]!, /startup.holdApplicationUntilProxyStarts decides it/);
-    const { policy } = loadPolicy(`${HEADER}services:\n  - name: x\n    labels: {sidecar.istio.io/interceptionMode: TPROXY}\n    annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "9090"}\n    proxyConfig: {concurrency: 2, proxyMetadata: {A: b}}\n`);
+    assert.match(
+      problemsOf(`${HEADER}services:\n  - name: x\n    proxyConfig: {holdApplicationUntilProxyStarts: false}\n`)[0]!,
+      /startup.holdApplicationUntilProxyStarts decides it/,
+    );
+    const { policy } = loadPolicy(
+      `${HEADER}services:\n  - name: x\n    labels: {sidecar.istio.io/interceptionMode: TPROXY}\n    annotations: {traffic.sidecar.istio.io/excludeInboundPorts: "9090"}\n    proxyConfig: {concurrency: 2, proxyMetadata: {A: b}}\n`,
+    );
     assert.deepEqual(policy.services[0]!.proxyConfig, { concurrency: 2, proxyMetadata: { A: "b" } });
   });
 

@@ -85,7 +85,8 @@ export function loadPolicy(text: string, origin = "policy"): CompiledPolicy {
 /** Parsing and validation alone: plain data, so a worker thread can do it (see load-off-thread.ts). */
 export function validatePolicy(text: string, origin = "policy"): TailorPolicy {
   const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_POLICY_BYTES) throw new PolicyError(origin, [`the policy is ${bytes} bytes, over the ${MAX_POLICY_BYTES}-byte limit (a ConfigMap holds at most 1 MiB)`]);
+  if (bytes > MAX_POLICY_BYTES)
+    throw new PolicyError(origin, [`the policy is ${bytes} bytes, over the ${MAX_POLICY_BYTES}-byte limit (a ConfigMap holds at most 1 MiB)`]);
   const lines = new LineCounter();
   const parsed = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines });
   const error = parsed.errors[0];

@@ -9,7 +9,8 @@ export async function readPolicyText(path: string): Promise<string> {
   try {
     return (await readFileBounded(path, MAX_POLICY_BYTES)).toString("utf8");
   } catch (error) {
-    if (error instanceof TooLargeError) throw new PolicyError(path, [`the file is ${error.size} bytes, over the ${error.limit}-byte limit (a ConfigMap holds at most 1 MiB)`]);
+    if (error instanceof TooLargeError)
+      throw new PolicyError(path, [`the file is ${error.size} bytes, over the ${error.limit}-byte limit (a ConfigMap holds at most 1 MiB)`]);
     throw new PolicyError(path, [`cannot read the file (${readFailure(error)})`]);
   }
 }

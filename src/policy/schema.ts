@@ -4,13 +4,11 @@ import { managedKeyProblem, managedProxyConfigFieldProblem } from "./settable-ke
 
 // A Kubernetes resource quantity (k8s.io/apimachinery/pkg/api/resource), or "" for "not set".
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
-const quantity = z
-  .string()
-  .refine((v) => v === "" || QUANTITY.test(v), { message: 'must be a Kubernetes quantity such as "500m" or "300Mi", or ""' });
+const quantity = z.string().refine((v) => v === "" || QUANTITY.test(v), { message: 'must be a Kubernetes quantity such as "500m" or "300Mi", or ""' });
 
 const labelKey = z.string().refine(isQualifiedName, { message: "must be a valid Kubernetes label key" });
 const labelValue = z.string().refine(isLabelValue, { message: "must be a valid Kubernetes label value (63 characters of [A-Za-z0-9-_.])" });
-const glob = z.string().min(1, { message: "must not be empty (use \"*\" for any)" });
+const glob = z.string().min(1, { message: 'must not be empty (use "*" for any)' });
 
 export const HOST_PASSTHROUGH_MODES = ["none", "outbound", "inbound", "both"] as const;
 
@@ -70,7 +68,9 @@ const namespacePattern = z.string().superRefine((source, ctx) => {
 // An egress host of an Istio Sidecar: "namespace/dnsName", the namespace "*", "." (this one), "~"
 // (none) or a name, the host "*", "*.suffix" or a name (istio/api networking/v1 sidecar.proto, IstioEgressListener.hosts).
 const SIDECAR_HOST = /^(\*|\.|~|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\/(\*|(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
-const sidecarHost = z.string().refine((v) => SIDECAR_HOST.test(v), { message: 'must be "namespace/host" as Istio\'s Sidecar egress hosts are, e.g. "./*" or "istio-system/*"' });
+const sidecarHost = z
+  .string()
+  .refine((v) => SIDECAR_HOST.test(v), { message: 'must be "namespace/host" as Istio\'s Sidecar egress hosts are, e.g. "./*" or "istio-system/*"' });
 
 export const policySchema = z.strictObject({
   apiVersion: z.literal("mesh-tailor.io/v1alpha1", { message: 'must be "mesh-tailor.io/v1alpha1"' }),
@@ -113,7 +113,11 @@ export const policySchema = z.strictObject({
     })
     .superRefine((sandbox, ctx) => {
       if (sandbox.autoEnable && !sandbox.namespacePattern.includes("(?<base>")) {
-        ctx.addIssue({ code: "custom", path: ["autoEnable"], message: "needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["autoEnable"],
+          message: "needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false",
+        });
       }
     })
     .prefault({}),
@@ -122,7 +126,10 @@ export const policySchema = z.strictObject({
       defaultSidecar: z
         .strictObject({
           enabled: z.boolean().default(true),
-          egressHosts: z.array(sidecarHost).min(1, { message: "needs at least one host; set enabled: false for no default Sidecar" }).default(["./*", "istio-system/*"]),
+          egressHosts: z
+            .array(sidecarHost)
+            .min(1, { message: "needs at least one host; set enabled: false for no default Sidecar" })
+            .default(["./*", "istio-system/*"]),
         })
         .prefault({}),
     })

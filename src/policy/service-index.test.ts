@@ -34,7 +34,11 @@ describe("ServiceIndex finds the first matching services entry", () => {
 
   it("agrees with a linear first-match scan for any entries and lookups", () => {
     const segment = fc.constantFrom("shop", "pay", "shop--box-1", "reviews", "ratings", "api");
-    const pattern = fc.oneof(segment, segment.map((s) => `${s.slice(0, 2)}*`), fc.constant("*"));
+    const pattern = fc.oneof(
+      segment,
+      segment.map((s) => `${s.slice(0, 2)}*`),
+      fc.constant("*"),
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(pattern, pattern, fc.boolean()), { maxLength: 12 }), segment, segment, (raw, namespace, name) => {
         const entries = raw.map(([ns, n, inject]) => entry(ns, n, inject));

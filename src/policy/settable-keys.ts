@@ -40,6 +40,7 @@ export function managedKeyProblem(key: string): string | undefined {
 /** Why a services entry may not set this ProxyConfig field, or undefined when it may. */
 export function managedProxyConfigFieldProblem(field: string): string | undefined {
   if (MANAGED_PROXY_CONFIG_FIELDS[field]) return `ProxyConfig field ${field} cannot be set here: ${MANAGED_PROXY_CONFIG_FIELDS[field]}`;
-  if (!/^[a-z][A-Za-z0-9]*$/.test(field)) return `${JSON.stringify(field)} is not a ProxyConfig field name (lowerCamelCase, as in Istio's ProxyConfig reference)`;
+  if (!/^[a-z][A-Za-z0-9]*$/.test(field))
+    return `${JSON.stringify(field)} is not a ProxyConfig field name (lowerCamelCase, as in Istio's ProxyConfig reference)`;
   return undefined;
 }

@@ -71,7 +71,10 @@ export function parseManifests(text: string, origin: string): unknown[] {
     }
     expanded += JSON.stringify(value ?? null).length;
     if (expanded > budget) {
-      throw new ManifestError(origin, `document ${index + 1}: its aliases expand the input past ${MAX_EXPANSION} times its size; expand them in the source (e.g. yq 'explode(.)')`);
+      throw new ManifestError(
+        origin,
+        `document ${index + 1}: its aliases expand the input past ${MAX_EXPANSION} times its size; expand them in the source (e.g. yq 'explode(.)')`,
+      );
     }
     return value;
   });

@@ -16,7 +16,8 @@ export interface PodSite {
 }
 
 const isObject = (value: unknown): value is JsonObject => value !== null && typeof value === "object" && !Array.isArray(value);
-const nameOf = (object: JsonObject): string => (isObject(object["metadata"]) && typeof object["metadata"]["name"] === "string" ? object["metadata"]["name"] : "");
+const nameOf = (object: JsonObject): string =>
+  isObject(object["metadata"]) && typeof object["metadata"]["name"] === "string" ? object["metadata"]["name"] : "";
 const namespaceOf = (object: JsonObject): string | undefined =>
   isObject(object["metadata"]) && typeof object["metadata"]["namespace"] === "string" ? object["metadata"]["namespace"] : undefined;
 
@@ -61,7 +62,15 @@ export function findPodSites(document: JsonObject, basePath: readonly string[] =
     });
   }
   if (kind === "Pod" && isPodLike(document)) {
-    return [{ pod: document, namespace: namespaceOf(document), workload: undefined, path: [...basePath].join(".") || "(document)", replace: (_whole, pod) => pod as JsonObject }];
+    return [
+      {
+        pod: document,
+        namespace: namespaceOf(document),
+        workload: undefined,
+        path: [...basePath].join(".") || "(document)",
+        replace: (_whole, pod) => pod as JsonObject,
+      },
+    ];
   }
   const templatePath = typeof kind === "string" ? TEMPLATE_PATHS[kind] : undefined;
   if (!templatePath) return [];

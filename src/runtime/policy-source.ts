@@ -39,7 +39,11 @@ export class PolicySource {
     this.policy = initial;
     const registers = [options.registry];
     this.info = new Gauge({ name: "mesh_tailor_policy_info", help: "1 for the revision of the policy in force.", labelNames: ["revision"], registers });
-    this.refused = new Gauge({ name: "mesh_tailor_policy_refused", help: "1 while the policy file holds a policy that was refused (the previous one stays in force).", registers });
+    this.refused = new Gauge({
+      name: "mesh_tailor_policy_refused",
+      help: "1 while the policy file holds a policy that was refused (the previous one stays in force).",
+      registers,
+    });
     this.info.labels(initial.revision).set(1);
     this.refused.set(0);
     for (const result of ["success", "failure"]) options.reloads.labels("policy", result).inc(0);

@@ -10,7 +10,11 @@ export interface ProbeServer {
  * Plain HTTP for the probe app, bound apart from any other traffic so that nothing else can
  * starve the kubelet's probes. Small bounds: its clients are the kubelet and Prometheus.
  */
-export async function startProbeServer(options: { readonly port: number; readonly host?: string | undefined; readonly app: RequestListener }): Promise<ProbeServer> {
+export async function startProbeServer(options: {
+  readonly port: number;
+  readonly host?: string | undefined;
+  readonly app: RequestListener;
+}): Promise<ProbeServer> {
   const server: Server = createServer(options.app);
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;

@@ -26,11 +26,30 @@ export class Metrics {
       registers,
     });
     this.inFlight = new Gauge({ name: "mesh_tailor_admission_in_flight_requests", help: "Admission requests being answered now.", registers });
-    this.mutationsApplied = new Counter({ name: "mesh_tailor_mutations_applied_total", help: "Customizations in force on admitted pods, by name.", labelNames: ["mutation"], registers });
-    this.mutationFailures = new Counter({ name: "mesh_tailor_mutation_failures_total", help: "Customizations that threw and were skipped, by name.", labelNames: ["mutation"], registers });
-    this.reloads = new Counter({ name: "mesh_tailor_reloads_total", help: "Policy and certificate reloads by result.", labelNames: ["kind", "result"], registers });
+    this.mutationsApplied = new Counter({
+      name: "mesh_tailor_mutations_applied_total",
+      help: "Customizations in force on admitted pods, by name.",
+      labelNames: ["mutation"],
+      registers,
+    });
+    this.mutationFailures = new Counter({
+      name: "mesh_tailor_mutation_failures_total",
+      help: "Customizations that threw and were skipped, by name.",
+      labelNames: ["mutation"],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: "mesh_tailor_reloads_total",
+      help: "Policy and certificate reloads by result.",
+      labelNames: ["kind", "result"],
+      registers,
+    });
     this.handlerPanics = new Counter({ name: "mesh_tailor_handler_panics_total", help: "Unexpected errors caught around the admission handler.", registers });
-    this.certificateExpiry = new Gauge({ name: "mesh_tailor_serving_certificate_expiry_timestamp_seconds", help: "When the certificate being served expires (Unix time).", registers });
+    this.certificateExpiry = new Gauge({
+      name: "mesh_tailor_serving_certificate_expiry_timestamp_seconds",
+      help: "When the certificate being served expires (Unix time).",
+      registers,
+    });
     for (const outcome of ["mutated", "allowed", "skipped", "bad_request", "error"] as const) this.requests.labels(outcome).inc(0);
     for (const kind of ["policy", "certificate"] as const) for (const result of ["success", "failure"]) this.reloads.labels(kind, result).inc(0);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "mesh_tailor_" });

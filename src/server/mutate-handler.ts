@@ -101,32 +101,34 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
       if (!released) buffered -= reserved;
       released = true;
     };
-    getRawBody(req, { limit, length: req.headers["content-length"], encoding: "utf-8" }).then(
-      (text) => {
+    getRawBody(req, { limit, length: req.headers["content-length"], encoding: "utf-8" })
+      .then(
+        (text) => {
+          release();
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch (error) {
+            refuse(res, 400, `request body is not valid JSON: ${(error as Error).message}`, startedAt);
+            return;
+          }
+          answer(res, body, startedAt);
+        },
+        (error: { status?: number; type?: string; message?: string }) => {
+          release();
+          if (error.type === "entity.too.large") discardRest(req, discardLimit);
+          const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 400;
+          refuse(res, status, bodyErrorMessage(error, limit), startedAt);
+        },
+      )
+      .catch((error: unknown) => {
         release();
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch (error) {
-          refuse(res, 400, `request body is not valid JSON: ${(error as Error).message}`, startedAt);
-          return;
-        }
-        answer(res, body, startedAt);
-      },
-      (error: { status?: number; type?: string; message?: string }) => {
-        release();
-        if (error.type === "entity.too.large") discardRest(req, discardLimit);
-        const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 400;
-        refuse(res, status, bodyErrorMessage(error, limit), startedAt);
-      },
-    ).catch((error: unknown) => {
-      release();
-      // A bug past every guard above: report it, never let it take the process down.
-      metrics.handlerPanics.inc();
-      logger.error({ err: error }, "admission request failed");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error", status: 500 });
-      else res.destroy();
-    });
+        // A bug past every guard above: report it, never let it take the process down.
+        metrics.handlerPanics.inc();
+        logger.error({ err: error }, "admission request failed");
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error", status: 500 });
+        else res.destroy();
+      });
   };
 
   function answer(res: ServerResponse, body: unknown, startedAt: bigint): void {
@@ -138,7 +140,14 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
         return;
       }
       const { request, version } = decoded;
-      const log: AdmissionLog = { uid: request.uid, namespace: logField(request.namespace), operation: logField(request.operation), dryRun: request.dryRun === true, outcome: "allowed", durationMs: 0 };
+      const log: AdmissionLog = {
+        uid: request.uid,
+        namespace: logField(request.namespace),
+        operation: logField(request.operation),
+        dryRun: request.dryRun === true,
+        outcome: "allowed",
+        durationMs: 0,
+      };
       let outcome: RequestOutcome;
       let reply: AdmissionReview;
       try {

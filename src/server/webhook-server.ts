@@ -96,7 +96,13 @@ export class WebhookServer {
   /** Loads policy and certificate (throwing with what to fix if either is bad) and listens. */
   static async start(options: WebhookServerOptions): Promise<WebhookServer> {
     const metrics = options.metrics ?? new Metrics();
-    const policy = await PolicySource.open({ file: options.policyFile, logger: options.logger, pollMs: options.pollMs, registry: metrics.registry, reloads: metrics.reloads });
+    const policy = await PolicySource.open({
+      file: options.policyFile,
+      logger: options.logger,
+      pollMs: options.pollMs,
+      registry: metrics.registry,
+      reloads: metrics.reloads,
+    });
     const pair = readPair(options.tls);
     let certificate: X509Certificate;
     try {
@@ -109,7 +115,10 @@ export class WebhookServer {
     instance.metrics.certificateExpiry.set(expiresAt(certificate));
     await instance.listen();
     instance.watch();
-    options.logger.info({ port: instance.port, policyRevision: policy.current.revision, policySource: policy.origin, services: policy.current.policy.services.length }, "mesh-tailor serving");
+    options.logger.info(
+      { port: instance.port, policyRevision: policy.current.revision, policySource: policy.origin, services: policy.current.policy.services.length },
+      "mesh-tailor serving",
+    );
     return instance;
   }
 
@@ -164,7 +173,10 @@ export class WebhookServer {
     const { tls } = this.options;
     const poll = this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs };
     if (tls.kind === "files") {
-      const watcher = new FileSetWatcher([tls.certFile, tls.keyFile], (read) => this.onCertificateChange(read), { ...poll, maxBytes: MAX_CERTIFICATE_FILE_BYTES });
+      const watcher = new FileSetWatcher([tls.certFile, tls.keyFile], (read) => this.onCertificateChange(read), {
+        ...poll,
+        maxBytes: MAX_CERTIFICATE_FILE_BYTES,
+      });
       watcher.start([readFileSync(tls.certFile), readFileSync(tls.keyFile)]);
       this.watchers.push(watcher);
     }

@@ -64,7 +64,12 @@ export interface WriteOptions {
  * directory is locked and checked, so slow work (generating keys) is never done for a write that
  * cannot happen.
  */
-export async function updateFileSet<T extends { readonly files: readonly FileToWrite[] }>(dir: string, planned: readonly string[], options: WriteOptions, produce: () => Promise<T>): Promise<T> {
+export async function updateFileSet<T extends { readonly files: readonly FileToWrite[] }>(
+  dir: string,
+  planned: readonly string[],
+  options: WriteOptions,
+  produce: () => Promise<T>,
+): Promise<T> {
   const createdDir = await ensureDirectory(dir);
   let locked = false;
   try {
@@ -158,7 +163,9 @@ async function refusePlainEntries(dir: string, planned: readonly string[]): Prom
   for (const name of new Set(planned.map(topLevel))) {
     const stats = await lstat(join(dir, name)).catch(() => undefined);
     if (stats && !stats.isSymbolicLink()) {
-      throw new FileSetError(`${join(dir, name)} was not written by mesh-tailor certs (it is a plain ${stats.isDirectory() ? "directory" : "file"}); move it away, it is left as it is, and run again`);
+      throw new FileSetError(
+        `${join(dir, name)} was not written by mesh-tailor certs (it is a plain ${stats.isDirectory() ? "directory" : "file"}); move it away, it is left as it is, and run again`,
+      );
     }
   }
 }

@@ -51,13 +51,15 @@ export class FileSetWatcher {
 
   /** Reads the files now and reports if they changed; resolves when the change has been handled. */
   check(): Promise<void> {
-    this.checking = this.checking.then(async () => {
-      const read = await readAll(this.paths, this.options.maxBytes ?? Number.MAX_SAFE_INTEGER);
-      const print = fingerprint(read);
-      if (print === this.lastFingerprint) return;
-      this.lastFingerprint = print;
-      await this.onChange(read);
-    }).catch(() => undefined); // a failing handler must not stop later checks
+    this.checking = this.checking
+      .then(async () => {
+        const read = await readAll(this.paths, this.options.maxBytes ?? Number.MAX_SAFE_INTEGER);
+        const print = fingerprint(read);
+        if (print === this.lastFingerprint) return;
+        this.lastFingerprint = print;
+        await this.onChange(read);
+      })
+      .catch(() => undefined); // a failing handler must not stop later checks
 
     return this.checking;
   }

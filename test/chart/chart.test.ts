@@ -16,7 +16,12 @@ const KUBE_VERSION = "1.34.4";
 const scratch = mkdtempSync(join(tmpdir(), "mesh-tailor-chart-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: any;
+};
 
 function run(command: string, args: string[]): { status: number; stdout: string; stderr: string } {
   const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -24,7 +29,10 @@ function run(command: string, args: string[]): { status: number; stdout: string;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-const documents = (text: string): K8sObject[] => parseAllDocuments(text).map((d) => d.toJS() as K8sObject).filter((o) => o && o.kind);
+const documents = (text: string): K8sObject[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject)
+    .filter((o) => o && o.kind);
 
 function valuesFile(values: unknown): string {
   const path = join(scratch, `values-${Math.random().toString(36).slice(2)}.yaml`);
@@ -77,7 +85,17 @@ describe("charts/mesh-tailor", () => {
 
   it("renders, by default, the webhook, the controller, the policy and the certificate hooks", async () => {
     const objects = template();
-    for (const [kind, name] of [["Deployment", "mesh-tailor"], ["Deployment", "mesh-tailor-controller"], ["Service", "mesh-tailor"], ["PodDisruptionBudget", "mesh-tailor"], ["NetworkPolicy", "mesh-tailor"], ["MutatingWebhookConfiguration", "00-mesh-tailor"], ["ClusterRole", "mesh-tailor-controller"], ["Job", "mesh-tailor-certs-pre"], ["Job", "mesh-tailor-certs-post"]] as const) {
+    for (const [kind, name] of [
+      ["Deployment", "mesh-tailor"],
+      ["Deployment", "mesh-tailor-controller"],
+      ["Service", "mesh-tailor"],
+      ["PodDisruptionBudget", "mesh-tailor"],
+      ["NetworkPolicy", "mesh-tailor"],
+      ["MutatingWebhookConfiguration", "00-mesh-tailor"],
+      ["ClusterRole", "mesh-tailor-controller"],
+      ["Job", "mesh-tailor-certs-pre"],
+      ["Job", "mesh-tailor-certs-post"],
+    ] as const) {
       find(objects, kind, name);
     }
     const [pre, post] = ["pre", "post"].map((phase) => find(objects, "Job", `mesh-tailor-certs-${phase}`));
@@ -134,7 +152,12 @@ describe("charts/mesh-tailor", () => {
 
   it("passes the Kubernetes API schemas, object by object", async () => {
     for (const object of [...template(), ...template(NON_DEFAULT)]) {
-      if (!/^(v1|apps\/v1|batch\/v1|policy\/v1|networking\.k8s\.io\/v1|rbac\.authorization\.k8s\.io\/v1|admissionregistration\.k8s\.io\/v1)$/.test(object.apiVersion)) continue;
+      if (
+        !/^(v1|apps\/v1|batch\/v1|policy\/v1|networking\.k8s\.io\/v1|rbac\.authorization\.k8s\.io\/v1|admissionregistration\.k8s\.io\/v1)$/.test(
+          object.apiVersion,
+        )
+      )
+        continue;
       const module = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`);
       const Model = module[object.kind] ?? module.default;
       assert.doesNotThrow(() => new Model(object).validate(), `${object.kind}/${object.metadata.name}`);
@@ -159,13 +182,24 @@ describe("the chart and manifests/", () => {
       assert.equal(result.status, 0, result.stderr);
       return documents(result.stdout);
     });
-    const charted = template({ namespace: { create: true }, monitoring: { podMonitor: { enabled: true }, prometheusRule: { enabled: true }, dashboard: { enabled: true } } }).map(withoutHelmBookkeeping);
+    const charted = template({
+      namespace: { create: true },
+      monitoring: { podMonitor: { enabled: true }, prometheusRule: { enabled: true }, dashboard: { enabled: true } },
+    }).map(withoutHelmBookkeeping);
     const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-    const onlyInChart = charted.filter((o) => !kustomized.some((k) => key(k) === key(o))).map(key).sort();
+    const onlyInChart = charted
+      .filter((o) => !kustomized.some((k) => key(k) === key(o)))
+      .map(key)
+      .sort();
     assert.deepEqual(onlyInChart, ["Job/mesh-tailor/mesh-tailor-certs-post", "Job/mesh-tailor/mesh-tailor-certs-pre"]);
     const onlyInManifests = kustomized.filter((k) => !charted.some((o) => key(o) === key(k))).map(key);
     assert.deepEqual(onlyInManifests, []);
-    for (const object of kustomized) assert.deepEqual(charted.find((o) => key(o) === key(object)), object, key(object));
+    for (const object of kustomized)
+      assert.deepEqual(
+        charted.find((o) => key(o) === key(object)),
+        object,
+        key(object),
+      );
   });
 });
 

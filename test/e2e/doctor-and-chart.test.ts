@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1MutatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import { issueServingBundle } from "../../src/certs/serving.js";
 import { chainsTo, pemCertificates } from "../../src/ops/doctor/certificates.js";
 import { startControlPlane, type ControlPlane } from "./harness/control-plane.js";
@@ -38,16 +46,26 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
   };
   /** Waits until doctor reports CHECK with STATUS (and DETAIL), the cluster's state being asynchronous. */
   const reported = (check: string, status: Check["status"], detail: RegExp = /./) =>
-    waitFor(`doctor to report ${check} ${status} matching ${detail}`, 60_000, async () => {
-      const { code, checks } = await doctor();
-      const found = checks.filter((c) => c.check === check);
-      return found.some((c) => c.status === status && detail.test(c.detail)) ? { code, checks, found } : undefined;
-    }, 500);
+    waitFor(
+      `doctor to report ${check} ${status} matching ${detail}`,
+      60_000,
+      async () => {
+        const { code, checks } = await doctor();
+        const found = checks.filter((c) => c.check === check);
+        return found.some((c) => c.status === status && detail.test(c.detail)) ? { code, checks, found } : undefined;
+      },
+      500,
+    );
   const available = (namespace: string, name: string) =>
-    waitFor(`Deployment ${namespace}/${name} to be available`, 120_000, async () => {
-      const d = await apps.readNamespacedDeployment({ namespace, name });
-      return (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1) && (d.spec?.replicas ?? 1) > 0 ? true : undefined;
-    }, 500);
+    waitFor(
+      `Deployment ${namespace}/${name} to be available`,
+      120_000,
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace, name });
+        return (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1) && (d.spec?.replicas ?? 1) > 0 ? true : undefined;
+      },
+      500,
+    );
   const scale = (namespace: string, name: string, replicas: number) =>
     apps.patchNamespacedDeployment({ namespace, name, body: { spec: { replicas } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
 
@@ -58,7 +76,12 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
     for (const object of cluster.istio.istiod) await cluster.applyServerSide(object as KubernetesObject);
     const bootstrap = await cluster.cli(["certs", "bootstrap", "--out", join(cluster.dir, "mesh-ca"), "--clusters", "e2e", "--key-size", "2048", "--apply"]);
     assert.equal(bootstrap.code, 0, bootstrap.stderr);
-    for (const [namespace, name] of [["mesh-tailor", "mesh-tailor"], ["mesh-tailor", "mesh-tailor-controller"], ["istio-system", "istiod"]] as const) await available(namespace, name);
+    for (const [namespace, name] of [
+      ["mesh-tailor", "mesh-tailor"],
+      ["mesh-tailor", "mesh-tailor-controller"],
+      ["istio-system", "istiod"],
+    ] as const)
+      await available(namespace, name);
   });
   after(async () => {
     await cluster?.stop();
@@ -66,7 +89,11 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
 
   it("finds nothing wrong with the installation manifests/ makes, on a kube-apiserver that reports its real version", async () => {
     const { checks } = await reported("webhook", "ok");
-    assert.deepEqual(checks.filter((c) => c.status !== "ok"), [], JSON.stringify(checks, null, 2));
+    assert.deepEqual(
+      checks.filter((c) => c.status !== "ok"),
+      [],
+      JSON.stringify(checks, null, 2),
+    );
     const { code } = await doctor();
     assert.equal(code, 0);
     assert.match(checks.find((c) => c.check === "kubernetes-version")!.detail, /^v1\.34\.\d+: has the sleep lifecycle action/);
@@ -75,7 +102,11 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
 
   it("webhook-order: an Istio injector configuration named to sort first is an error, exit 1", async () => {
     const copy = structuredClone(cluster.istio.injectorWebhook) as V1MutatingWebhookConfiguration;
-    const early = { ...copy, metadata: { name: "0-istio-sidecar-injector-early" }, webhooks: (copy.webhooks ?? []).map((w) => ({ ...w, clientConfig: { url: "https://127.0.0.1:1/inject" }, failurePolicy: "Ignore" })) };
+    const early = {
+      ...copy,
+      metadata: { name: "0-istio-sidecar-injector-early" },
+      webhooks: (copy.webhooks ?? []).map((w) => ({ ...w, clientConfig: { url: "https://127.0.0.1:1/inject" }, failurePolicy: "Ignore" })),
+    };
     await admission.createMutatingWebhookConfiguration({ body: early });
     try {
       const { code, found } = await reported("webhook-order", "error", /0-istio-sidecar-injector-early sorts before 00-mesh-tailor/);
@@ -91,7 +122,10 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
     const original = await admission.readMutatingWebhookConfiguration({ name: "00-mesh-tailor" });
     const foreign = await issueServingBundle({ hosts: ["mesh-tailor.mesh-tailor.svc"], days: 30 });
     const setBundle = (caBundle: string) =>
-      admission.patchMutatingWebhookConfiguration({ name: "00-mesh-tailor", body: [{ op: "replace", path: "/webhooks/0/clientConfig/caBundle", value: caBundle }] }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
+      admission.patchMutatingWebhookConfiguration(
+        { name: "00-mesh-tailor", body: [{ op: "replace", path: "/webhooks/0/clientConfig/caBundle", value: caBundle }] },
+        setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+      );
     await setBundle(Buffer.from(foreign.caPem).toString("base64"));
     try {
       const { code, found } = await reported("ca-bundle", "error", /does not verify the certificate in Secret mesh-tailor\/mesh-tailor-tls/);
@@ -105,7 +139,22 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
   });
 
   it("serving-certificate: one that expires within 30 days is a warning (exit 0)", async () => {
-    const rotate = await cluster.cli(["certs", "webhook", "--out", join(cluster.dir, "short-lived"), "--service", "mesh-tailor", "--namespace", "mesh-tailor", "--ip", "127.0.0.1", "--days", "10", "--apply", "--force"]);
+    const rotate = await cluster.cli([
+      "certs",
+      "webhook",
+      "--out",
+      join(cluster.dir, "short-lived"),
+      "--service",
+      "mesh-tailor",
+      "--namespace",
+      "mesh-tailor",
+      "--ip",
+      "127.0.0.1",
+      "--days",
+      "10",
+      "--apply",
+      "--force",
+    ]);
     assert.equal(rotate.code, 0, rotate.stderr);
     const { code } = await reported("serving-certificate", "warning", /(9|10) days left/);
     assert.equal(code, 0);
@@ -157,13 +206,20 @@ describe("the Helm chart, installed with helm against the real kube-apiserver", 
 
   const helm = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(infraBinary("helm"), [...args, "--kubeconfig", controlPlane.kubeconfigPath], { env: { ...process.env, HELM_CACHE_HOME: join(dir, "helm-cache"), HELM_CONFIG_HOME: join(dir, "helm-config"), HELM_DATA_HOME: join(dir, "helm-data") } }, (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+      execFile(
+        infraBinary("helm"),
+        [...args, "--kubeconfig", controlPlane.kubeconfigPath],
+        {
+          env: { ...process.env, HELM_CACHE_HOME: join(dir, "helm-cache"), HELM_CONFIG_HOME: join(dir, "helm-config"), HELM_DATA_HOME: join(dir, "helm-data") },
+        },
+        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
       ),
     );
   const cli = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: controlPlane.kubeconfigPath } }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr })),
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: controlPlane.kubeconfigPath } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+      ),
     );
   const core = () => controlPlane.kubeConfig.makeApiClient(CoreV1Api);
   const admission = () => controlPlane.kubeConfig.makeApiClient(AdmissionregistrationV1Api);

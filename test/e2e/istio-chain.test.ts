@@ -73,9 +73,12 @@ const named = (containers: Record<string, any>[] | undefined, name: string) => c
 describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout: 300_000 }, () => {
   let cluster: MeshCluster;
 
-  before(async () => {
-    cluster = await startMeshCluster(POLICY);
-  }, { timeout: 240_000 });
+  before(
+    async () => {
+      cluster = await startMeshCluster(POLICY);
+    },
+    { timeout: 240_000 },
+  );
 
   after(async () => {
     await cluster?.stop();
@@ -104,13 +107,18 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
   it("stores a native-sidecar pod with the proxy as a restartable init container and the grace period raised", async () => {
     await cluster.createNamespace("shop-native", OPTED_IN_WITH_ISTIO);
     // Istio's per-pod switch for native sidecars (annotation sidecar.istio.io/nativeSidecar).
-    const pod = wire(await cluster.createPod("shop-native", appPod("reviews-native", "reviews", { annotations: { "sidecar.istio.io/nativeSidecar": "true" } })));
+    const pod = wire(
+      await cluster.createPod("shop-native", appPod("reviews-native", "reviews", { annotations: { "sidecar.istio.io/nativeSidecar": "true" } })),
+    );
     const proxy = named(pod["spec"]["initContainers"], "istio-proxy");
     assert.ok(proxy, "istio-proxy is an init container");
     assert.equal(proxy.restartPolicy, "Always");
     assert.equal(named(pod["spec"]["containers"], "istio-proxy"), undefined);
     // The kubelet stops native sidecars after the app: Istio's drain hook stays, nothing is prepended.
-    assert.deepEqual(pod["spec"]["containers"].map((c: { name: string }) => c.name), ["app"]);
+    assert.deepEqual(
+      pod["spec"]["containers"].map((c: { name: string }) => c.name),
+      ["app"],
+    );
     assert.equal(pod["spec"]["containers"][0].lifecycle.postStart, undefined);
     assert.match(JSON.stringify(proxy.lifecycle.preStop), /drain/);
     assert.equal(pod["spec"]["terminationGracePeriodSeconds"], 40);
@@ -122,7 +130,10 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     const pod = wire(await cluster.createPod("shop-ratings", appPod("ratings", "ratings")));
     assert.equal(pod["metadata"]["labels"]["sidecar.istio.io/inject"], "false");
     assert.equal(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], undefined);
-    assert.deepEqual(pod["spec"]["containers"].map((c: { name: string }) => c.name), ["app"]);
+    assert.deepEqual(
+      pod["spec"]["containers"].map((c: { name: string }) => c.name),
+      ["app"],
+    );
     assert.equal(pod["spec"]["initContainers"], undefined);
   });
 
@@ -132,7 +143,10 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     // No controller-manager runs, so the Job creates no pod: the test creates the one it would.
     const job = await batch.createNamespacedJob({
       namespace: "batch",
-      body: { metadata: { name: "nightly-report" }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "report", image: "report:1" }] } } } },
+      body: {
+        metadata: { name: "nightly-report" },
+        spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "report", image: "report:1" }] } } },
+      },
     });
     const jobPod: V1Pod = {
       apiVersion: "v1",
@@ -189,7 +203,10 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     // istio-proxy (prestop), which exists only once Istio has injected.
     assert.equal(istio.received.labels["sidecar.istio.io/inject"], "true", "Istio received mesh-tailor's label");
     const appliedBeforeIstio = istio.received.annotations["mesh-tailor.io/applied"]?.split(",") ?? [];
-    assert.ok(appliedBeforeIstio.includes("inject") && !appliedBeforeIstio.includes("prestop"), `Istio received the pod after mesh-tailor's first call: ${appliedBeforeIstio}`);
+    assert.ok(
+      appliedBeforeIstio.includes("inject") && !appliedBeforeIstio.includes("prestop"),
+      `Istio received the pod after mesh-tailor's first call: ${appliedBeforeIstio}`,
+    );
     assert.ok(first.mutations.includes("inject") && !first.mutations.includes("prestop"), `first call: ${first.mutations}`);
     assert.ok(second.mutations.includes("prestop"), `second call, after Istio: ${second.mutations}`);
 
@@ -208,13 +225,18 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     assert.deepEqual(stored["metadata"]["labels"], predicted["metadata"]["labels"]);
     assert.deepEqual(stored["metadata"]["annotations"], predicted["metadata"]["annotations"]);
     for (const list of ["containers", "initContainers", "volumes"]) {
-      assert.deepEqual(stored["spec"][list]?.map((c: { name: string }) => c.name), predicted["spec"][list]?.map((c: { name: string }) => c.name), list);
+      assert.deepEqual(
+        stored["spec"][list]?.map((c: { name: string }) => c.name),
+        predicted["spec"][list]?.map((c: { name: string }) => c.name),
+        list,
+      );
     }
   });
 
   it("takes a selected service out on its next pod when the policy's rollback switch flips, without a restart", async () => {
     await cluster.createNamespace("shop-rollback", OPTED_IN_WITH_ISTIO);
-    const injectLabel = async () => (await cluster.createPod("shop-rollback", appPod("probe", "reviews"), { dryRun: true })).metadata?.labels?.["sidecar.istio.io/inject"];
+    const injectLabel = async () =>
+      (await cluster.createPod("shop-rollback", appPod("probe", "reviews"), { dryRun: true })).metadata?.labels?.["sidecar.istio.io/inject"];
     assert.equal(await injectLabel(), "true");
     const pid = cluster.meshTailor.child.pid;
     await cluster.writePolicy(ROLLED_BACK);
@@ -223,7 +245,10 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
       const pod = wire(await cluster.createPod("shop-rollback", appPod("reviews-rolled-back", "reviews")));
       assert.equal(pod["metadata"]["labels"]["sidecar.istio.io/inject"], "false");
       assert.equal(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], undefined);
-      assert.deepEqual(pod["spec"]["containers"].map((c: { name: string }) => c.name), ["app"]);
+      assert.deepEqual(
+        pod["spec"]["containers"].map((c: { name: string }) => c.name),
+        ["app"],
+      );
       assert.equal(cluster.meshTailor.child.pid, pid);
       assert.equal(cluster.meshTailor.child.exitCode, null, "the same process serves on");
     } finally {
@@ -258,7 +283,19 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     const root = readFileSync(join(first, "root-cert.pem"), "utf8");
     assert.equal(await readRoot(), root);
 
-    const other = await cluster.cli(["certs", "bootstrap", "--out", join(cluster.dir, "other-ca"), "--clusters", "east", "--key-size", "2048", "--apply", "--context", "e2e"]);
+    const other = await cluster.cli([
+      "certs",
+      "bootstrap",
+      "--out",
+      join(cluster.dir, "other-ca"),
+      "--clusters",
+      "east",
+      "--key-size",
+      "2048",
+      "--apply",
+      "--context",
+      "e2e",
+    ]);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /different root CA.*--force/s);
     assert.equal(await readRoot(), root, "the mesh's root is untouched");

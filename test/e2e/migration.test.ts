@@ -23,7 +23,12 @@ services:
   - name: ratings
 `;
 
-const deployment = (name: string, replicas: number, extra: Partial<NonNullable<V1Deployment["spec"]>> = {}, podSpec: Partial<NonNullable<V1Pod["spec"]>> = {}): V1Deployment => ({
+const deployment = (
+  name: string,
+  replicas: number,
+  extra: Partial<NonNullable<V1Deployment["spec"]>> = {},
+  podSpec: Partial<NonNullable<V1Pod["spec"]>> = {},
+): V1Deployment => ({
   metadata: { name },
   spec: {
     replicas,
@@ -43,31 +48,44 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-const events = (run: Run): Record<string, any>[] => run.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+const events = (run: Run): Record<string, any>[] =>
+  run.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
 
 describe("migration at scale: status and a paced rollout on a cluster that runs workloads", { timeout: 900_000 }, () => {
   let cluster: MeshCluster;
   let apps: AppsV1Api;
 
-  const podsOf = async (app: string) => (await cluster.core.listNamespacedPod({ namespace: "shop", labelSelector: `app=${app}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const podsOf = async (app: string) =>
+    (await cluster.core.listNamespacedPod({ namespace: "shop", labelSelector: `app=${app}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
   const available = (name: string, replicas: number) =>
-    waitFor(`deployment ${name} to have ${replicas} available replicas`, 120_000, async () => {
-      const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
-      return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
-    }, 500);
+    waitFor(
+      `deployment ${name} to have ${replicas} available replicas`,
+      120_000,
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
+        return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
+      },
+      500,
+    );
   const status = (...args: string[]) => cluster.cli(["status", "--namespace", "shop", ...args]);
   const statusJson = async () => JSON.parse((await status("-o", "json")).stdout);
   const row = (report: Record<string, any>, name: string) => report["workloads"].find((w: { name: string }) => w.name === name);
   const hasProxy = (pod: V1Pod) => pod.spec?.containers.some((c) => c.name === "istio-proxy") ?? false;
 
-  before(async () => {
-    cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
-    apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
-    await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
-    for (const body of [deployment("reviews", 2), deployment("ratings", 2)]) await apps.createNamespacedDeployment({ namespace: "shop", body });
-    await available("reviews", 2);
-    await available("ratings", 2);
-  }, { timeout: 300_000 });
+  before(
+    async () => {
+      cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
+      apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
+      await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
+      for (const body of [deployment("reviews", 2), deployment("ratings", 2)]) await apps.createNamespacedDeployment({ namespace: "shop", body });
+      await available("reviews", 2);
+      await available("ratings", 2);
+    },
+    { timeout: 300_000 },
+  );
 
   after(async () => {
     await cluster?.stop();
@@ -90,7 +108,9 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
 
     const rollout = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "2", "--timeout", "2m", "--yes"]);
     assert.equal(rollout.code, 0, rollout.stderr);
-    const started = events(rollout).filter((e) => e["event"] === "started").map((e) => e["target"]["name"]);
+    const started = events(rollout)
+      .filter((e) => e["event"] === "started")
+      .map((e) => e["target"]["name"]);
     assert.deepEqual(started, ["reviews"]);
     assert.ok(events(rollout).some((e) => e["event"] === "done" && e["target"]["name"] === "reviews"));
     await available("reviews", 2);
@@ -125,12 +145,19 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     assert.equal((await status()).code, 0);
     const again = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
     assert.equal(again.code, 0);
-    assert.deepEqual(events(again).filter((e) => e["event"] === "started"), [], "a rerun finds nothing stale and restarts nothing");
+    assert.deepEqual(
+      events(again).filter((e) => e["event"] === "started"),
+      [],
+      "a rerun finds nothing stale and restarts nothing",
+    );
   });
 
   it("stops a wave at a Deployment whose pods cannot schedule, says why and how to resume; a rerun after the fix finishes", async () => {
     // Its pods ask for a node that does not exist: its roll-out can never finish.
-    await apps.createNamespacedDeployment({ namespace: "shop", body: deployment("blocked", 1, { progressDeadlineSeconds: 5 }, { nodeSelector: { "example.com/pool": "none" } }) });
+    await apps.createNamespacedDeployment({
+      namespace: "shop",
+      body: deployment("blocked", 1, { progressDeadlineSeconds: 5 }, { nodeSelector: { "example.com/pool": "none" } }),
+    });
     await cluster.servePolicy(WAVE);
     const report = await statusJson();
     assert.equal(row(report, "blocked").stale, 1);
@@ -145,18 +172,32 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     const failed = events(wave).find((e) => e["event"] === "failed");
     assert.equal(failed?.["target"]["name"], "blocked");
     assert.match(failed?.["reason"], /progress deadline exceeded|timed out/);
-    assert.deepEqual(events(wave).filter((e) => e["event"] === "started").map((e) => e["target"]["name"]), ["blocked"], "nothing new starts after the failure");
+    assert.deepEqual(
+      events(wave)
+        .filter((e) => e["event"] === "started")
+        .map((e) => e["target"]["name"]),
+      ["blocked"],
+      "nothing new starts after the failure",
+    );
     assert.match(wave.stderr, /rollout: 0 done, 1 failed, 0 still rolling out, 1 not started/);
     assert.match(wave.stderr, /failed shop\/deployment\/blocked: /);
     assert.match(wave.stderr, /resume, once the cause is fixed, with:\n  mesh-tailor rollout --namespace shop --max-in-flight 1 --timeout 60s --yes/);
     assert.equal(row(await statusJson(), "ratings").stale, 2, "ratings was never restarted");
 
     // The fix: the pods may run anywhere. Its own roll-out brings its pods up under the current policy.
-    await apps.patchNamespacedDeployment({ namespace: "shop", name: "blocked", body: [{ op: "remove", path: "/spec/template/spec/nodeSelector" }] }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
+    await apps.patchNamespacedDeployment(
+      { namespace: "shop", name: "blocked", body: [{ op: "remove", path: "/spec/template/spec/nodeSelector" }] },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
     await available("blocked", 1);
     const resumed = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "1", "--timeout", "60s", "--yes"]);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.deepEqual(events(resumed).filter((e) => e["event"] === "started").map((e) => e["target"]["name"]), ["ratings"]);
+    assert.deepEqual(
+      events(resumed)
+        .filter((e) => e["event"] === "started")
+        .map((e) => e["target"]["name"]),
+      ["ratings"],
+    );
     await available("ratings", 2);
     const clean = await status();
     assert.equal(clean.code, 0, clean.stdout);
@@ -165,7 +206,10 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
 
   it("on Ctrl-C starts nothing new and exits 130 with a summary", async () => {
     // Every workload (--all), one at a time: the interrupt lands while the first rolls out.
-    const child = spawn(process.execPath, [CLI, "rollout", "--namespace", "shop", "--all", "--max-in-flight", "1", "--yes"], { env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "rollout", "--namespace", "shop", "--all", "--max-in-flight", "1", "--yes"], {
+      env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

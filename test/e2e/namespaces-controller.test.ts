@@ -42,26 +42,34 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
   const managedSidecarIn = (namespace: string, what = `the managed Sidecar in ${namespace}`) =>
     waitFor(what, 30_000, async () => {
       const sidecar = await sidecarOf(namespace);
-      return sidecar?.["metadata"]?.labels?.["app.kubernetes.io/managed-by"] === "mesh-tailor" && JSON.stringify(sidecar["spec"]) === JSON.stringify(MANAGED_SPEC) ? sidecar : undefined;
+      return sidecar?.["metadata"]?.labels?.["app.kubernetes.io/managed-by"] === "mesh-tailor" &&
+        JSON.stringify(sidecar["spec"]) === JSON.stringify(MANAGED_SPEC)
+        ? sidecar
+        : undefined;
     });
   const labelsOf = async (namespace: string) => (await core.readNamespace({ name: namespace })).metadata?.labels ?? {};
   // Events about a Namespace (cluster-scoped) are kept in "default", where kubectl describe finds them.
   const namespaceEvents = async (namespace: string): Promise<CoreV1Event[]> =>
     (await core.listNamespacedEvent({ namespace: "default", fieldSelector: `involvedObject.kind=Namespace,involvedObject.name=${namespace}` })).items;
   const eventsIn = async (namespace: string, reason: string): Promise<CoreV1Event[]> => (await namespaceEvents(namespace)).filter((e) => e.reason === reason);
-  const leader = () => waitFor("one controller to lead", 30_000, async () => {
-    const leading: ControllerProcess[] = [];
-    for (const c of controllers) if (c.child.exitCode === null && (await c.metric("mesh_tailor_controller_leader")) === 1) leading.push(c);
-    return leading.length === 1 ? leading[0] : undefined;
-  });
+  const leader = () =>
+    waitFor("one controller to lead", 30_000, async () => {
+      const leading: ControllerProcess[] = [];
+      for (const c of controllers) if (c.child.exitCode === null && (await c.metric("mesh_tailor_controller_leader")) === 1) leading.push(c);
+      return leading.length === 1 ? leading[0] : undefined;
+    });
 
-  before(async () => {
-    cluster = await startMeshCluster(POLICY);
-    core = cluster.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
-    custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
-    controllerKubeconfig = await serviceAccountKubeconfig(cluster, "mesh-tailor", "mesh-tailor-controller");
-    for (const identity of ["controller-a", "controller-b"]) controllers.push(await startController({ identity, kubeconfig: controllerKubeconfig, policyFile: cluster.policyFile }));
-  }, { timeout: 240_000 });
+  before(
+    async () => {
+      cluster = await startMeshCluster(POLICY);
+      core = cluster.controlPlane.kubeConfig.makeApiClient(CoreV1Api);
+      custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
+      controllerKubeconfig = await serviceAccountKubeconfig(cluster, "mesh-tailor", "mesh-tailor-controller");
+      for (const identity of ["controller-a", "controller-b"])
+        controllers.push(await startController({ identity, kubeconfig: controllerKubeconfig, policyFile: cluster.policyFile }));
+    },
+    { timeout: 240_000 },
+  );
 
   after(async () => {
     for (const controller of controllers) await controller.stop();
@@ -99,7 +107,11 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     assert.deepEqual(sidecar["spec"], MANAGED_SPEC, "kube-apiserver pruned nothing the CRD schema does not know");
     // The schema is enforced: a Sidecar Istio's CRD refuses is refused.
     await assert.rejects(
-      custom.createNamespacedCustomObject({ ...SIDECARS, namespace: "shop", body: { apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "broken" }, spec: { egress: [{ hosts: "not-a-list" }] } } }),
+      custom.createNamespacedCustomObject({
+        ...SIDECARS,
+        namespace: "shop",
+        body: { apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "broken" }, spec: { egress: [{ hosts: "not-a-list" }] } },
+      }),
       (error: { code?: number }) => error.code === 422,
     );
     const [created] = await waitFor("a DefaultSidecarCreated event on shop", 30_000, async () => {
@@ -113,14 +125,24 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     await custom.deleteNamespacedCustomObject({ ...SIDECARS, namespace: "shop", name: "default" });
     await managedSidecarIn("shop", "the deleted Sidecar to be recreated");
     const current = await managedSidecarIn("shop");
-    await custom.replaceNamespacedCustomObject({ ...SIDECARS, namespace: "shop", name: "default", body: { ...current, spec: { egress: [{ hosts: ["*/*"] }] } } });
+    await custom.replaceNamespacedCustomObject({
+      ...SIDECARS,
+      namespace: "shop",
+      name: "default",
+      body: { ...current, spec: { egress: [{ hosts: ["*/*"] }] } },
+    });
     await managedSidecarIn("shop", "the edited Sidecar to be restored");
     await waitFor("a DefaultSidecarRestored event", 30_000, async () => ((await eventsIn("shop", "DefaultSidecarRestored")).length > 0 ? true : undefined));
   });
 
   it("leaves a user's own default Sidecar alone and reports it", async () => {
     await cluster.createNamespace("payments", {});
-    const theirs = { apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "default", namespace: "payments" }, spec: { egress: [{ hosts: ["*/*"] }] } };
+    const theirs = {
+      apiVersion: "networking.istio.io/v1",
+      kind: "Sidecar",
+      metadata: { name: "default", namespace: "payments" },
+      spec: { egress: [{ hosts: ["*/*"] }] },
+    };
     await custom.createNamespacedCustomObject({ ...SIDECARS, namespace: "payments", body: theirs });
     assert.equal((await cluster.cli(["namespaces", "enable", "payments"])).code, 0);
     const [event] = await waitFor("a ForeignDefaultSidecar warning on payments", 30_000, async () => {
@@ -140,7 +162,9 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     await cluster.createNamespace("search", { [ENABLED]: "true" });
     await managedSidecarIn("search");
     await core.patchNamespace({ name: "search", body: [{ op: "remove", path: "/metadata/labels/mesh-tailor.io~1enabled" }] });
-    await waitFor("the controller to remove the Sidecar of the disabled namespace search", 30_000, async () => ((await sidecarOf("search")) === undefined ? true : undefined));
+    await waitFor("the controller to remove the Sidecar of the disabled namespace search", 30_000, async () =>
+      (await sidecarOf("search")) === undefined ? true : undefined,
+    );
 
     const disabled = await cluster.cli(["namespaces", "disable", "shop"]);
     assert.equal(disabled.code, 0, disabled.stderr);
@@ -170,7 +194,10 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     await cluster.createNamespace("legacy", { "istio-injection": "enabled" });
     const enabled = await cluster.cli(["namespaces", "enable", "legacy"]);
     assert.equal(enabled.code, 0, enabled.stderr);
-    assert.match(enabled.stdout, /istio-injection=enabled: Istio's namespace webhook \(default revision\) injects every pod not labelled sidecar.istio.io\/inject=false/);
+    assert.match(
+      enabled.stdout,
+      /istio-injection=enabled: Istio's namespace webhook \(default revision\) injects every pod not labelled sidecar.istio.io\/inject=false/,
+    );
     assert.match(enabled.stdout, /istio.io\/rev it writes for a service's revision is ignored here/);
     // What the warning says, against Istio's real webhook selectors: ratings asks for the canary
     // revision, which no webhook here serves; in a plain namespace it is therefore not injected,
@@ -205,13 +232,25 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     assert.match(injected.stdout, /running pods:\s+1, 1 with a proxy, 0 stale/);
 
     // A Deployment whose service asks for a revision no Istio webhook here serves.
-    await cluster.applyServerSide({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "ratings", namespace: "shop" }, spec: { selector: { matchLabels: { app: "ratings" } }, template: { metadata: { labels: { app: "ratings" } }, spec: { containers: [{ name: "app", image: "ratings:1" }] } } } } as never);
+    await cluster.applyServerSide({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "ratings", namespace: "shop" },
+      spec: {
+        selector: { matchLabels: { app: "ratings" } },
+        template: { metadata: { labels: { app: "ratings" } }, spec: { containers: [{ name: "app", image: "ratings:1" }] } },
+      },
+    } as never);
     const canary = await cluster.cli(["explain", "-n", "shop", "deployment/ratings", "--config", cluster.policyFile, "-o", "json"]);
     assert.equal(canary.code, 0, canary.stderr);
     const explained = JSON.parse(canary.stdout);
     assert.deepEqual(explained.decision, { selected: true, reason: "a services entry matches it (inject: true)" });
     assert.equal(explained.sets["istio.io/rev"], "canary");
-    assert.deepEqual(explained.injectors.filter((i: { injects: boolean }) => i.injects), [], "no webhook of the installed revision takes a canary pod");
+    assert.deepEqual(
+      explained.injectors.filter((i: { injects: boolean }) => i.injects),
+      [],
+      "no webhook of the installed revision takes a canary pod",
+    );
     assert.match(explained.injectors.find((i: { webhook: string }) => i.webhook === "rev.object.sidecar-injector.istio.io").why, /objectSelector/);
 
     const missing = await cluster.cli(["explain", "-n", "shop", "deployment/nope"]);
@@ -222,18 +261,26 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
   it("never lets two replicas act at once, and hands over when the leader stops", async () => {
     const first = await leader();
     const other = controllers.find((c) => c !== first)!;
-    const lease = await cluster.controlPlane.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "mesh-tailor", name: "mesh-tailor-controller" });
+    const lease = await cluster.controlPlane.kubeConfig
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ namespace: "mesh-tailor", name: "mesh-tailor-controller" });
     assert.equal(lease.spec?.holderIdentity, first.identity);
     assert.equal(await other.metric("mesh_tailor_controller_leader"), 0);
     assert.equal(await other.metric("mesh_tailor_controller_reconciles_total", 'result="changed"'), 0, "the standby changed nothing");
     const sources = new Set<string>();
-    for (const namespace of ["shop", "payments", "shop--box-10326", "legacy"]) for (const event of await namespaceEvents(namespace)) if (event.source?.component === "mesh-tailor-controller") sources.add(event.source.host ?? "");
+    for (const namespace of ["shop", "payments", "shop--box-10326", "legacy"])
+      for (const event of await namespaceEvents(namespace)) if (event.source?.component === "mesh-tailor-controller") sources.add(event.source.host ?? "");
     assert.deepEqual([...sources], [first.identity], "every event came from the leader");
 
     await first.stop();
     assert.equal(first.child.exitCode, 0, "SIGTERM is a clean exit");
-    assert.ok(first.logs.some((line) => line.msg === "leader lease released"), "the leader released its lease on the way out");
-    const second = await waitFor("the standby to take over the released lease", 20_000, async () => ((await other.metric("mesh_tailor_controller_leader")) === 1 ? other : undefined));
+    assert.ok(
+      first.logs.some((line) => line.msg === "leader lease released"),
+      "the leader released its lease on the way out",
+    );
+    const second = await waitFor("the standby to take over the released lease", 20_000, async () =>
+      (await other.metric("mesh_tailor_controller_leader")) === 1 ? other : undefined,
+    );
     await custom.deleteNamespacedCustomObject({ ...SIDECARS, namespace: "shop", name: "default" });
     await managedSidecarIn("shop", "the new leader to recreate the Sidecar");
     const creators = (await eventsIn("shop", "DefaultSidecarCreated")).map((e) => e.source?.host);
@@ -246,7 +293,9 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     const hosts = ["./*", "istio-system/*", "shared/*"];
     await cluster.writePolicy(`${POLICY}namespaces:\n  defaultSidecar:\n    egressHosts: ${JSON.stringify(hosts)}\n`);
     for (const namespace of ["shop", "shop--box-10326", "legacy"]) {
-      await waitFor(`the Sidecar of ${namespace} to follow the new policy`, 30_000, async () => (JSON.stringify((await sidecarOf(namespace))?.["spec"]) === JSON.stringify({ egress: [{ hosts }] }) ? true : undefined));
+      await waitFor(`the Sidecar of ${namespace} to follow the new policy`, 30_000, async () =>
+        JSON.stringify((await sidecarOf(namespace))?.["spec"]) === JSON.stringify({ egress: [{ hosts }] }) ? true : undefined,
+      );
     }
     await cluster.writePolicy(POLICY);
     await managedSidecarIn("shop", "the Sidecar to follow the policy back");
@@ -257,7 +306,9 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     await cluster.controlPlane.restartApiServer();
     await custom.deleteNamespacedCustomObject({ ...SIDECARS, namespace: "shop", name: "default" });
     await managedSidecarIn("shop", "the Sidecar to be recreated after the restart");
-    await waitFor("the watch restarts to be counted", 10_000, async () => (((await active.metric("mesh_tailor_controller_watch_restarts_total")) ?? 0) > 0 ? true : undefined));
+    await waitFor("the watch restarts to be counted", 10_000, async () =>
+      ((await active.metric("mesh_tailor_controller_watch_restarts_total")) ?? 0) > 0 ? true : undefined,
+    );
     assert.equal(await active.readyz(), 200);
   });
 });

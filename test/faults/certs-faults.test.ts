@@ -83,7 +83,11 @@ async function inPairs<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
  * For every step and every call of it, kills ARGS there against a copy of SEED's directory, then
  * checks CHECK(dir, before). Returns how many kill points were tried.
  */
-async function killAtEveryStep(seed: (dir: string) => Promise<void>, args: (dir: string) => string[], check: (dir: string, before: Record<string, string>, label: string) => Promise<void>): Promise<number> {
+async function killAtEveryStep(
+  seed: (dir: string) => Promise<void>,
+  args: (dir: string) => string[],
+  check: (dir: string, before: Record<string, string>, label: string) => Promise<void>,
+): Promise<number> {
   let tried = 0;
   for (const syscall of STEPS) {
     for (let batch = 1; ; batch += 2) {
@@ -155,7 +159,8 @@ describe("certs under faults", { skip: stracePolicy, timeout: 900_000 }, () => {
         const west = Object.keys(after).filter((p) => p.startsWith("/west/"));
         assert.ok(west.length === 0 || west.length === 5, `${label}: west has ${west.length} of 5 files`);
         assert.ok(await verified(dir), label);
-        if (west.length === 0) assert.equal((await cli(["certs", "add-cluster", "--out", dir, "--cluster", "west", "--key-size", "2048"])).code, 0, `${label}: re-run`);
+        if (west.length === 0)
+          assert.equal((await cli(["certs", "add-cluster", "--out", dir, "--cluster", "west", "--key-size", "2048"])).code, 0, `${label}: re-run`);
       },
     );
     assert.ok(tried >= 20, `only ${tried} kill points were reached`);
@@ -179,7 +184,9 @@ describe("certs runs at the same time", { timeout: 300_000 }, () => {
       const dir = join(temp(), "mesh");
       await seedBootstrap(dir);
       const before = view(dir);
-      const [west, north] = await Promise.all(["west", "north"].map((cluster) => run(["certs", "add-cluster", "--out", dir, "--cluster", cluster, "--key-size", "2048"])));
+      const [west, north] = await Promise.all(
+        ["west", "north"].map((cluster) => run(["certs", "add-cluster", "--out", dir, "--cluster", cluster, "--key-size", "2048"])),
+      );
       const after = view(dir);
       for (const [path, hash] of Object.entries(before)) assert.equal(after[path], hash);
       if (west!.code === 0) assert.ok(after["/west/ca-cert.pem"], "west reported success and is on disk");

@@ -32,7 +32,8 @@ interface Replica {
 // The controller names itself in its User-Agent: "mesh-tailor-controller (IDENTITY)".
 const identityOf = (record: AuditRecord): string | undefined => /^mesh-tailor-controller \((.+)\)$/.exec(record.userAgent)?.[1];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const logTime = (replica: Replica, message: string): number | undefined => replica.process.logs.find((line) => line.msg === message)?.time as number | undefined;
+const logTime = (replica: Replica, message: string): number | undefined =>
+  replica.process.logs.find((line) => line.msg === message)?.time as number | undefined;
 const alive = (replica: Replica): boolean => replica.process.child.exitCode === null && replica.process.child.signalCode === null;
 
 describe("the controller under faults", { timeout: 1_200_000 }, () => {
@@ -57,8 +58,14 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
     while (replicas.filter(alive).length < 2) await startReplica();
   };
   const holder = async (): Promise<string | undefined> =>
-    (await cluster.controlPlane.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "mesh-tailor", name: "mesh-tailor-controller" }).catch(() => undefined))?.spec?.holderIdentity;
-  const leaderMetric = async (replica: Replica): Promise<number | undefined> => (alive(replica) ? replica.process.metric("mesh_tailor_controller_leader").catch(() => undefined) : undefined);
+    (
+      await cluster.controlPlane.kubeConfig
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ namespace: "mesh-tailor", name: "mesh-tailor-controller" })
+        .catch(() => undefined)
+    )?.spec?.holderIdentity;
+  const leaderMetric = async (replica: Replica): Promise<number | undefined> =>
+    alive(replica) ? replica.process.metric("mesh_tailor_controller_leader").catch(() => undefined) : undefined;
   /** The one replica that holds the lease and says it leads. */
   const leader = (what = "one replica to lead") =>
     waitFor(what, (LEASE_SECONDS + 20) * 1000, async () => {
@@ -69,23 +76,33 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
   const sidecarOf = async (namespace: string): Promise<Record<string, any> | undefined> =>
     (await custom.getNamespacedCustomObject({ ...SIDECARS, namespace, name: "default" }).catch(() => undefined)) as Record<string, any> | undefined;
   const managedIn = (namespace: string, timeoutMs: number, what = `the managed Sidecar in ${namespace}`) =>
-    waitFor(what, timeoutMs, async () => ((await sidecarOf(namespace))?.["metadata"]?.labels?.["app.kubernetes.io/managed-by"] === "mesh-tailor" ? true : undefined), 250);
+    waitFor(
+      what,
+      timeoutMs,
+      async () => ((await sidecarOf(namespace))?.["metadata"]?.labels?.["app.kubernetes.io/managed-by"] === "mesh-tailor" ? true : undefined),
+      250,
+    );
   const enable = (name: string) => core.patchNamespace({ name, body: { metadata: { labels: { [ENABLED]: "true" } } } }, MERGE);
   const disable = (name: string) => core.patchNamespace({ name, body: { metadata: { labels: { [ENABLED]: null } } } }, MERGE);
   const deleteSidecar = (namespace: string) => custom.deleteNamespacedCustomObject({ ...SIDECARS, namespace, name: "default" });
   /** Successful writes (not to the lease) the audit log attributes to IDENTITY, completed after SINCE. */
   const writesBy = async (identity: string, since: number): Promise<AuditRecord[]> =>
-    (await readAuditLog(cluster.controlPlane.auditLogPath!)).filter((r) => identityOf(r) === identity && r.resource !== "leases" && r.code < 300 && r.completed.getTime() >= since && r.verb !== "get");
+    (await readAuditLog(cluster.controlPlane.auditLogPath!)).filter(
+      (r) => identityOf(r) === identity && r.resource !== "leases" && r.code < 300 && r.completed.getTime() >= since && r.verb !== "get",
+    );
 
-  before(async () => {
-    cluster = await startMeshCluster(POLICY, { audit: true });
-    core = cluster.core;
-    custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
-    for (const name of ["shop", "cart", "search", "victim"]) await cluster.createNamespace(name, { [ENABLED]: "true" });
-    await keepTwo();
-    await leader();
-    for (const name of ["shop", "cart", "search", "victim"]) await managedIn(name, 30_000);
-  }, { timeout: 300_000 });
+  before(
+    async () => {
+      cluster = await startMeshCluster(POLICY, { audit: true });
+      core = cluster.core;
+      custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
+      for (const name of ["shop", "cart", "search", "victim"]) await cluster.createNamespace(name, { [ENABLED]: "true" });
+      await keepTwo();
+      await leader();
+      for (const name of ["shop", "cart", "search", "victim"]) await managedIn(name, 30_000);
+    },
+    { timeout: 300_000 },
+  );
 
   after(async () => {
     for (const replica of replicas) {
@@ -101,7 +118,10 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
     old.proxy.blackhole();
     await waitFor("the black-holed leader to say it lost leadership", (RENEW_SECONDS + 10) * 1000, async () => logTime(old, "leadership lost"));
     const lostAfterMs = logTime(old, "leadership lost")! - cutAt;
-    assert.ok(lostAfterMs <= RENEW_SECONDS * 1000 + SLACK_MS, `it stopped ${lostAfterMs} ms after its path was cut, within the ${RENEW_SECONDS} s renew deadline`);
+    assert.ok(
+      lostAfterMs <= RENEW_SECONDS * 1000 + SLACK_MS,
+      `it stopped ${lostAfterMs} ms after its path was cut, within the ${RENEW_SECONDS} s renew deadline`,
+    );
     await waitFor("the deposed leader to exit", 15_000, async () => (alive(old) ? undefined : true));
     assert.equal(old.process.child.exitCode, 1, "a deposed leader exits (the kubelet restarts it as a candidate)");
     const next = await leader("the standby to take over");
@@ -120,8 +140,22 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
       assert.notEqual(next.identity, paused.identity);
       // Meanwhile: the namespace is disabled (the new leader removes its Sidecar) and the user puts their own in its place.
       await disable("victim");
-      await waitFor("the new leader to remove the managed Sidecar of the disabled namespace", 20_000, async () => ((await sidecarOf("victim")) ? undefined : true), 250);
-      await custom.createNamespacedCustomObject({ ...SIDECARS, namespace: "victim", body: { apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "default", namespace: "victim" }, spec: { egress: [{ hosts: ["*/*"] }] } } });
+      await waitFor(
+        "the new leader to remove the managed Sidecar of the disabled namespace",
+        20_000,
+        async () => ((await sidecarOf("victim")) ? undefined : true),
+        250,
+      );
+      await custom.createNamespacedCustomObject({
+        ...SIDECARS,
+        namespace: "victim",
+        body: {
+          apiVersion: "networking.istio.io/v1",
+          kind: "Sidecar",
+          metadata: { name: "default", namespace: "victim" },
+          spec: { egress: [{ hosts: ["*/*"] }] },
+        },
+      });
       await enable("victim");
     } finally {
       paused.process.child.kill("SIGCONT");
@@ -174,14 +208,19 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
     for (const replica of running) replica.proxy.blackhole();
     await cluster.createNamespace("after-compaction", { [ENABLED]: "true" });
     // Enough changes that the mirrors' resourceVersion falls behind what etcd keeps.
-    for (let i = 0; i < 20; i++) await core.patchNamespace({ name: "search", body: { metadata: { annotations: { "churn": String(i) } } } }, MERGE);
+    for (let i = 0; i < 20; i++) await core.patchNamespace({ name: "search", body: { metadata: { annotations: { churn: String(i) } } } }, MERGE);
     await cluster.controlPlane.stopApiServer();
     await cluster.controlPlane.compactEtcd();
     await cluster.controlPlane.startApiServer();
     for (const replica of running) replica.proxy.pass();
     await managedIn("after-compaction", 60_000, "a Sidecar in the namespace enabled while the controllers were cut off");
     const now = await leader();
-    await waitFor("the leader's mirrors to have listed again (410 Gone)", 60_000, async () => (((await now.process.metric("mesh_tailor_controller_watch_restarts_total", 'reason="gone"')) ?? 0) > 0 ? true : undefined), 500);
+    await waitFor(
+      "the leader's mirrors to have listed again (410 Gone)",
+      60_000,
+      async () => (((await now.process.metric("mesh_tailor_controller_watch_restarts_total", 'reason="gone"')) ?? 0) > 0 ? true : undefined),
+      500,
+    );
     await keepTwo();
   });
 
@@ -193,7 +232,10 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
     assert.ok(new Set(leaseWrites.map(identityOf)).size >= 3, "the lease changed hands across the run");
     const overlaps = leadershipOverlaps(records, { leaseNamespace: "mesh-tailor", leaseName: "mesh-tailor-controller", identityOf });
     assert.deepEqual(
-      overlaps.map((o) => `${o.identity} ${o.record.verb} ${o.record.resource} ${o.record.namespace ?? ""}/${o.record.name ?? ""} while ${o.holderAtReceived ?? "nobody"} held the lease`),
+      overlaps.map(
+        (o) =>
+          `${o.identity} ${o.record.verb} ${o.record.resource} ${o.record.namespace ?? ""}/${o.record.name ?? ""} while ${o.holderAtReceived ?? "nobody"} held the lease`,
+      ),
       [],
     );
   });

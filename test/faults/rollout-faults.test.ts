@@ -37,17 +37,33 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
   let apps: AppsV1Api;
 
   const available = (name: string, replicas = 1) =>
-    waitFor(`deployment ${name} to have ${replicas} available replicas`, 120_000, async () => {
-      const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
-      return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
-    }, 500);
-  const generations = async () => Object.fromEntries(await Promise.all(APPS.map(async (name) => [name, (await apps.readNamespacedDeployment({ namespace: "shop", name })).metadata?.generation ?? 0] as const)));
+    waitFor(
+      `deployment ${name} to have ${replicas} available replicas`,
+      120_000,
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
+        return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
+      },
+      500,
+    );
+  const generations = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        APPS.map(async (name) => [name, (await apps.readNamespacedDeployment({ namespace: "shop", name })).metadata?.generation ?? 0] as const),
+      ),
+    );
   const statusJson = async (...args: string[]) => {
     const run = await cluster.cli(["status", "--namespace", "shop", "-o", "json", ...args]);
-    return { code: run.code, report: JSON.parse(run.stdout) as { workloads: { name: string; stale: number; staleReason?: string; pods: number }[]; summary: { stalePods: number } } };
+    return {
+      code: run.code,
+      report: JSON.parse(run.stdout) as { workloads: { name: string; stale: number; staleReason?: string; pods: number }[]; summary: { stalePods: number } },
+    };
   };
   const rollout = (...args: string[]): Rollout => {
-    const child = spawn(process.execPath, [CLI, "rollout", "--namespace", "shop", "--yes", ...args], { env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "rollout", "--namespace", "shop", "--yes", ...args], {
+      env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const events: Record<string, any>[] = [];
     let stderr = "";
     let buffer = "";
@@ -65,13 +81,16 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     return { child, events, exited, stderr: () => stderr };
   };
 
-  before(async () => {
-    cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
-    apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
-    await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
-    for (const name of APPS) await apps.createNamespacedDeployment({ namespace: "shop", body: deployment(name) });
-    for (const name of APPS) await available(name);
-  }, { timeout: 300_000 });
+  before(
+    async () => {
+      cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
+      apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
+      await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
+      for (const name of APPS) await apps.createNamespacedDeployment({ namespace: "shop", body: deployment(name) });
+      for (const name of APPS) await available(name);
+    },
+    { timeout: 300_000 },
+  );
 
   after(async () => {
     await cluster?.stop();
@@ -94,7 +113,12 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     // The operator's view is whole: a rollout now tailors them.
     const fix = rollout("--service", "untailored");
     assert.equal(await fix.exited, 0, fix.stderr());
-    await waitFor("status to report untailored current", 60_000, async () => ((await statusJson("--service", "untailored")).report.workloads[0]?.stale === 0 ? true : undefined), 1_000);
+    await waitFor(
+      "status to report untailored current",
+      60_000,
+      async () => ((await statusJson("--service", "untailored")).report.workloads[0]?.stale === 0 ? true : undefined),
+      1_000,
+    );
     await apps.deleteNamespacedDeployment({ namespace: "shop", name: "untailored" });
   });
 
@@ -108,7 +132,10 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     await cluster.startApiServer();
     const code = await run.exited;
     assert.equal(code, 0, `the rollout finished: ${run.stderr()}`);
-    const done = run.events.filter((e) => e.event === "done").map((e) => e.target.name).sort();
+    const done = run.events
+      .filter((e) => e.event === "done")
+      .map((e) => e.target.name)
+      .sort();
     assert.deepEqual(done, [...APPS].sort(), "every workload done once");
     const after = await generations();
     for (const name of APPS) assert.equal(after[name], before[name]! + 1, `${name} was restarted exactly once`);

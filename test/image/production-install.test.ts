@@ -23,7 +23,8 @@ done
 if [ -n "$WRITABLE" ]; then mount -t tmpfs -o size=1m,uid=${UID},gid=${UID},mode=0700 tmpfs "$WRITABLE"; fi
 exec setpriv --reuid=${UID} --regid=${UID} --clear-groups "$@"`;
 
-const sandboxed = (command: string[], writable = "") => ["env", [`WRITABLE=${writable}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", SANDBOX, "sandbox", ...command]] as const;
+const sandboxed = (command: string[], writable = "") =>
+  ["env", [`WRITABLE=${writable}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", SANDBOX, "sandbox", ...command]] as const;
 
 const canSandbox = process.getuid?.() === 0 && spawnSync("unshare", ["--mount", "true"]).status === 0;
 const skip = canSandbox ? false : process.env["MESH_TAILOR_REQUIRE_MOUNT"] ? false : "needs root and unshare(1) for a read-only mount namespace (CI has both)";
@@ -48,11 +49,14 @@ function buildImage(into: string): string {
 
 function post(port: number, ca: string, body: string): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, servername: "localhost", headers: { "content-type": "application/json" } }, (res) => {
-      let data = "";
-      res.on("data", (chunk) => (data += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, servername: "localhost", headers: { "content-type": "application/json" } },
+      (res) => {
+        let data = "";
+        res.on("data", (chunk) => (data += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -99,7 +103,18 @@ describe("the image as it ships: production dependencies only, UID 65532, read-o
   it("runs the chart's certificate hook command with only its emptyDir writable", () => {
     const work = join(dir, "work");
     mkdirSync(work);
-    const [command, args] = sandboxed([process.execPath, join(app, "dist/src/cli/main.js"), "certs", "webhook", `--out=${join(work, "certs")}`, "--service=mesh-tailor", "--namespace=mesh-tailor"], work);
+    const [command, args] = sandboxed(
+      [
+        process.execPath,
+        join(app, "dist/src/cli/main.js"),
+        "certs",
+        "webhook",
+        `--out=${join(work, "certs")}`,
+        "--service=mesh-tailor",
+        "--namespace=mesh-tailor",
+      ],
+      work,
+    );
     const result = spawnSync(command, args, { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" } });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /wrote the webhook's CA and serving certificate/);

@@ -29,7 +29,8 @@ const FLAGS = {
 function readRoot(dir: string): { certPem: string; keyPem: string; cert: X509Certificate } {
   const certPath = join(dir, ROOT_CERT);
   const keyPath = join(dir, ROOT_KEY);
-  if (!existsSync(certPath) || !existsSync(keyPath)) throw new WorkError(`no root CA in ${dir} (${ROOT_CERT} and ${ROOT_KEY}): run \`mesh-tailor certs bootstrap\` first`);
+  if (!existsSync(certPath) || !existsSync(keyPath))
+    throw new WorkError(`no root CA in ${dir} (${ROOT_CERT} and ${ROOT_KEY}): run \`mesh-tailor certs bootstrap\` first`);
   const certPem = readFileSync(certPath, "utf8");
   const keyPem = readFileSync(keyPath, "utf8");
   let cert: X509Certificate;
@@ -53,21 +54,33 @@ export async function addCluster(argv: readonly string[], io: CliIO): Promise<nu
   if (values.context && !values.apply) throw new UsageError("--context goes with --apply");
 
   const root = readRoot(dir);
-  if (!values.force && existsSync(join(dir, cluster))) throw new WorkError(`cluster "${cluster}" already exists in ${join(dir, cluster)}; pass --force to issue it a new intermediate. Nothing was written.`);
+  if (!values.force && existsSync(join(dir, cluster)))
+    throw new WorkError(`cluster "${cluster}" already exists in ${join(dir, cluster)}; pass --force to issue it a new intermediate. Nothing was written.`);
   const now = new Date();
   const daysLeft = Math.floor((new Date(root.cert.validTo).getTime() - now.getTime()) / DAY_MS);
   if (daysLeft <= 0) throw new WorkError(`the root CA expired on ${root.cert.validTo}: a new cluster cannot join it`);
-  if (intermediateDays > daysLeft) throw new WorkError(`the root CA expires on ${root.cert.validTo}, in ${daysLeft} days: pass --intermediate-days ${daysLeft} or less`);
+  if (intermediateDays > daysLeft)
+    throw new WorkError(`the root CA expires on ${root.cert.validTo}, in ${daysLeft} days: pass --intermediate-days ${daysLeft} or less`);
   const organization = values.org ?? forge.pki.certificateFromPem(root.certPem).subject.getField("O")?.value ?? "mesh-tailor";
 
   const planned = [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name));
-  const { intermediate, files } = await writeCertificateSet(dir, planned, { force: values.force === true }, `cluster "${cluster}" already has files; pass --force to replace them.`, async () => {
-    const intermediate = await issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now });
-    return { intermediate, files: clusterFiles(dir, cluster, root, intermediate) };
-  });
+  const { intermediate, files } = await writeCertificateSet(
+    dir,
+    planned,
+    { force: values.force === true },
+    `cluster "${cluster}" already has files; pass --force to replace them.`,
+    async () => {
+      const intermediate = await issueIntermediate({ root, cluster, organization, days: intermediateDays, keyBits: bits, now });
+      return { intermediate, files: clusterFiles(dir, cluster, root, intermediate) };
+    },
+  );
   write(io.stderr, `wrote cluster "${cluster}" under the existing root:`);
   listWritten(io.stderr, files);
-  if (values.apply) write(io.stderr, await applyToCluster(values.context, (api, apply) => apply.applyCacerts(api, cacertsData(root, intermediate), { force: values.force === true })));
+  if (values.apply)
+    write(
+      io.stderr,
+      await applyToCluster(values.context, (api, apply) => apply.applyCacerts(api, cacertsData(root, intermediate), { force: values.force === true })),
+    );
   else write(io.stderr, `install with: kubectl --context <${cluster}> apply -f ${join(dir, cluster, "cacerts.yaml")}`);
   return EXIT_OK;
 }

@@ -20,6 +20,8 @@ export async function applyToCluster<T>(context: string | undefined, step: (api:
     return await withCluster(context, Promise.resolve(apply), step);
   } catch (error) {
     if (error instanceof apply.ApplyRefusedError) throw new WorkError(`--apply refused: ${error.message}`);
-    throw new WorkError(`--apply failed${context ? ` on context ${context}` : ""}: ${(error as Error).message}. The files on disk are complete; retry, or apply them with kubectl.`);
+    throw new WorkError(
+      `--apply failed${context ? ` on context ${context}` : ""}: ${(error as Error).message}. The files on disk are complete; retry, or apply them with kubectl.`,
+    );
   }
 }

@@ -13,7 +13,10 @@ export function keySize(value: string | undefined, fallback: number): number {
 
 export function dnsLabel(flag: string, value: string | undefined): string {
   if (!value) throw new UsageError(`${flag} is required`);
-  if (!isDns1123Label(value)) throw new UsageError(`${flag} "${value}" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63, starting and ending with a letter or digit`);
+  if (!isDns1123Label(value))
+    throw new UsageError(
+      `${flag} "${value}" must be a DNS-1123 label: lower-case letters, digits and "-", at most 63, starting and ending with a letter or digit`,
+    );
   return value;
 }
 
@@ -27,7 +30,13 @@ export function requiredDir(value: string | undefined): string {
  * two runs at once. PLANNED (absolute paths) are checked first, so an existing key or certificate
  * is refused (without --force) before any key is generated; the error says what to do.
  */
-export async function writeCertificateSet<T extends { readonly files: readonly FileToWrite[] }>(dir: string, planned: readonly string[], options: { force: boolean; fresh?: boolean }, why: string, produce: () => Promise<T>): Promise<T> {
+export async function writeCertificateSet<T extends { readonly files: readonly FileToWrite[] }>(
+  dir: string,
+  planned: readonly string[],
+  options: { force: boolean; fresh?: boolean },
+  why: string,
+  produce: () => Promise<T>,
+): Promise<T> {
   const inDir = (path: string): string => relative(dir, path);
   try {
     const made = await updateFileSet(dir, planned.map(inDir), options, async () => {

@@ -10,7 +10,14 @@ problem, and warns (exit 0) when something expires within 30 days.`;
 function table(findings: readonly Finding[]): string {
   const rows = [["STATUS", "TARGET", "CHECK", "DETAIL"], ...findings.map((f) => [f.status.toUpperCase(), f.target, f.check, f.detail])];
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export async function verify(argv: readonly string[], io: CliIO): Promise<number> {

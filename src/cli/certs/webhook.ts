@@ -56,23 +56,36 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
 
   const why = "pass --force to replace the webhook's certificate.";
   const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
-  const { files } = await writeCertificateSet(dir, ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)), { force: values.force === true }, why, async () => {
-    const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
-    return {
-      files: [
-        { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
-        { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
-        { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
-      ],
-    };
-  });
+  const { files } = await writeCertificateSet(
+    dir,
+    ["tls.crt", "tls.key", "ca.crt"].map((name) => join(dir, name)),
+    { force: values.force === true },
+    why,
+    async () => {
+      const bundle = await issueServingBundle({ hosts, days, keyBits: bits });
+      return {
+        files: [
+          { path: join(dir, "tls.crt"), content: bundle.certPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+          { path: join(dir, "tls.key"), content: bundle.keyPem, mode: KEY_MODE },
+          { path: join(dir, "ca.crt"), content: bundle.caPem.replace(/\r\n/g, "\n"), mode: CERT_MODE },
+        ],
+      };
+    },
+  );
   write(io.stderr, `wrote the webhook's CA and serving certificate for ${hosts.join(", ")}:`);
   listWritten(io.stderr, files);
   if (values.apply) {
     const messages = await applyToCluster(values.context, (api, apply) =>
       apply.applyWebhookTls(
         api,
-        { namespace, secretName: values.secret ?? "mesh-tailor-tls", webhookConfiguration: values["webhook-configuration"] ?? "00-mesh-tailor", certPem: files[0]!.content, keyPem: files[1]!.content, caPem: files[2]!.content },
+        {
+          namespace,
+          secretName: values.secret ?? "mesh-tailor-tls",
+          webhookConfiguration: values["webhook-configuration"] ?? "00-mesh-tailor",
+          certPem: files[0]!.content,
+          keyPem: files[1]!.content,
+          caPem: files[2]!.content,
+        },
         { force: values.force === true, ifMissing: values["if-missing"] === true, skipCaBundle: values["no-ca-bundle"] === true },
       ),
     );

@@ -25,13 +25,24 @@ const DAY = 86_400_000;
 function meshTailorConfiguration(caPem: string, extra: Record<string, unknown> = {}): MutatingWebhookConfiguration {
   return {
     metadata: { name: "00-mesh-tailor" },
-    webhooks: [{ name: "pods.mesh-tailor.io", reinvocationPolicy: "IfNeeded", clientConfig: { caBundle: b64(caPem), service: { name: "mesh-tailor", namespace: "mesh-tailor" } }, ...extra }],
+    webhooks: [
+      {
+        name: "pods.mesh-tailor.io",
+        reinvocationPolicy: "IfNeeded",
+        clientConfig: { caBundle: b64(caPem), service: { name: "mesh-tailor", namespace: "mesh-tailor" } },
+        ...extra,
+      },
+    ],
   };
 }
 
 const ISTIO = ISTIO_SIDECAR_INJECTOR;
 
-const deployment = (name: string, available: number, replicas = 2) => ({ metadata: { name, namespace: "mesh-tailor" }, spec: { replicas }, status: { availableReplicas: available } });
+const deployment = (name: string, available: number, replicas = 2) => ({
+  metadata: { name, namespace: "mesh-tailor" },
+  spec: { replicas },
+  status: { availableReplicas: available },
+});
 
 let serving: ServingBundle;
 let other: ServingBundle;
@@ -49,7 +60,9 @@ function healthy(): Facts {
     tlsSecretName: "mesh-tailor-tls",
     tlsSecret: { metadata: { name: "mesh-tailor-tls" }, data: { "tls.crt": b64(serving.certPem), "ca.crt": b64(serving.caPem) } },
     meshCa: { metadata: { name: "cacerts" }, data: { "ca-cert.pem": b64(meshRoot.certPem), "root-cert.pem": b64(meshRoot.caPem) } },
-    istiods: [{ metadata: { name: "istiod", labels: { app: "istiod" } }, spec: { template: { spec: { containers: [{ image: "docker.io/istio/pilot:1.28.1" }] } } } }],
+    istiods: [
+      { metadata: { name: "istiod", labels: { app: "istiod" } }, spec: { template: { spec: { containers: [{ image: "docker.io/istio/pilot:1.28.1" }] } } } },
+    ],
     namespaces: [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true", "istio-injection": "enabled" } } }, { metadata: { name: "plain" } }],
   };
 }
@@ -70,10 +83,22 @@ describe("doctor's checks", () => {
 
   it("find nothing wrong with a healthy installation", async () => {
     const results = await runChecks(healthy());
-    assert.deepEqual(results.filter((r) => r.status !== "ok"), []);
-    assert.deepEqual([...new Set(results.map((r) => r.check))], DOCTOR_CHECKS.map((c) => c.name));
+    assert.deepEqual(
+      results.filter((r) => r.status !== "ok"),
+      [],
+    );
+    assert.deepEqual(
+      [...new Set(results.map((r) => r.check))],
+      DOCTOR_CHECKS.map((c) => c.name),
+    );
     assert.match(results.find((r) => r.check === "istio")!.detail, /default \(1\.28\.1\)/);
-    const tagged = await runChecks({ ...healthy(), configurations: [...healthy().configurations, { metadata: { name: "istio-revision-tag-stable", labels: { "istio.io/tag": "stable", "istio.io/rev": "default" } }, webhooks: [] }] });
+    const tagged = await runChecks({
+      ...healthy(),
+      configurations: [
+        ...healthy().configurations,
+        { metadata: { name: "istio-revision-tag-stable", labels: { "istio.io/tag": "stable", "istio.io/rev": "default" } }, webhooks: [] },
+      ],
+    });
     assert.match(tagged.find((r) => r.check === "istio")!.detail, /revision tags: stable -> default/);
   });
 
@@ -82,7 +107,10 @@ describe("doctor's checks", () => {
     const [order] = await judge(webhookOrder, { ...healthy(), configurations: [meshTailorConfiguration(serving.caPem), early] });
     assert.equal(order!.status, "error");
     assert.match(order!.detail, /0-istio-revision-tag-early sorts before 00-mesh-tailor/);
-    const [once] = await judge(webhookOrder, { ...healthy(), configurations: [meshTailorConfiguration(serving.caPem, { reinvocationPolicy: "Never" }), ISTIO] });
+    const [once] = await judge(webhookOrder, {
+      ...healthy(),
+      configurations: [meshTailorConfiguration(serving.caPem, { reinvocationPolicy: "Never" }), ISTIO],
+    });
     assert.equal(once!.status, "warning");
     assert.equal((await judge(webhookOrder, { ...healthy(), configurations: [ISTIO] }))[0]!.status, "error");
   });
@@ -92,7 +120,10 @@ describe("doctor's checks", () => {
     assert.equal(bundle!.status, "error");
     assert.match(bundle!.fix!, /certs webhook .* --apply --force$/);
     const managed = meshTailorConfiguration(other.caPem);
-    const [injected] = await judge(caBundle, { ...healthy(), configurations: [{ ...managed, metadata: { ...managed.metadata, annotations: { "cert-manager.io/inject-ca-from": "mesh-tailor/mesh-tailor" } } }] });
+    const [injected] = await judge(caBundle, {
+      ...healthy(),
+      configurations: [{ ...managed, metadata: { ...managed.metadata, annotations: { "cert-manager.io/inject-ca-from": "mesh-tailor/mesh-tailor" } } }],
+    });
     assert.match(injected!.fix!, /cert-manager-cainjector/);
     const [missing] = await judge(caBundle, { ...healthy(), tlsSecret: undefined });
     assert.match(missing!.detail, /does not exist/);
@@ -109,7 +140,22 @@ describe("doctor's checks", () => {
     assert.equal(soon!.status, "warning");
     assert.match(soon!.detail, /9 days left|10 days left/);
     assert.equal((await judge(servingCertificate, { ...healthy(), now: new Date(validTo + DAY) }))[0]!.status, "error");
-    const [elsewhere] = await judge(servingCertificate, { ...healthy(), installNamespace: "x", configurations: [{ ...meshTailorConfiguration(serving.caPem), webhooks: [{ name: "pods.mesh-tailor.io", reinvocationPolicy: "IfNeeded", clientConfig: { caBundle: b64(serving.caPem), service: { name: "mesh-tailor", namespace: "platform" } } }] }] });
+    const [elsewhere] = await judge(servingCertificate, {
+      ...healthy(),
+      installNamespace: "x",
+      configurations: [
+        {
+          ...meshTailorConfiguration(serving.caPem),
+          webhooks: [
+            {
+              name: "pods.mesh-tailor.io",
+              reinvocationPolicy: "IfNeeded",
+              clientConfig: { caBundle: b64(serving.caPem), service: { name: "mesh-tailor", namespace: "platform" } },
+            },
+          ],
+        },
+      ],
+    });
     assert.equal(elsewhere!.status, "error");
     assert.match(elsewhere!.detail, /not valid for mesh-tailor\.platform\.svc/);
   });
@@ -124,7 +170,9 @@ describe("doctor's checks", () => {
   it("fail on an unavailable webhook; warn on a missing controller only when the policy needs it", async () => {
     assert.equal((await judge(webhook, { ...healthy(), webhookDeployment: deployment("mesh-tailor", 0, 3) }))[0]!.status, "error");
     assert.equal((await judge(controller, { ...healthy(), controllerDeployment: undefined }))[0]!.status, "warning");
-    const quiet = resolved("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nnamespaces: {defaultSidecar: {enabled: false}}\nsandbox: {autoEnable: false}\n");
+    const quiet = resolved(
+      "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nnamespaces: {defaultSidecar: {enabled: false}}\nsandbox: {autoEnable: false}\n",
+    );
     assert.equal((await judge(controller, { ...healthy(), policy: quiet, controllerDeployment: undefined }))[0]!.status, "ok");
   });
 
@@ -140,7 +188,10 @@ describe("doctor's checks", () => {
   });
 
   it("list namespaces Istio injects that mesh-tailor does not tailor, with the command that fixes it", async () => {
-    const [result] = await judge(untailoredNamespaces, { ...healthy(), namespaces: [...healthy().namespaces, { metadata: { name: "payments", labels: { "istio-injection": "enabled" } } }] });
+    const [result] = await judge(untailoredNamespaces, {
+      ...healthy(),
+      namespaces: [...healthy().namespaces, { metadata: { name: "payments", labels: { "istio-injection": "enabled" } } }],
+    });
     assert.equal(result!.status, "warning");
     assert.match(result!.detail, /payments/);
     assert.equal(result!.fix, "mesh-tailor namespaces enable payments");
@@ -169,7 +220,11 @@ describe("doctor's declarations", () => {
       async get<T>(path: string): Promise<T> {
         asked.push(`GET ${path}`);
         if (path === "/version") return { gitVersion: "v1.34.4" } as T;
-        if (path.endsWith("configmaps/mesh-tailor-policy")) return { metadata: { name: "mesh-tailor-policy" }, data: { "policy.yaml": "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nmesh: {enabled: maybe}\n" } } as T;
+        if (path.endsWith("configmaps/mesh-tailor-policy"))
+          return {
+            metadata: { name: "mesh-tailor-policy" },
+            data: { "policy.yaml": "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nmesh: {enabled: maybe}\n" },
+          } as T;
         throw new ApiError(404, "NotFound", `${path} not found`);
       },
       async list<T>(path: string): Promise<{ items: T[]; resourceVersion: string }> {

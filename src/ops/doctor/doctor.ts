@@ -7,7 +7,10 @@ import { FactReader, type FactName, type Facts } from "./facts.js";
 /** Why a fact could not be read, as a finding of the check that needed it. */
 function unreadable(error_: unknown, names: readonly FactName[]): Finding {
   if (error_ instanceof PolicyError) {
-    return error(`the policy is invalid, so this cannot be judged: ${error_.problems.slice(0, 3).join("; ")}${error_.problems.length > 3 ? ` (and ${error_.problems.length - 3} more)` : ""}`, "mesh-tailor policy validate FILE   (then judge by the fixed file: mesh-tailor doctor --config FILE)");
+    return error(
+      `the policy is invalid, so this cannot be judged: ${error_.problems.slice(0, 3).join("; ")}${error_.problems.length > 3 ? ` (and ${error_.problems.length - 3} more)` : ""}`,
+      "mesh-tailor policy validate FILE   (then judge by the fixed file: mesh-tailor doctor --config FILE)",
+    );
   }
   return error(`cannot read ${names.join(", ")}: ${(error_ as Error).message}`);
 }
@@ -32,7 +35,12 @@ async function runCheck(check: DoctorCheck, facts: { pick(names: readonly FactNa
  * policy) fails the checks that need it and no other. Only an API server that cannot be reached
  * at all fails doctor itself.
  */
-export async function doctor(api: Pick<KubeApi, "get" | "list">, configFile: string | undefined, now = new Date(), checks: readonly DoctorCheck[] = DOCTOR_CHECKS): Promise<CheckResult[]> {
+export async function doctor(
+  api: Pick<KubeApi, "get" | "list">,
+  configFile: string | undefined,
+  now = new Date(),
+  checks: readonly DoctorCheck[] = DOCTOR_CHECKS,
+): Promise<CheckResult[]> {
   const facts = new FactReader(api, configFile, now);
   await facts.get("serverVersion");
   return (await Promise.all(checks.map((check) => runCheck(check, facts)))).flat();

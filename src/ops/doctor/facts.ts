@@ -58,12 +58,17 @@ const READERS: Readers = {
   policy: (facts) => resolvePolicy(facts.api, facts.configFile),
   configurations: async (facts) => (await facts.api.list<MutatingWebhookConfiguration>(COLLECTIONS.webhookConfigurations)).items,
   installNamespace: async (facts) => installNamespaceOf((await facts.get("configurations")).find((c) => c.metadata.name === MESH_TAILOR_WEBHOOK_CONFIGURATION)),
-  webhookDeployment: async (facts) => orUndefined(facts.api.get<Deployment>(`/apis/apps/v1/namespaces/${await facts.get("installNamespace")}/deployments/mesh-tailor`)),
-  controllerDeployment: async (facts) => orUndefined(facts.api.get<Deployment>(`/apis/apps/v1/namespaces/${await facts.get("installNamespace")}/deployments/mesh-tailor-controller`)),
-  tlsSecretName: async (facts) => (await facts.get("webhookDeployment"))?.spec?.template?.spec?.volumes?.find((v) => v.name === "tls")?.secret?.secretName ?? DEFAULT_TLS_SECRET,
-  tlsSecret: async (facts) => readable(facts.api.get<Secret>(`/api/v1/namespaces/${await facts.get("installNamespace")}/secrets/${await facts.get("tlsSecretName")}`)),
+  webhookDeployment: async (facts) =>
+    orUndefined(facts.api.get<Deployment>(`/apis/apps/v1/namespaces/${await facts.get("installNamespace")}/deployments/mesh-tailor`)),
+  controllerDeployment: async (facts) =>
+    orUndefined(facts.api.get<Deployment>(`/apis/apps/v1/namespaces/${await facts.get("installNamespace")}/deployments/mesh-tailor-controller`)),
+  tlsSecretName: async (facts) =>
+    (await facts.get("webhookDeployment"))?.spec?.template?.spec?.volumes?.find((v) => v.name === "tls")?.secret?.secretName ?? DEFAULT_TLS_SECRET,
+  tlsSecret: async (facts) =>
+    readable(facts.api.get<Secret>(`/api/v1/namespaces/${await facts.get("installNamespace")}/secrets/${await facts.get("tlsSecretName")}`)),
   meshCa: (facts) => readable(facts.api.get<Secret>("/api/v1/namespaces/istio-system/secrets/cacerts")),
-  istiods: async (facts) => (await orUndefined(facts.api.list<Deployment>("/apis/apps/v1/namespaces/istio-system/deployments", { labelSelector: "app=istiod" })))?.items ?? [],
+  istiods: async (facts) =>
+    (await orUndefined(facts.api.list<Deployment>("/apis/apps/v1/namespaces/istio-system/deployments", { labelSelector: "app=istiod" })))?.items ?? [],
   namespaces: async (facts) => (await facts.api.list(COLLECTIONS.namespaces, {}, { metadataOnly: true })).items,
 };
 

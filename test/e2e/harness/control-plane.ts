@@ -44,6 +44,7 @@ async function startEtcd(dir: string): Promise<{ process: Started; url: string }
   const peerPort = await freePort();
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
+  // prettier-ignore
   const etcd = startProcess(infraBinary("etcd"), [
     "--name", "e2e",
     "--data-dir", join(dir, "etcd"),
@@ -102,10 +103,14 @@ function auditFlags(dir: string): { args: string[]; logPath: string } {
 
 function getReadyz(url: string, pki: ControlPlanePki): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/readyz`, { ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey), timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = request(
+      `${url}/readyz`,
+      { ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey), timeout: 5_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("readyz timed out")));
     req.on("error", reject);
     req.end();
@@ -132,6 +137,7 @@ export async function startControlPlane(dir: string, options: ControlPlaneOption
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const audit = options.audit ? auditFlags(dir) : undefined;
+  // prettier-ignore
   const args = [
     "--etcd-servers", etcd.url,
     "--bind-address", "127.0.0.1",
@@ -159,10 +165,15 @@ export async function startControlPlane(dir: string, options: ControlPlaneOption
     starts += 1;
     const apiserver = startProcess(infraBinary("kube-apiserver"), args, join(dir, `kube-apiserver${starts > 1 ? `-${starts}` : ""}.log`));
     try {
-      await waitFor("kube-apiserver /readyz", READY_TIMEOUT_MS, async () => {
-        if (apiserver.child.exitCode !== null) throw new GiveUp(`kube-apiserver exited: ${apiserver.tail()}`);
-        return (await getReadyz(url, pki)) === 200 ? true : undefined;
-      }, 500);
+      await waitFor(
+        "kube-apiserver /readyz",
+        READY_TIMEOUT_MS,
+        async () => {
+          if (apiserver.child.exitCode !== null) throw new GiveUp(`kube-apiserver exited: ${apiserver.tail()}`);
+          return (await getReadyz(url, pki)) === 200 ? true : undefined;
+        },
+        500,
+      );
     } catch (error) {
       await apiserver.stop();
       throw error;

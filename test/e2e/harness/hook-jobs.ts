@@ -29,7 +29,9 @@ export function runHookJobs(controlPlane: ControlPlane, dir: string, namespace: 
     const args = (container.args ?? []).map((arg) => (arg.startsWith("--out=") ? `--out=${join(workDir, "certs")}` : arg));
     const kubeconfig = await serviceAccountKubeconfig({ controlPlane, dir }, namespace, pod.spec!.serviceAccountName!);
     const code = await new Promise<number>((resolve) =>
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } }, (error) => resolve(error ? (typeof error.code === "number" ? error.code : 1) : 0)),
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } }, (error) =>
+        resolve(error ? (typeof error.code === "number" ? error.code : 1) : 0),
+      ),
     );
     const job = pod.metadata!.labels?.["job-name"] ?? pod.metadata!.name!;
     runs.push(`${job} ${code}`);
@@ -37,7 +39,15 @@ export function runHookJobs(controlPlane: ControlPlane, dir: string, namespace: 
     const status = {
       phase: code === 0 ? "Succeeded" : "Failed",
       conditions: [{ type: "Ready", status: "False", lastTransitionTime: now }],
-      containerStatuses: [{ name: container.name, image: container.image, ready: false, restartCount: 0, state: { terminated: { exitCode: code, reason: code === 0 ? "Completed" : "Error", startedAt: now, finishedAt: now } } }],
+      containerStatuses: [
+        {
+          name: container.name,
+          image: container.image,
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode: code, reason: code === 0 ? "Completed" : "Error", startedAt: now, finishedAt: now } },
+        },
+      ],
     };
     await core.patchNamespacedPodStatus({ namespace, name: pod.metadata!.name!, body: { status } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
   };

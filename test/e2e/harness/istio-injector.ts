@@ -27,6 +27,7 @@ export interface IstioInjector {
  * istioctl process per pod could not keep up. Same templates, values and mesh config.
  */
 export async function startIstioInjectorServer(istio: RenderedIstio, tls: { cert: string; key: string }, logFile: string): Promise<IstioInjector> {
+  // prettier-ignore
   const server = startProcess(infraBinary("istio-injector"), [
     "--inject-config", istio.injectConfigFile,
     "--values", istio.valuesFile,
@@ -34,10 +35,15 @@ export async function startIstioInjectorServer(istio: RenderedIstio, tls: { cert
     "--cert", tls.cert,
     "--key", tls.key,
   ], logFile);
-  const address = await waitFor("the istio-injector to listen", 30_000, async () => {
-    if (server.child.exitCode !== null) throw new GiveUp(`istio-injector exited: ${server.tail()}`);
-    return /listening on (127\.0\.0\.1:\d+)/.exec(server.tail())?.[1];
-  }, 100);
+  const address = await waitFor(
+    "the istio-injector to listen",
+    30_000,
+    async () => {
+      if (server.child.exitCode !== null) throw new GiveUp(`istio-injector exited: ${server.tail()}`);
+      return /listening on (127\.0\.0\.1:\d+)/.exec(server.tail())?.[1];
+    },
+    100,
+  );
   return { url: `https://${address}/inject`, calls: [], stop: server.stop };
 }
 

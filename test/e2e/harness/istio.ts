@@ -37,7 +37,8 @@ export async function renderIstio(dir: string): Promise<RenderedIstio> {
     .map((doc) => doc.toJS() as KubernetesObject | null)
     .filter((o): o is KubernetesObject => o !== null && typeof o === "object" && typeof o.kind === "string");
   const crds = objects.filter((o) => o.kind === "CustomResourceDefinition");
-  const injectorWebhook = objects.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === INJECTOR_WEBHOOK) as V1MutatingWebhookConfiguration | undefined;
+  const injectorWebhook = objects.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === INJECTOR_WEBHOOK) as
+    V1MutatingWebhookConfiguration | undefined;
   if (!injectorWebhook) throw new Error(`istioctl manifest generate rendered no MutatingWebhookConfiguration ${INJECTOR_WEBHOOK}`);
   const injectConfigFile = join(dir, "inject-config.yaml");
   const valuesFile = join(dir, "inject-values.json");
@@ -55,13 +56,23 @@ export async function renderIstio(dir: string): Promise<RenderedIstio> {
  */
 export function kubeInject(istio: RenderedIstio, object: unknown): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(infraBinary("istioctl"), [
-      "kube-inject", "--revision", "default",
-      "--injectConfigFile", istio.injectConfigFile,
-      "--valuesFile", istio.valuesFile,
-      "--meshConfigFile", istio.meshConfigFile,
-      "-f", "-",
-    ], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(
+      infraBinary("istioctl"),
+      [
+        "kube-inject",
+        "--revision",
+        "default",
+        "--injectConfigFile",
+        istio.injectConfigFile,
+        "--valuesFile",
+        istio.valuesFile,
+        "--meshConfigFile",
+        istio.meshConfigFile,
+        "-f",
+        "-",
+      ],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
     let out = "";
     let err = "";
     child.stdout.on("data", (chunk) => (out += chunk));
@@ -70,7 +81,9 @@ export function kubeInject(istio: RenderedIstio, object: unknown): Promise<Recor
     child.on("close", (code) => {
       if (code !== 0) return reject(new Error(`istioctl kube-inject exited ${code}: ${err}`));
       // istioctl ends each object with a "---" separator.
-      const [object] = parseAllDocuments(out).map((doc) => doc.toJS()).filter((o) => o !== null);
+      const [object] = parseAllDocuments(out)
+        .map((doc) => doc.toJS())
+        .filter((o) => o !== null);
       if (object) resolve(object as Record<string, any>);
       else reject(new Error(`istioctl kube-inject printed no object: ${err}`));
     });

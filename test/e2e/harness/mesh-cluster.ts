@@ -77,7 +77,9 @@ export interface MeshCluster {
 async function installCrds(kubeconfig: string, crds: KubernetesObject[]): Promise<void> {
   const kubectl = (args: string[], input?: string) =>
     new Promise<void>((resolve, reject) => {
-      const child = execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], (error, _stdout, stderr) => (error ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve()));
+      const child = execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], (error, _stdout, stderr) =>
+        error ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(),
+      );
       if (input !== undefined) child.stdin!.end(input);
     });
   await kubectl(["apply", "--server-side", `--field-manager=${FIELD_MANAGER}`, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: crds }));
@@ -95,7 +97,8 @@ function istioWebhookFor(istio: RenderedIstio, url: string, caBundle: string): V
 
 /** mesh-tailor's webhook configuration from manifests/, only its clientConfig rewritten to a URL. */
 function meshTailorWebhookFor(manifests: KubernetesObject[], url: string): V1MutatingWebhookConfiguration {
-  const rendered = manifests.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === MESH_TAILOR_WEBHOOK) as V1MutatingWebhookConfiguration | undefined;
+  const rendered = manifests.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === MESH_TAILOR_WEBHOOK) as
+    V1MutatingWebhookConfiguration | undefined;
   if (!rendered) throw new Error(`manifests/ renders no MutatingWebhookConfiguration ${MESH_TAILOR_WEBHOOK}`);
   const copy = structuredClone(rendered);
   // caBundle is left for `mesh-tailor certs webhook --apply` to set.
@@ -155,7 +158,9 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     await createNamespace("istio-system", {});
 
     const injectorTls = await issueLoopbackServingCert(dir, "istio-injector", controlPlane.pki);
-    const injector = options.injectorServer ? await startIstioInjectorServer(istio, injectorTls, join(dir, "istio-injector.log")) : await startIstioInjector(istio, injectorTls);
+    const injector = options.injectorServer
+      ? await startIstioInjectorServer(istio, injectorTls, join(dir, "istio-injector.log"))
+      : await startIstioInjector(istio, injectorTls);
     stoppers.push(injector.stop);
     const caBundle = readFileSync(controlPlane.pki.caCert).toString("base64");
     await admission.createMutatingWebhookConfiguration({ body: istioWebhookFor(istio, injector.url, caBundle) });
@@ -189,7 +194,10 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     // ConfigMap is what the CLI's cluster commands read. A policy edit changes both, as in a cluster.
     const writePolicy = async (yaml: string) => {
       writeFile(yaml);
-      await core.patchNamespacedConfigMap({ namespace: "mesh-tailor", name: "mesh-tailor-policy", body: { data: { "policy.yaml": yaml } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+      await core.patchNamespacedConfigMap(
+        { namespace: "mesh-tailor", name: "mesh-tailor-policy", body: { data: { "policy.yaml": yaml } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
     };
     await writePolicy(policyYaml);
     const serveOptions = { port, certFile: join(tlsDir, "tls.crt"), keyFile: join(tlsDir, "tls.key"), policyFile };
@@ -201,12 +209,20 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
 
     // kube-apiserver loads webhook configurations asynchronously: wait until both answer.
     await createNamespace(PROBE_NAMESPACE, { "mesh-tailor.io/enabled": "true" });
-    const probe: V1Pod = { metadata: { name: "probe", labels: { "sidecar.istio.io/inject": "true" } }, spec: { containers: [{ name: "app", image: "probe:1" }] } };
+    const probe: V1Pod = {
+      metadata: { name: "probe", labels: { "sidecar.istio.io/inject": "true" } },
+      spec: { containers: [{ name: "app", image: "probe:1" }] },
+    };
     const bothCalled = () =>
-      waitFor("mesh-tailor and Istio's injector to be called by kube-apiserver", 60_000, async () => {
-        const annotations = (await createPod(PROBE_NAMESPACE, probe, { dryRun: true })).metadata?.annotations ?? {};
-        return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
-      }, 500);
+      waitFor(
+        "mesh-tailor and Istio's injector to be called by kube-apiserver",
+        60_000,
+        async () => {
+          const annotations = (await createPod(PROBE_NAMESPACE, probe, { dryRun: true })).metadata?.annotations ?? {};
+          return annotations["mesh-tailor.io/applied"] && annotations["sidecar.istio.io/status"] ? true : undefined;
+        },
+        500,
+      );
     await bothCalled();
     const stopWebhook = () => meshTailor.stop();
     const startWebhook = async () => {
@@ -217,10 +233,19 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     const servePolicy = async (yaml: string) => {
       await writePolicy(yaml);
       const revision = loadPolicy(yaml).revision;
-      await waitFor(`the webhook to serve policy ${revision}`, 60_000, async () => {
-        const answer = await createPod(PROBE_NAMESPACE, { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } }, { dryRun: true });
-        return answer.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
-      }, 500);
+      await waitFor(
+        `the webhook to serve policy ${revision}`,
+        60_000,
+        async () => {
+          const answer = await createPod(
+            PROBE_NAMESPACE,
+            { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } },
+            { dryRun: true },
+          );
+          return answer.metadata?.annotations?.["mesh-tailor.io/policy-revision"] === revision ? true : undefined;
+        },
+        500,
+      );
     };
 
     return {
@@ -236,7 +261,17 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
       stopApiServer,
       startApiServer,
       core,
-      policyFile, webhookPort: port, webhookCaFile: join(tlsDir, "ca.crt"), servePolicy, applyServerSide, createNamespace, createPod, cli, writePolicy, stop };
+      policyFile,
+      webhookPort: port,
+      webhookCaFile: join(tlsDir, "ca.crt"),
+      servePolicy,
+      applyServerSide,
+      createNamespace,
+      createPod,
+      cli,
+      writePolicy,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -7,6 +7,7 @@ export interface MeshTailorServe extends ServeProcess {
 
 /** `mesh-tailor serve` built from this repository, on a given loopback port. */
 export async function startMeshTailor(options: { port: number; certFile: string; keyFile: string; policyFile: string }): Promise<MeshTailorServe> {
+  // prettier-ignore
   const serve = await spawnServe(
     [
       "--host", "127.0.0.1",

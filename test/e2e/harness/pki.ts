@@ -22,12 +22,33 @@ async function openssl(args: string[]): Promise<void> {
   await run("openssl", args);
 }
 
-async function issue(dir: string, name: string, subject: string, extensions: string[], ca: { cert: string; key: string }): Promise<{ cert: string; key: string }> {
+async function issue(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string[],
+  ca: { cert: string; key: string },
+): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   await openssl([
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", subject,
-    "-CA", ca.cert, "-CAkey", ca.key, "-keyout", key, "-out", cert,
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    subject,
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    "-keyout",
+    key,
+    "-out",
+    cert,
     ...extensions.flatMap((extension) => ["-addext", extension]),
   ]);
   return { cert, key };
@@ -37,16 +58,32 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
   const caCert = join(dir, "ca.crt");
   const caKey = join(dir, "ca.key");
   await openssl([
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mesh-tailor-e2e-ca",
-    "-keyout", caKey, "-out", caCert,
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=mesh-tailor-e2e-ca",
+    "-keyout",
+    caKey,
+    "-out",
+    caCert,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
   ]);
   const ca = { cert: caCert, key: caKey };
-  const server = await issue(dir, "apiserver", "/CN=kube-apiserver", [
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc",
-    "extendedKeyUsage=serverAuth",
-    "basicConstraints=critical,CA:FALSE",
-  ], ca);
+  const server = await issue(
+    dir,
+    "apiserver",
+    "/CN=kube-apiserver",
+    ["subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc", "extendedKeyUsage=serverAuth", "basicConstraints=critical,CA:FALSE"],
+    ca,
+  );
   // kube-apiserver maps the client certificate's O to groups: system:masters bypasses RBAC.
   const admin = await issue(dir, "admin", "/O=system:masters/CN=e2e-admin", ["extendedKeyUsage=clientAuth", "basicConstraints=critical,CA:FALSE"], ca);
   const serviceAccountKey = join(dir, "service-account.key");

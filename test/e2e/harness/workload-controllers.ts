@@ -86,7 +86,13 @@ function fakeNode(name: string): V1Node {
     metadata: {
       name,
       annotations: { [KWOK_NODE_ANNOTATION]: "fake" },
-      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "topology.kubernetes.io/region": "eu-west1", "topology.kubernetes.io/zone": "eu-west1-b", type: "kwok" },
+      labels: {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "topology.kubernetes.io/region": "eu-west1",
+        "topology.kubernetes.io/zone": "eu-west1-b",
+        type: "kwok",
+      },
     },
     // Room for thousands of pods: the suite tests mesh-tailor, not bin packing.
     status: { capacity: { cpu: "1000", memory: "4000Gi", pods: "5000" }, allocatable: { cpu: "1000", memory: "4000Gi", pods: "5000" } },
@@ -105,6 +111,7 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
     for (const process of started.reverse()) await process.stop();
   };
   try {
+    // prettier-ignore
     started.push(startProcess(infraBinary("kube-controller-manager"), [
       "--kubeconfig", kubeconfig,
       "--authentication-kubeconfig", kubeconfig,
@@ -124,7 +131,11 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
       "--v", "1",
     ], join(dir, "kube-controller-manager.log")));
     const schedulerConfig = join(dir, "kube-scheduler.yaml");
-    writeFileSync(schedulerConfig, `apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: ${kubeconfig}\n  qps: 300\n  burst: 600\nleaderElection:\n  leaderElect: false\n`);
+    writeFileSync(
+      schedulerConfig,
+      `apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: ${kubeconfig}\n  qps: 300\n  burst: 600\nleaderElection:\n  leaderElect: false\n`,
+    );
+    // prettier-ignore
     started.push(startProcess(infraBinary("kube-scheduler"), [
       "--config", schedulerConfig,
       "--authentication-kubeconfig", kubeconfig,
@@ -137,6 +148,7 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
     writeFileSync(stages, KWOK_STAGES);
     let kwokStarts = 0;
     const startKwok = () =>
+      // prettier-ignore
       startProcess(infraBinary("kwok"), [
         "--kubeconfig", kubeconfig,
         "--config", stages,
@@ -161,11 +173,16 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
     const core = controlPlane.kubeConfig.makeApiClient(CoreV1Api);
     const nodes = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
     for (const name of nodes) await core.createNode({ body: fakeNode(name) });
-    await waitFor(`${nodeCount} kwok nodes to be Ready`, 60_000, async () => {
-      for (const process of started) if (process.child.exitCode !== null) throw new GiveUp(`${process.child.spawnfile} exited: ${process.tail()}`);
-      const ready = (await core.listNode()).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-      return ready.length >= nodeCount ? true : undefined;
-    }, 500);
+    await waitFor(
+      `${nodeCount} kwok nodes to be Ready`,
+      60_000,
+      async () => {
+        for (const process of started) if (process.child.exitCode !== null) throw new GiveUp(`${process.child.spawnfile} exited: ${process.tail()}`);
+        const ready = (await core.listNode()).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        return ready.length >= nodeCount ? true : undefined;
+      },
+      500,
+    );
     return { nodes, stop, restartNodeAgent };
   } catch (error) {
     await stop();

@@ -55,13 +55,23 @@ const leaseWrite = (verb: string, holder: string | undefined, at: [number, numbe
     name: LEASE.leaseName,
     code,
     at,
-    requestObject: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: LEASE.leaseName }, spec: holder === undefined ? { leaseDurationSeconds: 15 } : { holderIdentity: holder, leaseDurationSeconds: 15 } },
+    requestObject: {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: LEASE.leaseName },
+      spec: holder === undefined ? { leaseDurationSeconds: 15 } : { holderIdentity: holder, leaseDurationSeconds: 15 },
+    },
   });
 const sidecarWrite = (identity: string | undefined, at: [number, number], code = 201): AuditRecord =>
   record({ identity, apiGroup: "networking.istio.io", resource: "sidecars", namespace: "shop", name: "default", code, at });
 
 const judge = (records: AuditRecord[]) =>
-  leadershipOverlaps(records, { ...LEASE, identityOf }).map((o) => ({ at: o.record.received.getTime() - T0, identity: o.identity, received: o.holderAtReceived, completed: o.holderAtCompleted }));
+  leadershipOverlaps(records, { ...LEASE, identityOf }).map((o) => ({
+    at: o.record.received.getTime() - T0,
+    identity: o.identity,
+    received: o.holderAtReceived,
+    completed: o.holderAtCompleted,
+  }));
 
 describe("audit policy", () => {
   it("logs writes to leases, sidecars, namespaces and events at Request, and nothing else", () => {
@@ -76,10 +86,13 @@ describe("audit policy", () => {
       const [logged, rest] = written.rules;
       assert.equal(logged?.level, "Request");
       assert.deepEqual(logged?.verbs, ["create", "update", "patch", "delete", "deletecollection"]);
-      assert.deepEqual(
-        (logged?.resources ?? []).flatMap((r) => r.resources.map((resource) => `${resource}.${r.group}`)).sort(),
-        ["events.", "events.events.k8s.io", "leases.coordination.k8s.io", "namespaces.", "sidecars.networking.istio.io"],
-      );
+      assert.deepEqual((logged?.resources ?? []).flatMap((r) => r.resources.map((resource) => `${resource}.${r.group}`)).sort(), [
+        "events.",
+        "events.events.k8s.io",
+        "leases.coordination.k8s.io",
+        "namespaces.",
+        "sidecars.networking.istio.io",
+      ]);
       assert.deepEqual(rest, { level: "None" });
       assert.equal(written.rules.length, 2);
     } finally {
@@ -130,7 +143,7 @@ describe("audit log reader", () => {
     ]);
   });
 
-  it("reads the core group as \"\" and a cluster-scoped object without a namespace", () => {
+  it('reads the core group as "" and a cluster-scoped object without a namespace', () => {
     const [namespace] = parseAuditLog(event("ResponseComplete", { objectRef: { resource: "namespaces", name: "shop", apiVersion: "v1" } }) + "\n");
     assert.equal(namespace?.apiGroup, "");
     assert.equal(namespace?.namespace, undefined);
@@ -191,7 +204,16 @@ describe("leadershipOverlaps", () => {
 
   it("follows the Lease through patches, deletion and failed writes", () => {
     const patch = (at: [number, number], requestObject: unknown, writer: string) =>
-      record({ verb: "patch", identity: writer, apiGroup: "coordination.k8s.io", resource: "leases", namespace: LEASE.leaseNamespace, name: LEASE.leaseName, at, requestObject });
+      record({
+        verb: "patch",
+        identity: writer,
+        apiGroup: "coordination.k8s.io",
+        resource: "leases",
+        namespace: LEASE.leaseNamespace,
+        name: LEASE.leaseName,
+        at,
+        requestObject,
+      });
     const records = [
       leaseWrite("create", "a", [0, 5]),
       leaseWrite("update", "b", [100, 105], "b", 409), // b's attempt lost the race: no change
@@ -219,7 +241,16 @@ describe("leadershipOverlaps", () => {
       sidecarWrite(undefined, [30, 40]), // the test's own write
       record({ verb: "get", identity: "b", resource: "namespaces", at: [50, 51] }), // a read
       // another Lease, taken by b: neither an act of leadership nor a change of this Lease's holder
-      record({ verb: "update", identity: "b", apiGroup: "coordination.k8s.io", resource: "leases", namespace: LEASE.leaseNamespace, name: "other", at: [60, 65], requestObject: { spec: { holderIdentity: "b" } } }),
+      record({
+        verb: "update",
+        identity: "b",
+        apiGroup: "coordination.k8s.io",
+        resource: "leases",
+        namespace: LEASE.leaseNamespace,
+        name: "other",
+        at: [60, 65],
+        requestObject: { spec: { holderIdentity: "b" } },
+      }),
       sidecarWrite("a", [70, 80]),
       sidecarWrite("b", [90, 95]),
     ];

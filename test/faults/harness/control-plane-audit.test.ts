@@ -29,23 +29,27 @@ const eventAbout = (name: string): CoreV1Event => ({
 function firstWatchEvent(controlPlane: ControlPlane, path: string): Promise<{ type: string; object: Record<string, any> }> {
   const { pki } = controlPlane;
   return new Promise((resolve, reject) => {
-    const req = request(`${controlPlane.url}${path}`, { ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey), timeout: 5_000 }, (res) => {
-      if (res.statusCode !== 200) {
-        // A watch refused before it starts is answered with the Status itself.
-        let body = "";
-        res.on("data", (chunk) => (body += chunk));
-        res.on("end", () => resolve({ type: `HTTP ${res.statusCode}`, object: JSON.parse(body || "{}") }));
-        return;
-      }
-      let buffered = "";
-      res.on("data", (chunk) => {
-        buffered += chunk;
-        const newline = buffered.indexOf("\n");
-        if (newline < 0) return;
-        resolve(JSON.parse(buffered.slice(0, newline)));
-        req.destroy();
-      });
-    });
+    const req = request(
+      `${controlPlane.url}${path}`,
+      { ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey), timeout: 5_000 },
+      (res) => {
+        if (res.statusCode !== 200) {
+          // A watch refused before it starts is answered with the Status itself.
+          let body = "";
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolve({ type: `HTTP ${res.statusCode}`, object: JSON.parse(body || "{}") }));
+          return;
+        }
+        let buffered = "";
+        res.on("data", (chunk) => {
+          buffered += chunk;
+          const newline = buffered.indexOf("\n");
+          if (newline < 0) return;
+          resolve(JSON.parse(buffered.slice(0, newline)));
+          req.destroy();
+        });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`no event within 5 s on ${path}`)));
     req.on("error", reject);
     req.end();
@@ -58,12 +62,15 @@ describe("the control plane's audit log and etcd compaction", { timeout: 300_000
   let core: CoreV1Api;
   let coordination: CoordinationV1Api;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "mesh-tailor-faults-"));
-    controlPlane = await startControlPlane(join(dir, "cluster"), { audit: true });
-    core = controlPlane.kubeConfig.makeApiClient(CoreV1Api);
-    coordination = controlPlane.kubeConfig.makeApiClient(CoordinationV1Api);
-  }, { timeout: 180_000 });
+  before(
+    async () => {
+      dir = mkdtempSync(join(tmpdir(), "mesh-tailor-faults-"));
+      controlPlane = await startControlPlane(join(dir, "cluster"), { audit: true });
+      core = controlPlane.kubeConfig.makeApiClient(CoreV1Api);
+      coordination = controlPlane.kubeConfig.makeApiClient(CoordinationV1Api);
+    },
+    { timeout: 180_000 },
+  );
 
   after(async () => {
     await controlPlane?.stop();
@@ -74,7 +81,10 @@ describe("the control plane's audit log and etcd compaction", { timeout: 300_000
     const auditLog = controlPlane.auditLogPath!;
     const userAgent = (who: string) => setHeaderOptions("User-Agent", `audit-test/${who}`);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } }, userAgent("setup"));
-    await coordination.createNamespacedLease({ namespace: NAMESPACE, body: { metadata: { name: LEASE }, spec: { holderIdentity: "controller-a", leaseDurationSeconds: 15 } } }, userAgent("setup"));
+    await coordination.createNamespacedLease(
+      { namespace: NAMESPACE, body: { metadata: { name: LEASE }, spec: { holderIdentity: "controller-a", leaseDurationSeconds: 15 } } },
+      userAgent("setup"),
+    );
     await core.readNamespace({ name: NAMESPACE });
 
     const { namespace, lease, records } = await waitFor("the audit log to hold the creation of the Namespace and of the Lease", LOG_BOUND_MS, async () => {
@@ -95,12 +105,19 @@ describe("the control plane's audit log and etcd compaction", { timeout: 300_000
     );
     assert.equal((lease.requestObject as { spec?: { holderIdentity?: string } }).spec?.holderIdentity, "controller-a");
     for (const record of [namespace, lease]) {
-      assert.ok(record.received.getTime() <= record.completed.getTime(), `${record.resource}: received ${record.received.toISOString()} after completed ${record.completed.toISOString()}`);
+      assert.ok(
+        record.received.getTime() <= record.completed.getTime(),
+        `${record.resource}: received ${record.received.toISOString()} after completed ${record.completed.toISOString()}`,
+      );
     }
     // The Lease was sent only once the Namespace's creation had answered.
     assert.ok(namespace.received.getTime() <= lease.received.getTime());
     const notWrites = records.filter((r) => !(WRITE_VERBS as readonly string[]).includes(r.verb));
-    assert.deepEqual(notWrites.map((r) => `${r.verb} ${r.resource}`), [], "the policy logs writes only");
+    assert.deepEqual(
+      notWrites.map((r) => `${r.verb} ${r.resource}`),
+      [],
+      "the policy logs writes only",
+    );
   });
 
   it("lets the leadership judge read the real log: the holder's write passes, another process's is caught", async () => {
@@ -129,7 +146,9 @@ describe("the control plane's audit log and etcd compaction", { timeout: 300_000
     await controlPlane.startApiServer();
     await core.createNamespace({ body: { metadata: { name: "after-restart" } } });
     const names = await waitFor("the audit log to hold the Namespace created after the restart", LOG_BOUND_MS, async () => {
-      const created = (await readAuditLog(controlPlane.auditLogPath!)).filter((r) => r.verb === "create" && r.resource === "namespaces" && r.code === 201).map((r) => r.name);
+      const created = (await readAuditLog(controlPlane.auditLogPath!))
+        .filter((r) => r.verb === "create" && r.resource === "namespaces" && r.code === 201)
+        .map((r) => r.name);
       return created.includes("after-restart") ? created : undefined;
     });
     assert.ok(names.includes(NAMESPACE), "the records from before the restart are still there");
@@ -140,8 +159,7 @@ describe("the control plane's audit log and etcd compaction", { timeout: 300_000
     // k8s.io/kubernetes pkg/kubeapiserver/default_storage_factory_builder.go, v1.34.4): their
     // watches are etcd's own, and see its compaction. A cached resource's watch is answered from
     // kube-apiserver's window of recent events instead, whatever etcd has compacted.
-    const create = async (name: string) =>
-      (await core.createNamespacedEvent({ namespace: NAMESPACE, body: eventAbout(name) })).metadata!.resourceVersion!;
+    const create = async (name: string) => (await core.createNamespacedEvent({ namespace: NAMESPACE, body: eventAbout(name) })).metadata!.resourceVersion!;
     const old = await create("before-compaction-1");
     await create("before-compaction-2");
     const newest = await create("before-compaction-3");

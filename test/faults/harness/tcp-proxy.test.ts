@@ -54,10 +54,15 @@ function client(port: number): Client {
   return { socket, text: () => text, closed };
 }
 
-const textIs = (c: Client, expected: string, what: string) => waitFor(`${what} to read ${JSON.stringify(expected)} (has ${JSON.stringify(c.text())})`, BOUND_MS, async () => (c.text() === expected ? true : undefined), 5);
-const statsReach = (proxy: TcpProxy, what: string, done: (stats: TcpProxyStats) => boolean) => waitFor(what, BOUND_MS, async () => (done(proxy.stats()) ? true : undefined), 5);
+const textIs = (c: Client, expected: string, what: string) =>
+  waitFor(`${what} to read ${JSON.stringify(expected)} (has ${JSON.stringify(c.text())})`, BOUND_MS, async () => (c.text() === expected ? true : undefined), 5);
+const statsReach = (proxy: TcpProxy, what: string, done: (stats: TcpProxyStats) => boolean) =>
+  waitFor(what, BOUND_MS, async () => (done(proxy.stats()) ? true : undefined), 5);
 const closedWithin = (c: Client, what: string) =>
-  Promise.race([c.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${BOUND_MS} ms waiting for ${what} to close`)), BOUND_MS).unref())]);
+  Promise.race([
+    c.closed,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${BOUND_MS} ms waiting for ${what} to close`)), BOUND_MS).unref()),
+  ]);
 
 /** A client that has echoed TEXT once through the proxy: a connection known to be established end to end. */
 async function echoed(port: number, text: string): Promise<Client> {
@@ -90,8 +95,14 @@ describe("tcp proxy", () => {
     await textIs(c, "hello world", "the client");
     assert.equal(echo.received(), "hello world");
     assert.deepEqual(proxy.stats(), {
-      connectionsAccepted: 1, connectionsRefused: 0, openConnections: 1,
-      bytesFromClients: 11, bytesToTarget: 11, bytesFromTarget: 11, bytesToClients: 11, bytesBlackholed: 0,
+      connectionsAccepted: 1,
+      connectionsRefused: 0,
+      openConnections: 1,
+      bytesFromClients: 11,
+      bytesToTarget: 11,
+      bytesFromTarget: 11,
+      bytesToClients: 11,
+      bytesBlackholed: 0,
     });
   });
 
@@ -110,7 +121,11 @@ describe("tcp proxy", () => {
     const late = track(client(proxy.port));
     await once(late.socket, "connect");
     late.socket.write("late");
-    await statsReach(proxy, "a connection accepted during the blackhole, and its 4 bytes black-holed", (s) => s.connectionsAccepted === 4 && s.bytesBlackholed === 12);
+    await statsReach(
+      proxy,
+      "a connection accepted during the blackhole, and its 4 bytes black-holed",
+      (s) => s.connectionsAccepted === 4 && s.bytesBlackholed === 12,
+    );
 
     assert.equal(echo.received(), "aip", "the server received nothing while black-holed");
     assert.deepEqual([talker.text(), pushedTo.text(), late.text()], ["a", "p", ""], "the clients received nothing while black-holed");
@@ -120,7 +135,11 @@ describe("tcp proxy", () => {
     );
 
     proxy.pass();
-    for (const [c, name] of [[talker, "the client whose bytes were lost"], [pushedTo, "the client whose server's bytes were lost"], [late, "the client that connected during the blackhole"]] as const) {
+    for (const [c, name] of [
+      [talker, "the client whose bytes were lost"],
+      [pushedTo, "the client whose server's bytes were lost"],
+      [late, "the client that connected during the blackhole"],
+    ] as const) {
       assert.equal(await closedWithin(c, name), "ECONNRESET", `${name} is reset`);
     }
     assert.equal(talker.text() + pushedTo.text() + late.text(), "ap", "nothing held was delivered");

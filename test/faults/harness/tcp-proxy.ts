@@ -4,7 +4,8 @@ import { performance } from "node:perf_hooks";
 // A TCP proxy between one client process and kube-apiserver, whose path the test breaks at will.
 // It forwards bytes and never parses them, so TLS passes through end to end.
 
-export type TcpProxyMode = { readonly kind: "pass" } | { readonly kind: "blackhole" } | { readonly kind: "refuse" } | { readonly kind: "delay"; readonly ms: number };
+export type TcpProxyMode =
+  { readonly kind: "pass" } | { readonly kind: "blackhole" } | { readonly kind: "refuse" } | { readonly kind: "delay"; readonly ms: number };
 
 export interface TcpProxyStats {
   /** Every connection the listener accepted, refused ones included. */
@@ -131,7 +132,15 @@ class Link {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: TcpProxyMode = { kind: "pass" };
   const links = new Set<Link>();
-  const counters = { connectionsAccepted: 0, connectionsRefused: 0, bytesFromClients: 0, bytesToTarget: 0, bytesFromTarget: 0, bytesToClients: 0, bytesBlackholed: 0 };
+  const counters = {
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    bytesFromClients: 0,
+    bytesToTarget: 0,
+    bytesFromTarget: 0,
+    bytesToClients: 0,
+    bytesBlackholed: 0,
+  };
 
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     counters.connectionsAccepted += 1;

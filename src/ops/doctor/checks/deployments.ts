@@ -33,6 +33,9 @@ export const controller = declareCheck({
     if (controllerDeployment) return availability("mesh-tailor-controller", controllerDeployment);
     const { namespaces, sandbox } = policy.policy.policy;
     if (!namespaces.defaultSidecar.enabled && !sandbox.autoEnable) return ok("not installed, and the policy asks nothing of it");
-    return warning(`no Deployment ${installNamespace}/mesh-tailor-controller: enabled namespaces get no default Sidecar and sandboxes are not enabled with their base`, "kubectl apply -f manifests/controller.yaml");
+    return warning(
+      `no Deployment ${installNamespace}/mesh-tailor-controller: enabled namespaces get no default Sidecar and sandboxes are not enabled with their base`,
+      "kubectl apply -f manifests/controller.yaml",
+    );
   },
 });

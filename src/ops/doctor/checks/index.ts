@@ -10,4 +10,15 @@ import { untailoredNamespaces } from "./untailored-namespaces.js";
 import { webhookOrder } from "./webhook-order.js";
 
 /** Every check doctor runs, in the order it reports them. */
-export const DOCTOR_CHECKS: readonly DoctorCheck[] = [policy, webhookOrder, caBundle, servingCertificate, meshCa, webhook, controller, kubernetesVersion, istio, untailoredNamespaces];
+export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
+  policy,
+  webhookOrder,
+  caBundle,
+  servingCertificate,
+  meshCa,
+  webhook,
+  controller,
+  kubernetesVersion,
+  istio,
+  untailoredNamespaces,
+];

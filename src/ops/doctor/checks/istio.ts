@@ -13,8 +13,11 @@ export const istio = declareCheck({
       const tag = image.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : "unknown";
       return `${d.metadata.labels?.[istioKeys.REVISION] ?? "default"} (${tag})`;
     });
-    const tags = configurations.filter((c) => c.metadata.labels?.[istioKeys.REVISION_TAG]).map((c) => `${c.metadata.labels![istioKeys.REVISION_TAG]} -> ${c.metadata.labels?.[istioKeys.REVISION] ?? "?"}`);
-    if (revisions.length === 0) return warning("no istiod Deployment in istio-system: nothing answers the injection webhooks", "kubectl -n istio-system get deployments -l app=istiod");
+    const tags = configurations
+      .filter((c) => c.metadata.labels?.[istioKeys.REVISION_TAG])
+      .map((c) => `${c.metadata.labels![istioKeys.REVISION_TAG]} -> ${c.metadata.labels?.[istioKeys.REVISION] ?? "?"}`);
+    if (revisions.length === 0)
+      return warning("no istiod Deployment in istio-system: nothing answers the injection webhooks", "kubectl -n istio-system get deployments -l app=istiod");
     return ok(`istiod revisions: ${revisions.join(", ")}${tags.length ? `; revision tags: ${tags.join(", ")}` : ""}`);
   },
 });

@@ -14,7 +14,11 @@ export const meshCa = declareCheck({
   warningWhen: `no \`${CACERTS_SECRET}\` (Istio's self-signed root), or it expires within 30 days`,
   reads: ["now", "meshCa"],
   judge({ now, meshCa: secret }) {
-    if (secret === "forbidden") return warning(`cannot read ${ISTIO_NAMESPACE}/${CACERTS_SECRET}: forbidden to this user`, `run doctor as a user who may get Secrets in ${ISTIO_NAMESPACE}`);
+    if (secret === "forbidden")
+      return warning(
+        `cannot read ${ISTIO_NAMESPACE}/${CACERTS_SECRET}: forbidden to this user`,
+        `run doctor as a user who may get Secrets in ${ISTIO_NAMESPACE}`,
+      );
     if (!secret) {
       return warning(
         `no ${ISTIO_NAMESPACE}/${CACERTS_SECRET}: Istio signs with a self-signed root of its own, and a second cluster later means rotating it everywhere`,

@@ -9,6 +9,8 @@ export const policy = declareCheck({
   reads: ["policy"],
   judge({ policy: resolved }) {
     const { policy, origin } = resolved;
-    return ok(`${origin}: revision ${policy.revision}, ${policy.policy.services.length} service entr${policy.policy.services.length === 1 ? "y" : "ies"}, mesh ${policy.policy.mesh.enabled ? "enabled" : "DISABLED (system-wide rollback)"}`);
+    return ok(
+      `${origin}: revision ${policy.revision}, ${policy.policy.services.length} service entr${policy.policy.services.length === 1 ? "y" : "ies"}, mesh ${policy.policy.mesh.enabled ? "enabled" : "DISABLED (system-wide rollback)"}`,
+    );
   },
 });

@@ -17,7 +17,11 @@ export const servingCertificate = declareCheck({
     const where = `Secret ${installNamespace}/${tlsSecretName}`;
     const service = own.webhooks?.[0]?.clientConfig?.service;
     const host = service?.name ? `${service.name}.${service.namespace}.svc` : undefined;
-    if (host && leaf.checkHost(host) === undefined) return error(`the certificate in ${where} is not valid for ${host}, the name kube-apiserver calls`, issueServingCertificate(service?.namespace ?? installNamespace, true));
+    if (host && leaf.checkHost(host) === undefined)
+      return error(
+        `the certificate in ${where} is not valid for ${host}, the name kube-apiserver calls`,
+        issueServingCertificate(service?.namespace ?? installNamespace, true),
+      );
     return expiry(`the webhook's certificate (${where})`, leaf, now, issueServingCertificate(installNamespace, true));
   },
 });

@@ -17,6 +17,9 @@ export const untailoredNamespaces = declareCheck({
       .sort();
     if (untailored.length === 0) return ok("Istio injects no namespace that mesh-tailor does not tailor");
     const shown = untailored.slice(0, 10).join(", ") + (untailored.length > 10 ? `, and ${untailored.length - 10} more` : "");
-    return warning(`Istio injects every pod of ${untailored.length} namespace(s) that mesh-tailor does not tailor: ${shown}`, `mesh-tailor namespaces enable ${untailored.slice(0, 10).join(" ")}`);
+    return warning(
+      `Istio injects every pod of ${untailored.length} namespace(s) that mesh-tailor does not tailor: ${shown}`,
+      `mesh-tailor namespaces enable ${untailored.slice(0, 10).join(" ")}`,
+    );
   },
 });

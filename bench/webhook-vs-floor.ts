@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
+import type { AdmissionReview } from "../src/admission/types.js";
 import { issueServingBundle } from "../src/certs/serving.js";
 import { loadPolicy } from "../src/policy/load.js";
 import { benchBodies, type Body } from "./lib/bodies.js";
@@ -59,7 +60,7 @@ async function precomputeResponses(server: BenchServer, ca: string, bodies: Body
   const responses: Record<number, string> = {};
   for (const body of bodies) {
     const answer = await post(server.port, ca, body.json);
-    const review = JSON.parse(answer.body);
+    const review = JSON.parse(answer.body) as AdmissionReview;
     if (answer.status !== 200 || review.response?.allowed !== true) throw new Error(`mesh-tailor answered ${answer.status} to ${body.name}: ${answer.body}`);
     responses[Buffer.byteLength(body.json)] = answer.body;
   }

@@ -67,7 +67,7 @@ async function exercise(server: BenchServer, ca: string, item: Case, failures: F
   const checked = checkAnswer(answer, item.review);
   record(checked.problems);
   if (!item.review || checked.patched === undefined) return 1;
-  const again = JSON.parse(item.body.toString("utf8"));
+  const again = JSON.parse(item.body.toString("utf8")) as { request: { object: unknown } };
   again.request.object = checked.patched;
   let text: string;
   try {

@@ -107,7 +107,13 @@ async function main(): Promise<void> {
   const workloads = WORKLOAD_NAMESPACES * DEPLOYMENTS_PER_NAMESPACE;
   log(`${workloads} Deployments × ${REPLICAS} replicas in ${WORKLOAD_NAMESPACES} namespaces, ${ALL_NAMESPACES} namespaces in all`);
   const cluster = await startMeshCluster(`${HEADER}services: []\n`, { workloads: true, injectorServer: true });
-  const results: Record<string, unknown> = { quick, workloads, pods: workloads * REPLICAS, namespaces: ALL_NAMESPACES, maxInFlight: MAX_IN_FLIGHT };
+  const results: Record<string, number | string | boolean> = {
+    quick,
+    workloads,
+    pods: workloads * REPLICAS,
+    namespaces: ALL_NAMESPACES,
+    maxInFlight: MAX_IN_FLIGHT,
+  };
   try {
     const apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
     const custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -174,7 +180,7 @@ async function main(): Promise<void> {
       const summary = result.stdout
         .trim()
         .split("\n")
-        .map((line) => JSON.parse(line) as Record<string, any>)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
         .find((e) => e["event"] === "summary");
       if (result.code !== 0 || !summary) throw new Error(`rollout ${namespaceGlob} failed (${result.code}): ${result.stderr.slice(-2000)}`);
       return { restarted: summary["done"] as number, seconds: result.seconds, apiRequests: summary["apiRequests"] as number };
@@ -233,8 +239,8 @@ async function main(): Promise<void> {
   }
 
   const within = {
-    status: (results["statusSeconds"] as number) <= BUDGET.statusSeconds,
-    controllerRss: Math.max(results["controllerRssMb"] as number, results["controllerRssMbAtEnd"] as number) <= BUDGET.controllerRssMb,
+    status: results["statusSeconds"] <= BUDGET.statusSeconds,
+    controllerRss: Math.max(results["controllerRssMb"], results["controllerRssMbAtEnd"]) <= BUDGET.controllerRssMb,
     noStale: results["staleAtEnd"] === 0,
     noAdmissionError: results["admissionErrors"] === 0,
   };
@@ -243,7 +249,7 @@ async function main(): Promise<void> {
   for (const [key, value] of Object.entries(results)) console.log(`| ${key} | ${value} |`);
   for (const [key, ok] of Object.entries(within)) if (!ok) console.log(`over budget: ${key}`);
   console.log(
-    `sim: ${results["workloads"]} workloads, status ${(results["statusSeconds"] as number).toFixed(2)} s, rollout ${results["rolloutWorkloadsPerMinute"]} workloads/min, stale ${results["staleAtEnd"]}, admission errors ${results["admissionErrors"]}`,
+    `sim: ${results["workloads"]} workloads, status ${results["statusSeconds"].toFixed(2)} s, rollout ${results["rolloutWorkloadsPerMinute"]} workloads/min, stale ${results["staleAtEnd"]}, admission errors ${results["admissionErrors"]}`,
   );
   process.exitCode = Object.values(within).every(Boolean) ? 0 : 1;
 }

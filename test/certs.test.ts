@@ -122,11 +122,11 @@ describe("certs bootstrap", () => {
   });
 
   it("writes cacerts.yaml: the Secret cacerts in istio-system with the four keys", () => {
-    const secret = parse(readFileSync(join(dir, "east", "cacerts.yaml"), "utf8"));
+    const secret = parse(readFileSync(join(dir, "east", "cacerts.yaml"), "utf8")) as { kind: string; metadata: unknown; data: Record<string, string> };
     assert.equal(secret.kind, "Secret");
     assert.deepEqual(secret.metadata, { name: "cacerts", namespace: "istio-system" });
     assert.deepEqual(Object.keys(secret.data).sort(), ["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]);
-    for (const key of Object.keys(secret.data)) assert.equal(Buffer.from(secret.data[key], "base64").toString(), readFileSync(join(dir, "east", key), "utf8"));
+    for (const [key, value] of Object.entries(secret.data)) assert.equal(Buffer.from(value, "base64").toString(), readFileSync(join(dir, "east", key), "utf8"));
   });
 
   it("lets a leaf from one cluster's intermediate be trusted with only the root, not with another root", async () => {
@@ -369,7 +369,7 @@ describe("certs --apply (against a stand-in API server)", () => {
     const dir = join(temp(), "mesh");
     assert.equal((await cli(["certs", "bootstrap", "--out", dir, "--clusters", "east", "--key-size", "2048", "--apply", "--context", "fake"])).code, 0);
     const stored = api.secrets.get("istio-system/cacerts")!;
-    assert.equal(Buffer.from(stored["data"]["root-cert.pem"], "base64").toString(), readFileSync(join(dir, "root-cert.pem"), "utf8"));
+    assert.equal(Buffer.from(stored["data"]!["root-cert.pem"]!, "base64").toString(), readFileSync(join(dir, "root-cert.pem"), "utf8"));
 
     const other = join(temp(), "other");
     const refused = await cli(["certs", "bootstrap", "--out", other, "--clusters", "east", "--key-size", "2048", "--apply"]);
@@ -405,11 +405,8 @@ describe("certs --apply (against a stand-in API server)", () => {
     const ca1 = readFileSync(join(dir, "ca.crt"), "utf8");
     const secret = api.secrets.get("mesh-tailor/mesh-tailor-tls")!;
     assert.equal(secret["type"], "kubernetes.io/tls");
-    assert.deepEqual(Object.keys(secret["data"]).sort(), ["ca.crt", "tls.crt", "tls.key"]);
-    const bundles = () =>
-      api.webhookConfigurations
-        .get("00-mesh-tailor")!
-        ["webhooks"].map((w: { clientConfig: { caBundle: string } }) => Buffer.from(w.clientConfig.caBundle, "base64").toString());
+    assert.deepEqual(Object.keys(secret["data"]!).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    const bundles = () => api.webhookConfigurations.get("00-mesh-tailor")!.webhooks!.map((w) => Buffer.from(w.clientConfig.caBundle!, "base64").toString());
     assert.deepEqual(bundles(), [ca1, ca1]);
     assert.ok(api.requests.includes("PATCH /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/00-mesh-tailor application/json-patch+json"));
 
@@ -463,8 +460,8 @@ describe("certs --apply (against a stand-in API server)", () => {
       assert.equal(after.code, 0, after.stderr);
       assert.match(after.stderr, /exists: kept \(--if-missing\)/);
       assert.equal(api.secrets.get("hooks/mesh-tailor-tls"), created, `${run}: the Secret is left as it was`);
-      const [webhook] = api.webhookConfigurations.get("not-yet")!["webhooks"];
-      assert.equal(webhook.clientConfig.caBundle, created["data"]["ca.crt"], `${run}: the caBundle trusts the kept Secret's CA`);
+      const [webhook] = api.webhookConfigurations.get("not-yet")!.webhooks!;
+      assert.equal(webhook!.clientConfig.caBundle, created.data!["ca.crt"], `${run}: the caBundle trusts the kept Secret's CA`);
     }
     const both = await cli(["certs", "webhook", "--out", join(temp(), "x"), "--service", "s", "--namespace", "n", "--apply", "--if-missing", "--force"]);
     assert.equal(both.code, 2);

@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
+import type { ObjectMeta, Pod } from "../src/pod/types.js";
 import { loadPolicy } from "../src/policy/load.js";
 import { COMMANDS } from "../src/cli/commands.js";
+import type { PatchOperation } from "./fixtures/reviews.js";
 import { cli } from "./fixtures/run-cli.js";
 import { CLI } from "./fixtures/serve-process.js";
 
@@ -63,6 +65,10 @@ spec:
           nodeSelector: {topology.kubernetes.io/region: eu, topology.kubernetes.io/zone: eu-b}
           containers: [{name: job, image: job:1}]
 `;
+
+/** A workload as `inject` writes it, as far as these tests read it: its pod template is a Pod. */
+type Workload = { metadata: ObjectMeta; spec: { template: Pod } };
+type CronJob = { spec: { jobTemplate: { spec: { template: Pod } } } };
 
 describe("the mesh-tailor CLI", () => {
   it("prints usage and exits 2 with no command, or an unknown one", async () => {
@@ -222,13 +228,13 @@ describe("the mesh-tailor CLI", () => {
     it("mutates a Deployment's pod template and passes other documents through", async () => {
       const run = await cli(["inject", "-f", file("app.yaml", `${DEPLOYMENT}---\n${SERVICE}`), "--config", POLICY]);
       assert.equal(run.code, 0, run.stderr);
-      const [deployment, service] = parseAllDocuments(run.stdout).map((d) => d.toJS());
+      const [deployment, service] = parseAllDocuments(run.stdout).map((d) => d.toJS() as unknown) as [Workload, unknown];
       const template = deployment.spec.template;
-      assert.equal(template.metadata.labels["sidecar.istio.io/inject"], "true");
-      assert.equal(template.metadata.labels["mesh-tailor.io/host-passthrough"], "both");
-      assert.equal(template.metadata.labels["branch"], "master");
+      assert.equal(template.metadata!.labels!["sidecar.istio.io/inject"], "true");
+      assert.equal(template.metadata!.labels!["mesh-tailor.io/host-passthrough"], "both");
+      assert.equal(template.metadata!.labels!["branch"], "master");
       assert.equal(template.spec.terminationGracePeriodSeconds, 40);
-      assert.equal(deployment.metadata.annotations["example.com/owner~team"], "platform");
+      assert.equal(deployment.metadata.annotations!["example.com/owner~team"], "platform");
       assert.deepEqual(service, parse(SERVICE));
       assert.match(run.stderr, /document 1 \(Deployment\/reviews\): mesh-tailor: raised terminationGracePeriodSeconds from 30 to 40/);
     });
@@ -236,27 +242,27 @@ describe("the mesh-tailor CLI", () => {
     it("labels a CronJob's pods with locality, from stdin, in the namespace given", async () => {
       const run = await cli(["inject", "-f", "-", "-n", "shop--box-3", "--config", POLICY], CRONJOB);
       assert.equal(run.code, 0, run.stderr);
-      const template = parse(run.stdout).spec.jobTemplate.spec.template;
-      assert.equal(template.metadata.labels["istio-locality"], "eu.eu-b");
-      assert.equal(template.metadata.labels["branch"], "box-3");
-      assert.equal(template.metadata.labels["sidecar.istio.io/inject"], "true");
+      const template = (parse(run.stdout) as CronJob).spec.jobTemplate.spec.template;
+      assert.equal(template.metadata!.labels!["istio-locality"], "eu.eu-b");
+      assert.equal(template.metadata!.labels!["branch"], "box-3");
+      assert.equal(template.metadata!.labels!["sidecar.istio.io/inject"], "true");
     });
 
     it("walks Lists, and writes json", async () => {
       const list = JSON.stringify({ apiVersion: "v1", kind: "List", items: [parse(DEPLOYMENT), parse(SERVICE)] });
       const run = await cli(["inject", "-f", file("list.json", list), "-o", "json", "--config", POLICY]);
-      const output = JSON.parse(run.stdout);
+      const output = JSON.parse(run.stdout) as { kind: string; items: [Workload, unknown] };
       assert.equal(output.kind, "List");
-      assert.equal(output.items[0].spec.template.metadata.labels["sidecar.istio.io/inject"], "true");
+      assert.equal(output.items[0].spec.template.metadata!.labels!["sidecar.istio.io/inject"], "true");
       assert.deepEqual(output.items[1], parse(SERVICE));
     });
 
     it("writes the JSON patch per pod with -o patch", async () => {
       const run = await cli(["inject", "-f", file("deploy.yaml", DEPLOYMENT), "-o", "patch", "--config", POLICY]);
-      const [entry] = JSON.parse(run.stdout);
+      const entry = (JSON.parse(run.stdout) as { kind: string; path: string; patch: PatchOperation[] }[])[0]!;
       assert.equal(entry.kind, "Deployment");
       assert.equal(entry.path, "spec.template");
-      assert.ok(entry.patch.some((op: { path: string }) => op.path === "/metadata/labels/sidecar.istio.io~1inject"));
+      assert.ok(entry.patch.some((op) => op.path === "/metadata/labels/sidecar.istio.io~1inject"));
     });
 
     it("gives identical output when fed its own output", async () => {

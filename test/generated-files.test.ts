@@ -23,7 +23,7 @@ function schemaPaths(): string[] {
       walk(inner.def.element!, `${prefix}[]`);
     } else paths.push(prefix);
   };
-  walk(policySchema as unknown as Def, "");
+  walk(policySchema, "");
   return paths.filter((path) => path !== "apiVersion" && path !== "kind");
 }
 

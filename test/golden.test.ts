@@ -50,7 +50,7 @@ describe("golden cases (test/golden): the webhook and `inject` admit each pod ex
       });
 
       it("a second pass changes nothing (reinvocation)", async () => {
-        const once = parse(golden.expected);
+        const once: unknown = parse(golden.expected);
         const run = await cli(["inject", "-f", "-", "--config", GOLDEN_POLICY, "-o", "json"], JSON.stringify(once));
         assert.deepEqual(JSON.parse(run.stdout), once);
       });

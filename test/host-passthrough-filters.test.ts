@@ -9,11 +9,21 @@ import { DEFAULT_OPTIONS } from "../src/host-passthrough/options.js";
 import { cli } from "./fixtures/run-cli.js";
 
 const COMMITTED = fileURLToPath(new URL("../../manifests/host-passthrough/envoyfilters.yaml", import.meta.url));
+/** An EnvoyFilter's spec as envoy-filters.ts writes it: one patch that places a Lua filter. */
+type LuaFilterSpec = {
+  workloadSelector?: { labels: Record<string, string> };
+  configPatches: {
+    applyTo: string;
+    match: { context: string; listener?: { filterChain: { filter: unknown } } };
+    patch: { operation: string; value: { typed_config: { "@type": string; inline_code?: string; default_source_code: { inline_string: string } } } };
+  }[];
+};
+
 const filters = hostPassthroughFilters(DEFAULT_OPTIONS);
 const byName = (name: string) => {
   const found = filters.find((f) => f.metadata.name === name);
   assert.ok(found, name);
-  return found.spec as any;
+  return found.spec as LuaFilterSpec;
 };
 
 describe("the Host-passthrough EnvoyFilters", () => {
@@ -27,10 +37,10 @@ describe("the Host-passthrough EnvoyFilters", () => {
     it(`${name}: ${context}, selects ${label}, ${operation} ${before}`, () => {
       const spec = byName(name);
       assert.deepEqual(spec.workloadSelector, { labels: { "mesh-tailor.io/host-passthrough": label } });
-      const [patch] = spec.configPatches;
+      const patch = spec.configPatches[0]!;
       assert.equal(patch.applyTo, "HTTP_FILTER");
       assert.equal(patch.match.context, context);
-      assert.deepEqual(patch.match.listener.filterChain.filter, { name: "envoy.filters.network.http_connection_manager", subFilter: { name: before } });
+      assert.deepEqual(patch.match.listener!.filterChain.filter, { name: "envoy.filters.network.http_connection_manager", subFilter: { name: before } });
       assert.equal(patch.patch.operation, operation);
       assert.equal(patch.patch.value.typed_config["@type"], LUA_TYPE_URL);
       assert.equal(patch.patch.value.typed_config.inline_code, undefined, "inline_code is deprecated");
@@ -44,7 +54,7 @@ describe("the Host-passthrough EnvoyFilters", () => {
   it("strips the header at every gateway, first in the chain", () => {
     const spec = byName("mesh-tailor-host-passthrough-gateway");
     assert.equal(spec.workloadSelector, undefined, "every gateway");
-    const [patch] = spec.configPatches;
+    const patch = spec.configPatches[0]!;
     assert.equal(patch.match.context, "GATEWAY");
     assert.equal(patch.patch.operation, "INSERT_FIRST");
     assert.equal(patch.patch.value.typed_config["@type"], LUA_TYPE_URL);
@@ -83,10 +93,10 @@ describe("the Host-passthrough EnvoyFilters", () => {
       "mesh-root",
     ]);
     assert.equal(run.code, 0, run.stderr);
-    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS());
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as { metadata: { name: string; namespace: string }; spec: LuaFilterSpec });
     assert.ok(docs.every((d) => d.metadata.namespace === "mesh-root"));
     const source = (name: string) =>
-      docs.find((d) => d.metadata.name === name).spec.configPatches[0].patch.value.typed_config.default_source_code.inline_string;
+      docs.find((d) => d.metadata.name === name)!.spec.configPatches[0]!.patch.value.typed_config.default_source_code.inline_string;
     assert.match(source("mesh-tailor-host-passthrough-outbound"), /local SERVICE_CIDRS = \{ "10\.0\.0\.0\/16", "fd00::\/108" \}/);
     assert.match(source("mesh-tailor-host-passthrough-inbound"), /local TRUST_DOMAINS = \{ "prod\.example" \}/);
     assert.match(source("mesh-tailor-host-passthrough-gateway"), /local HEADER = "x-my-host"/);

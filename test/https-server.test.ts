@@ -9,14 +9,14 @@ import { issueServingBundle, type ServingBundle } from "../src/certs/serving.js"
 import { createLogger } from "../src/logging/logger.js";
 import { WebhookServer } from "../src/server/webhook-server.js";
 import { appPod } from "./fixtures/pods.js";
-import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
+import { decodePatch, podCreateReview, type AnsweredReview } from "./fixtures/reviews.js";
 import { SecretVolume } from "./fixtures/secret-volume.js";
 
 const quietLogger = () => createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, done) => done() }) });
 const POLICY_HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const MIGRATE_REVIEWS = `${POLICY_HEADER}services:\n  - name: reviews\n`;
 
-function post(port: number, ca: string, body: unknown): Promise<{ status: number; json: any }> {
+function post(port: number, ca: string, body: unknown): Promise<{ status: number; json: AnsweredReview }> {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = httpsRequest(
@@ -33,7 +33,7 @@ function post(port: number, ca: string, body: unknown): Promise<{ status: number
       (res) => {
         let data = "";
         res.on("data", (chunk) => (data += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) as AnsweredReview }));
       },
     );
     req.on("error", reject);

@@ -9,26 +9,29 @@ import { describe, it } from "node:test";
 import fastJsonPatch from "fast-json-patch";
 import { parse as parseYaml } from "yaml";
 import { chooseLogFormat } from "../src/logging/logger.js";
+import type { Pod } from "../src/pod/types.js";
 import { loadPolicy } from "../src/policy/load.js";
+import type { AnsweredReview } from "./fixtures/reviews.js";
 import { cli } from "./fixtures/run-cli.js";
-import { spawnCommand } from "./fixtures/serve-process.js";
+import { spawnCommand, type LogLine } from "./fixtures/serve-process.js";
 
 const { applyPatch } = fastJsonPatch;
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const example = (name: string) => join(ROOT, "examples", name);
+// eslint-disable-next-line no-control-regex -- a terminal colour code starts with the ESC control character
 const ANSI = /\u001b\[[0-9;]*m/g;
-const text = (logs: Record<string, any>[]) =>
+const text = (logs: LogLine[]) =>
   logs
     .map((l) => String(l["msg"] ?? ""))
     .join("\n")
     .replace(ANSI, "");
 
-function post(url: string, ca: string, body: string): Promise<{ status: number; json: any }> {
+function post(url: string, ca: string, body: string): Promise<{ status: number; json: AnsweredReview }> {
   return new Promise((done, fail) => {
     const req = request(url, { method: "POST", ca, headers: { "content-type": "application/json" } }, (res) => {
       let data = "";
       res.on("data", (chunk) => (data += chunk));
-      res.on("end", () => done({ status: res.statusCode ?? 0, json: JSON.parse(data) }));
+      res.on("end", () => done({ status: res.statusCode ?? 0, json: JSON.parse(data) as AnsweredReview }));
     });
     req.on("error", fail);
     req.end(body);
@@ -47,7 +50,7 @@ describe("examples/", () => {
   it("has a Deployment that `inject` previews under that policy", async () => {
     const run = await cli(["inject", "-f", example("deployment.yaml"), "--config", example("policy.yaml")]);
     assert.equal(run.code, 0, run.stderr);
-    const labels = parseYaml(run.stdout).spec.template.metadata.labels;
+    const labels = (parseYaml(run.stdout) as { spec: { template: Pod } }).spec.template.metadata!.labels!;
     assert.equal(labels["sidecar.istio.io/inject"], "true");
     assert.equal(labels["istio.io/rev"], "canary");
   });
@@ -67,13 +70,14 @@ describe("npm start, as a new user runs it", () => {
       assert.ok(curl, `a curl line for /mutate in:\n${printed}`);
       const [, caFile, reviewFile, url] = curl;
       assert.equal(reviewFile, "examples/admission-review.json");
-      const answer = await post(url!, readFileSync(caFile!, "utf8"), readFileSync(join(ROOT, reviewFile!), "utf8"));
+      const answer = await post(url!, readFileSync(caFile!, "utf8"), readFileSync(join(ROOT, reviewFile), "utf8"));
       assert.equal(answer.status, 200);
       assert.equal(answer.json.response.allowed, true);
-      const patch = JSON.parse(Buffer.from(answer.json.response.patch, "base64").toString("utf8"));
-      const pod = applyPatch(JSON.parse(readFileSync(join(ROOT, reviewFile!), "utf8")).request.object, patch, true, false).newDocument;
-      assert.equal(pod.metadata.labels["istio.io/rev"], "canary", "reviews is put on the canary revision");
-      assert.equal(pod.metadata.labels["sidecar.istio.io/inject"], "true");
+      const patch = JSON.parse(Buffer.from(answer.json.response.patch!, "base64").toString("utf8")) as fastJsonPatch.Operation[];
+      const review = JSON.parse(readFileSync(join(ROOT, reviewFile), "utf8")) as { request: { object: Pod } };
+      const pod = applyPatch(review.request.object, patch, true, false).newDocument;
+      assert.equal(pod.metadata!.labels!["istio.io/rev"], "canary", "reviews is put on the canary revision");
+      assert.equal(pod.metadata!.labels!["sidecar.istio.io/inject"], "true");
     } finally {
       await serve.stop();
     }

@@ -2,12 +2,36 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
+import type { IMutatingWebhookConfiguration } from "kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import type { IClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
+import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
+import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { INamespace } from "kubernetes-models/v1/Namespace";
 import { parseAllDocuments } from "yaml";
 import { loadPolicy } from "../src/policy/load.js";
 
 const MANIFESTS = fileURLToPath(new URL("../../manifests", import.meta.url));
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: unknown };
+
+/** The kinds the tests read field by field, as kubernetes-models types them. */
+interface Kinds {
+  ClusterRole: IClusterRole;
+  ConfigMap: IConfigMap;
+  Deployment: IDeployment;
+  MutatingWebhookConfiguration: IMutatingWebhookConfiguration;
+  Namespace: INamespace;
+  NetworkPolicy: INetworkPolicy;
+  PodDisruptionBudget: IPodDisruptionBudget;
+  Role: IRole;
+}
+
+/** A kubernetes-models module: its model classes by kind, and the default export. */
+type Models = Record<string, (new (object: unknown) => { validate(): void }) | undefined>;
 
 function render(): K8sObject[] {
   const result = spawnSync("kubectl", ["kustomize", MANIFESTS], { encoding: "utf8" });
@@ -17,10 +41,10 @@ function render(): K8sObject[] {
 }
 
 const objects = render();
-const find = (kind: string, name?: string): K8sObject => {
+const find = <K extends keyof Kinds>(kind: K, name?: string): K8sObject & Kinds[K] => {
   const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   assert.ok(found, `${kind} ${name ?? ""} is rendered`);
-  return found;
+  return found as K8sObject & Kinds[K];
 };
 
 describe("manifests/ (kustomize)", () => {
@@ -42,16 +66,16 @@ describe("manifests/ (kustomize)", () => {
 
   it("passes the Kubernetes API schemas, object by object", async () => {
     for (const object of objects) {
-      const module = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`);
-      const Model = module[object.kind] ?? module.default;
-      assert.doesNotThrow(() => new Model(object).validate(), `${object.kind}/${object.metadata.name}`);
+      const module = (await import(`kubernetes-models/${object.apiVersion}/${object.kind}`)) as Models;
+      const Model = module[object.kind] ?? module["default"];
+      assert.doesNotThrow(() => new Model!(object).validate(), `${object.kind}/${object.metadata.name}`);
     }
   });
 
   it("catches a schema violation (the check is real)", async () => {
     const { Deployment } = await import("kubernetes-models/apps/v1/Deployment");
     const broken = structuredClone(find("Deployment"));
-    broken["spec"].replicas = "three";
+    Object.assign(broken.spec!, { replicas: "three" }); // a string where the schema wants an integer: past what the static type allows
     assert.throws(() => new Deployment(broken).validate(), /replicas must be integer/);
   });
 
@@ -59,39 +83,39 @@ describe("manifests/ (kustomize)", () => {
     const config = find("MutatingWebhookConfiguration");
     for (const istio of ["istio-sidecar-injector", "istio-revision-tag-default"])
       assert.ok(config.metadata.name < istio, `${config.metadata.name} sorts before ${istio}`);
-    const [webhook] = config["webhooks"];
+    const webhook = config.webhooks![0]!;
     assert.deepEqual(webhook.rules, [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }]);
     assert.deepEqual(webhook.admissionReviewVersions, ["v1"]);
     assert.equal(webhook.sideEffects, "None");
     assert.equal(webhook.failurePolicy, "Ignore");
     assert.equal(webhook.reinvocationPolicy, "IfNeeded");
-    assert.ok(webhook.timeoutSeconds <= 5);
-    assert.deepEqual(webhook.namespaceSelector.matchExpressions, [
+    assert.ok(webhook.timeoutSeconds! <= 5);
+    assert.deepEqual(webhook.namespaceSelector!.matchExpressions, [
       { key: "mesh-tailor.io/enabled", operator: "In", values: ["true"] },
       { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "mesh-tailor"] },
     ]);
-    assert.deepEqual(webhook.objectSelector.matchExpressions, [{ key: "mesh-tailor.io/skip", operator: "NotIn", values: ["true"] }]);
+    assert.deepEqual(webhook.objectSelector!.matchExpressions, [{ key: "mesh-tailor.io/skip", operator: "NotIn", values: ["true"] }]);
     assert.deepEqual(webhook.clientConfig.service, { name: "mesh-tailor", namespace: "mesh-tailor", path: "/mutate", port: 443 });
   });
 
   it("runs the webhook hardened: 3 spread replicas, probes, limits, non-root, read-only, no capabilities", () => {
     const deployment = find("Deployment");
-    const spec = deployment["spec"];
+    const spec = deployment.spec!;
     assert.equal(spec.replicas, 3);
-    assert.ok(spec.template.spec.topologySpreadConstraints.some((c: { topologyKey: string }) => c.topologyKey === "topology.kubernetes.io/zone"));
-    const pod = spec.template.spec;
-    const [container] = pod.containers;
-    assert.equal(pod.securityContext.runAsNonRoot, true);
-    assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" });
-    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-    assert.equal(container.securityContext.allowPrivilegeEscalation, false);
-    assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
-    assert.ok(container.resources.requests.cpu && container.resources.limits.memory);
-    assert.equal(container.readinessProbe.httpGet.path, "/readyz");
-    assert.equal(container.livenessProbe.httpGet.path, "/healthz");
+    assert.ok(spec.template.spec!.topologySpreadConstraints!.some((c) => c.topologyKey === "topology.kubernetes.io/zone"));
+    const pod = spec.template.spec!;
+    const container = pod.containers[0]!;
+    assert.equal(pod.securityContext!.runAsNonRoot, true);
+    assert.deepEqual(pod.securityContext!.seccompProfile, { type: "RuntimeDefault" });
+    assert.equal(container.securityContext!.readOnlyRootFilesystem, true);
+    assert.equal(container.securityContext!.allowPrivilegeEscalation, false);
+    assert.deepEqual(container.securityContext!.capabilities!.drop, ["ALL"]);
+    assert.ok(container.resources!.requests!["cpu"] && container.resources!.limits!["memory"]);
+    assert.equal(container.readinessProbe!.httpGet!.path, "/readyz");
+    assert.equal(container.livenessProbe!.httpGet!.path, "/healthz");
     assert.equal(pod.automountServiceAccountToken, false);
-    assert.equal(spec.template.metadata.labels["sidecar.istio.io/inject"], "false");
-    assert.equal(find("PodDisruptionBudget")["spec"].maxUnavailable, 1);
+    assert.equal(spec.template.metadata!.labels!["sidecar.istio.io/inject"], "false");
+    assert.equal(find("PodDisruptionBudget").spec!.maxUnavailable, 1);
     const namespace = find("Namespace");
     assert.equal(namespace.metadata.labels?.["mesh-tailor.io/enabled"], "false");
   });
@@ -99,66 +123,62 @@ describe("manifests/ (kustomize)", () => {
   it("lets traffic reach only the webhook's port, and none leave it", () => {
     const policy = find("NetworkPolicy", "mesh-tailor");
     const deployment = find("Deployment");
-    const podLabels = deployment["spec"].template.metadata.labels;
-    for (const [key, value] of Object.entries(policy["spec"].podSelector.matchLabels))
+    const podLabels = deployment.spec!.template.metadata!.labels!;
+    for (const [key, value] of Object.entries(policy.spec!.podSelector.matchLabels!))
       assert.equal(podLabels[key], value, `selects the webhook's pods by ${key}`);
-    assert.deepEqual(policy["spec"].policyTypes, ["Ingress", "Egress"]);
-    assert.deepEqual(policy["spec"].ingress, [{ ports: [{ port: 8443, protocol: "TCP" }] }]);
-    assert.deepEqual(policy["spec"].egress, []);
-    assert.equal(deployment["spec"].template.spec.containers[0].ports[0].containerPort, 8443);
+    assert.deepEqual(policy.spec!.policyTypes, ["Ingress", "Egress"]);
+    assert.deepEqual(policy.spec!.ingress, [{ ports: [{ port: 8443, protocol: "TCP" }] }]);
+    assert.deepEqual(policy.spec!.egress, []);
+    assert.equal(deployment.spec!.template.spec!.containers[0]!.ports![0]!.containerPort, 8443);
   });
 
   it("keeps a busy replica alive and scheduled: critical priority, a patient liveness probe, a measured memory limit", () => {
-    const pod = find("Deployment")["spec"].template.spec;
-    const [container] = pod.containers;
+    const pod = find("Deployment").spec!.template.spec!;
+    const container = pod.containers[0]!;
     assert.equal(pod.priorityClassName, "system-cluster-critical");
-    assert.ok(container.livenessProbe.timeoutSeconds * container.livenessProbe.failureThreshold >= 30, "a slow answer is not a dead replica");
-    assert.equal(container.resources.limits.memory, "384Mi");
+    assert.ok(container.livenessProbe!.timeoutSeconds! * container.livenessProbe!.failureThreshold! >= 30, "a slow answer is not a dead replica");
+    assert.equal(container.resources!.limits!["memory"], "384Mi");
   });
 
   it("ships a policy ConfigMap that validates, mounted where serve reads it", () => {
     const configMap = find("ConfigMap", "mesh-tailor-policy");
-    assert.equal(loadPolicy(configMap["data"]["policy.yaml"]).policy.apiVersion, "mesh-tailor.io/v1alpha1");
-    const args: string[] = find("Deployment")["spec"].template.spec.containers[0].args;
+    assert.equal(loadPolicy(configMap.data!["policy.yaml"]!).policy.apiVersion, "mesh-tailor.io/v1alpha1");
+    const args = find("Deployment").spec!.template.spec!.containers[0]!.args!;
     assert.ok(args.includes("--config=/etc/mesh-tailor/policy/policy.yaml"));
   });
 
   it("grants the certificate job only what `certs webhook --apply` needs", () => {
     const clusterRole = find("ClusterRole", "mesh-tailor-certs");
-    assert.deepEqual(clusterRole["rules"], [
+    assert.deepEqual(clusterRole.rules, [
       { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["00-mesh-tailor"], verbs: ["get", "patch"] },
     ]);
     for (const object of objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
-      for (const rule of object["rules"])
-        assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
+      for (const rule of object["rules"] as IPolicyRule[])
+        assert.ok(!rule.verbs.includes("*") && !rule.resources!.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
     }
   });
 
   it("runs the controller as two leader-elected replicas with exactly the RBAC it uses", () => {
     const deployment = find("Deployment", "mesh-tailor-controller");
-    assert.equal(deployment["spec"].replicas, 2);
-    const pod = deployment["spec"].template.spec;
-    const [container] = pod.containers;
+    assert.equal(deployment.spec!.replicas, 2);
+    const pod = deployment.spec!.template.spec!;
+    const container = pod.containers[0]!;
     assert.equal(pod.serviceAccountName, "mesh-tailor-controller");
     assert.deepEqual(container.args, ["controller", "--port=8080", "--config=/etc/mesh-tailor/policy/policy.yaml"]);
-    assert.equal(container.readinessProbe.httpGet.path, "/readyz");
-    assert.equal(container.livenessProbe.httpGet.path, "/healthz");
-    assert.equal(
-      pod.volumes.find((v: { name: string }) => v.name === "policy").configMap.name,
-      "mesh-tailor-policy",
-      "the webhook's policy ConfigMap, hot reloaded",
-    );
-    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-    assert.deepEqual(find("ClusterRole", "mesh-tailor-controller")["rules"], [
+    assert.equal(container.readinessProbe!.httpGet!.path, "/readyz");
+    assert.equal(container.livenessProbe!.httpGet!.path, "/healthz");
+    assert.equal(pod.volumes!.find((v) => v.name === "policy")!.configMap!.name, "mesh-tailor-policy", "the webhook's policy ConfigMap, hot reloaded");
+    assert.equal(container.securityContext!.readOnlyRootFilesystem, true);
+    assert.deepEqual(find("ClusterRole", "mesh-tailor-controller").rules, [
       { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "patch"] },
       { apiGroups: ["networking.istio.io"], resources: ["sidecars"], verbs: ["get", "list", "watch", "create", "update", "delete"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create"] },
     ]);
-    assert.deepEqual(find("Role", "mesh-tailor-controller")["rules"], [
+    assert.deepEqual(find("Role", "mesh-tailor-controller").rules, [
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["mesh-tailor-controller"], verbs: ["get", "update"] },
     ]);
     const policy = find("NetworkPolicy", "mesh-tailor-controller");
-    assert.deepEqual(policy["spec"].ingress, [{ ports: [{ port: 8080, protocol: "TCP" }] }]);
+    assert.deepEqual(policy.spec!.ingress, [{ ports: [{ port: 8080, protocol: "TCP" }] }]);
   });
 });

@@ -8,7 +8,9 @@ import { ControllerMetrics } from "../src/controller/metrics.js";
 import { Metrics } from "../src/server/metrics.js";
 
 const FILES = fileURLToPath(new URL("../../charts/mesh-tailor/files", import.meta.url));
-const alerts = parseYaml(readFileSync(join(FILES, "alerts.yaml"), "utf8")) as { groups: { name: string; rules: Record<string, any>[] }[] };
+/** A Prometheus alerting rule, as alerts.yaml writes it. */
+type AlertRule = { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+const alerts = parseYaml(readFileSync(join(FILES, "alerts.yaml"), "utf8")) as { groups: { name: string; rules: AlertRule[] }[] };
 const dashboard = JSON.parse(readFileSync(join(FILES, "grafana-dashboard.json"), "utf8")) as {
   panels: { type: string; title: string; targets?: { expr: string }[] }[];
   templating: { list: { query: unknown }[] };
@@ -88,7 +90,7 @@ describe("dashboards and alerts", () => {
       assert.ok(names.includes(expected), `${expected} in ${names.join(", ")}`);
     }
     for (const rule of rules) {
-      assert.ok(["warning", "critical"].includes(rule["labels"]?.["severity"]), `${rule["alert"]} has a severity`);
+      assert.ok(["warning", "critical"].includes(rule["labels"]?.["severity"] ?? ""), `${rule["alert"]} has a severity`);
       assert.ok(rule["annotations"]?.["summary"] && rule["annotations"]?.["description"], `${rule["alert"]} says what and why`);
     }
   });

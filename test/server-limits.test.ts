@@ -9,7 +9,7 @@ import { MAX_POLICY_BYTES } from "../src/policy/load.js";
 import type { ServerLimits } from "../src/server/limits.js";
 import { WebhookServer } from "../src/server/webhook-server.js";
 import { appPod } from "./fixtures/pods.js";
-import { podCreateReview } from "./fixtures/reviews.js";
+import { podCreateReview, type Refusal } from "./fixtures/reviews.js";
 import { SecretVolume } from "./fixtures/secret-volume.js";
 
 const quietLogger = () => createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, done) => done() }) });
@@ -131,7 +131,7 @@ describe("the server's bounds", () => {
       const big = Buffer.alloc(32 * 1024, "x");
       const refused = await within(send(server.port, bundle.caPem, { agent, chunks: [big, big, big, big] }), 10_000, "413 for the oversized chunked body");
       assert.equal(refused.status, 413);
-      assert.match(JSON.parse(refused.body).error, /larger than the 65536-byte limit/);
+      assert.match((JSON.parse(refused.body) as Refusal).error, /larger than the 65536-byte limit/);
       const next = await within(send(server.port, bundle.caPem, { agent }), 10_000, "an answer to the next request on the same connection");
       assert.equal(next.status, 200);
     } finally {

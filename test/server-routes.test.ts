@@ -8,7 +8,7 @@ import type { CompiledPolicy } from "../src/policy/load.js";
 import { createApp } from "../src/server/app.js";
 import { Metrics } from "../src/server/metrics.js";
 import { appPod, migratingPolicy } from "./fixtures/pods.js";
-import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
+import { decodePatch, podCreateReview, type AnsweredReview, type Refusal } from "./fixtures/reviews.js";
 
 function appUnderTest(
   options: { policy?: CompiledPolicy | (() => CompiledPolicy); notReady?: string[]; bodyLimit?: number; bufferedBodiesLimit?: number } = {},
@@ -16,7 +16,7 @@ function appUnderTest(
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
-      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -52,7 +52,7 @@ describe("HTTP routes", () => {
       .post("/mutate")
       .send(podCreateReview(appPod(), { uid: "uid-broken" }))
       .expect(500);
-    assert.equal(failed.body.error, "internal error");
+    assert.equal((failed.body as Refusal).error, "internal error");
     assert.equal(await metricValue(metrics, "mesh_tailor_handler_panics_total", {}), 1);
     assert.ok(lines.some((l) => l["msg"] === "admission request failed"));
     broken = false;
@@ -69,10 +69,11 @@ describe("HTTP routes", () => {
       .send(podCreateReview(appPod(), { uid: "uid-1" }))
       .expect(200)
       .expect("content-type", /json/);
-    assert.equal(response.body.apiVersion, "admission.k8s.io/v1");
-    assert.equal(response.body.kind, "AdmissionReview");
-    assert.equal(response.body.response.uid, "uid-1");
-    assert.ok(decodePatch(response.body.response.patch).some((op) => op.path === `/metadata/annotations/${meshTailor.APPLIED.replace("/", "~1")}`));
+    const review = response.body as AnsweredReview;
+    assert.equal(review.apiVersion, "admission.k8s.io/v1");
+    assert.equal(review.kind, "AdmissionReview");
+    assert.equal(review.response.uid, "uid-1");
+    assert.ok(decodePatch(review.response.patch).some((op) => op.path === `/metadata/annotations/${meshTailor.APPLIED.replace("/", "~1")}`));
     const admission = lines.filter((l) => l["msg"] === "admission");
     assert.equal(admission.length, 1);
     const fields = admission[0]!["admission"] as Record<string, unknown>;
@@ -89,15 +90,16 @@ describe("HTTP routes", () => {
       .post("/mutate")
       .send(podCreateReview(appPod(), { version: "admission.k8s.io/v1beta1" }))
       .expect(200);
-    assert.equal(response.body.apiVersion, "admission.k8s.io/v1beta1");
-    assert.equal(response.body.response.allowed, true);
+    const review = response.body as AnsweredReview;
+    assert.equal(review.apiVersion, "admission.k8s.io/v1beta1");
+    assert.equal(review.response.allowed, true);
   });
 
   it("carries warnings kubectl will print", async () => {
     const { app } = appUnderTest();
     const pod = appPod({ labels: { "sidecar.istio.io/inject": "false" } });
     const response = await request(app).post("/mutate").send(podCreateReview(pod)).expect(200);
-    assert.match(response.body.response.warnings[0], /wins over the policy/);
+    assert.match((response.body as AnsweredReview).response.warnings![0]!, /wins over the policy/);
   });
 
   describe("bad input gets a 4xx with a JSON message, never a 5xx", () => {
@@ -117,8 +119,9 @@ describe("HTTP routes", () => {
       it(name, async () => {
         const { app, metrics } = appUnderTest();
         const response = await build(request(app).post("/mutate")).expect(status).expect("content-type", /json/);
-        assert.match(response.body.error, message);
-        assert.equal(response.body.status, status);
+        const refusal = response.body as Refusal;
+        assert.match(refusal.error, message);
+        assert.equal(refusal.status, status);
         assert.equal(await metricValue(metrics, "mesh_tailor_admission_requests_total", { outcome: "bad_request" }), 1);
       });
     }
@@ -126,7 +129,7 @@ describe("HTTP routes", () => {
       const { app } = appUnderTest({ bodyLimit: 1024 });
       const pod = appPod({ annotations: { big: "x".repeat(4096) } });
       const response = await request(app).post("/mutate").send(podCreateReview(pod)).expect(413);
-      assert.match(response.body.error, /larger than the 1024-byte limit/);
+      assert.match((response.body as Refusal).error, /larger than the 1024-byte limit/);
     });
     it("the default limit admits a large pod but refuses more than 7 MiB", async () => {
       const { app } = appUnderTest();
@@ -142,12 +145,12 @@ describe("HTTP routes", () => {
     it("GET /mutate", async () => {
       const { app } = appUnderTest();
       const response = await request(app).get("/mutate").expect(405).expect("allow", "POST");
-      assert.match(response.body.error, /use POST/);
+      assert.match((response.body as Refusal).error, /use POST/);
     });
     it("an unknown path", async () => {
       const { app } = appUnderTest();
       const response = await request(app).get("/nope").expect(404);
-      assert.match(response.body.error, /routes: POST \/mutate/);
+      assert.match((response.body as Refusal).error, /routes: POST \/mutate/);
     });
   });
 
@@ -158,7 +161,7 @@ describe("HTTP routes", () => {
       const { app } = appUnderTest();
       const deep = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`;
       const response = await send(app, `{"apiVersion":"admission.k8s.io/v1","kind":${deep},"request":{"uid":"u"}}`).expect(400);
-      assert.match(response.body.error, /kind must be "AdmissionReview", got a JSON object/);
+      assert.match((response.body as Refusal).error, /kind must be "AdmissionReview", got a JSON object/);
     });
 
     it("a 6 MB kind is quoted in at most a few dozen characters, in the answer and the log", async () => {
@@ -171,7 +174,7 @@ describe("HTTP routes", () => {
     it("a uid kube-apiserver could not have sent is refused, not echoed", async () => {
       const { app } = appUnderTest();
       const response = await send(app, JSON.stringify(podCreateReview(appPod(), { uid: "u".repeat(1_000_000) }))).expect(400);
-      assert.match(response.body.error, /request.uid must be at most 128 characters/);
+      assert.match((response.body as Refusal).error, /request.uid must be at most 128 characters/);
       assert.ok(response.text.length < 1_000);
     });
 
@@ -197,9 +200,10 @@ describe("HTTP routes", () => {
       .post("/mutate")
       .send(podCreateReview(appPod(), { uid: "u-err" }))
       .expect(200);
-    assert.deepEqual(Object.keys(response.body.response).sort(), ["allowed", "uid", "warnings"]);
-    assert.equal(response.body.response.uid, "u-err");
-    assert.match(response.body.response.warnings[0], /internal error, pod admitted without customization \(policy exploded\)/);
+    const review = response.body as AnsweredReview;
+    assert.deepEqual(Object.keys(review.response).sort(), ["allowed", "uid", "warnings"]);
+    assert.equal(review.response.uid, "u-err");
+    assert.match(review.response.warnings![0]!, /internal error, pod admitted without customization \(policy exploded\)/);
     assert.equal(await metricValue(metrics, "mesh_tailor_handler_panics_total", {}), 1);
   });
 

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { appPod } from "./fixtures/pods.js";
-import { podCreateReview } from "./fixtures/reviews.js";
-import { spawnServe, startServe } from "./fixtures/serve-process.js";
+import { podCreateReview, type AnsweredReview } from "./fixtures/reviews.js";
+import { spawnServe, startServe, type LogLine } from "./fixtures/serve-process.js";
 
 function get(port: number, ca: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,7 +42,7 @@ describe("SIGTERM", () => {
         (res) => {
           let data = "";
           res.on("data", (c) => (data += c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, uid: JSON.parse(data).response.uid }));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, uid: (JSON.parse(data) as AnsweredReview).response.uid }));
         },
       );
       req.on("error", reject);
@@ -65,12 +65,7 @@ describe("SIGTERM", () => {
 });
 
 /** Polls the child's log lines until one matches, failing with what was awaited after the bound. */
-async function logLine(
-  logs: Record<string, any>[],
-  what: string,
-  match: (line: Record<string, any>) => boolean,
-  timeoutMs = 20_000,
-): Promise<Record<string, any>> {
+async function logLine(logs: LogLine[], what: string, match: (line: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const line = logs.find(match);

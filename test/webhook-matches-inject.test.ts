@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -12,7 +15,7 @@ import { createApp } from "../src/server/app.js";
 import { Metrics } from "../src/server/metrics.js";
 import type { Pod } from "../src/pod/types.js";
 import { arbitraryPod } from "./fixtures/arbitrary-pods.js";
-import { decodePatch, podCreateReview } from "./fixtures/reviews.js";
+import { decodePatch, podCreateReview, type AnsweredReview } from "./fixtures/reviews.js";
 
 const POLICY_TEXT =
   "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    hostPassthrough: inbound\n  - name: report\nlocality: {default: r.z}\njobs: {nativeSidecar: true}\n";
@@ -26,7 +29,7 @@ const app = createApp({
 
 async function viaWebhook(pod: Pod, namespace: string): Promise<Pod> {
   const response = await request(app).post("/mutate").send(podCreateReview(pod, { namespace })).expect(200);
-  const operations = decodePatch(response.body.response.patch) as fastJsonPatch.Operation[];
+  const operations = decodePatch((response.body as AnsweredReview).response.patch) as fastJsonPatch.Operation[];
   return fastJsonPatch.applyPatch(structuredClone(pod), operations, true, false).newDocument;
 }
 
@@ -41,14 +44,11 @@ async function viaInject(pod: Pod, namespace: string, policyFile: string): Promi
     env: {},
   });
   assert.equal(code, 0);
-  return JSON.parse(out);
+  return JSON.parse(out) as Pod;
 }
 
 describe("the webhook and `mesh-tailor inject`", () => {
   it("give the same pod for the same input", async () => {
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { tmpdir } = await import("node:os");
     const policyFile = join(mkdtempSync(join(tmpdir(), "mesh-tailor-eq-")), "policy.yaml");
     writeFileSync(policyFile, POLICY_TEXT);
     await fc.assert(

@@ -1,9 +1,15 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const fixture = (name: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../bench/fixtures/${name}`, import.meta.url)), "utf8"));
+/** A pod fixture: only its namespace is read here, the rest is sent as it is. */
+interface PodFixture {
+  metadata: { namespace: string };
+  [field: string]: unknown;
+}
 
-function admissionReview(pod: Record<string, any>, uid: string): string {
+const fixture = (name: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../bench/fixtures/${name}`, import.meta.url)), "utf8")) as PodFixture;
+
+function admissionReview(pod: PodFixture, uid: string): string {
   return JSON.stringify({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
@@ -13,7 +19,7 @@ function admissionReview(pod: Record<string, any>, uid: string): string {
       resource: { group: "", version: "v1", resource: "pods" },
       requestKind: { group: "", version: "v1", kind: "Pod" },
       requestResource: { group: "", version: "v1", resource: "pods" },
-      namespace: pod["metadata"]["namespace"],
+      namespace: pod.metadata.namespace,
       operation: "CREATE",
       userInfo: {
         username: "system:serviceaccount:kube-system:replicaset-controller",

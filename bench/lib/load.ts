@@ -32,7 +32,7 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
         connections: options.connections,
         ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds ?? 10 }),
       },
-      (error, result) => (error ? reject(error) : resolve(result)),
+      (error: Error | null, result) => (error ? reject(error) : resolve(result)),
     );
   });
   instance.on("response", (_client, statusCode, _bytes, responseTimeMs) => {

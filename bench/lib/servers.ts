@@ -40,7 +40,7 @@ async function startLogged(name: string, args: string[], logFile: string, ready:
     if (Date.now() > deadline) throw new Error(`${name} did not start; see ${logFile}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     for (const line of readFileSync(logFile, "utf8").split("\n")) {
-      if (line.includes(ready)) port = JSON.parse(line).port;
+      if (line.includes(ready)) port = (JSON.parse(line) as { port: number }).port;
     }
   }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -88,7 +88,7 @@ export const pollution: fc.Arbitrary<Case> = fc
   .map(([{ pod, namespace, uid }, insertions]) => {
     let text = JSON.stringify(podCreateReview(pod, { namespace, uid }));
     for (const [pick, polluter] of insertions) {
-      const openings = [...text.matchAll(/\{(?=")/g)].map((m) => m.index!);
+      const openings = [...text.matchAll(/\{(?=")/g)].map((m) => m.index);
       if (openings.length === 0) continue;
       const at = openings[pick % openings.length]! + 1;
       text = `${text.slice(0, at)}${polluter},${text.slice(at)}`;
@@ -115,8 +115,8 @@ export const huge: fc.Arbitrary<Case> = fc
     uids,
   )
   .map(([shape, scale, uid]): Case => {
-    const pod = structuredClone(arbitraryBase) as Pod & Record<string, any>;
-    const review = podCreateReview(pod, { uid }) as Record<string, any>;
+    const pod = structuredClone(arbitraryBase);
+    const review = podCreateReview(pod, { uid });
     if (shape === "deep kind") {
       const depth = 20_000 * scale;
       return { category: "huge", body: `{"apiVersion":"admission.k8s.io/v1","kind":${'{"a":'.repeat(depth)}1${"}".repeat(depth)},"request":{"uid":"${uid}"}}` };
@@ -138,7 +138,7 @@ export const huge: fc.Arbitrary<Case> = fc
     if (shape === "huge proxy config")
       pod.metadata!.annotations = { "proxy.istio.io/config": Array.from({ length: scale * 40_000 }, (_, i) => `k${i}: v`).join("\n") };
     if (shape === "huge preStop") pod.spec.containers[0]!.lifecycle = { preStop: { exec: { command: ["sleep", "9".repeat(scale * 100)] } } };
-    review["request"]["object"] = pod;
+    review.request.object = pod;
     return reviewCase("huge", review);
   });
 

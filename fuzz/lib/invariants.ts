@@ -25,6 +25,9 @@ function entries(root: unknown, rootPath: string): [string, unknown][] {
   return found;
 }
 
+/** KEY of VALUE when VALUE is an object: an answer is whatever the server under test sent, so nothing in it is trusted. */
+const field = (value: unknown, key: string): unknown => (value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined);
+
 const isInt64Field = (path: string): boolean => INT64_FIELDS.some((field) => field.test(path));
 
 /** The values at int64 fields in the request's own object: a patch may move them (reordering containers) without having made them. */
@@ -64,7 +67,7 @@ export interface Checked {
 export function checkAnswer(answer: Answer, review: { uid: string; object: unknown } | undefined): Checked {
   const problems: string[] = [];
   if (answer.status >= 500) problems.push(`answered ${answer.status}: ${answer.body.slice(0, 200)}`);
-  let json: any;
+  let json: unknown;
   try {
     json = JSON.parse(answer.body);
   } catch {
@@ -72,17 +75,20 @@ export function checkAnswer(answer: Answer, review: { uid: string; object: unkno
     return { problems };
   }
   if (!review) {
-    if (answer.status === 200 && json?.response?.allowed !== true) problems.push("a 200 that is not an allowed AdmissionReview");
+    if (answer.status === 200 && field(field(json, "response"), "allowed") !== true) problems.push("a 200 that is not an allowed AdmissionReview");
     return { problems };
   }
   if (answer.status !== 200) return { problems: [...problems, `a well-formed review got ${answer.status}: ${answer.body.slice(0, 200)}`] };
-  const response = json?.response;
-  if (response?.allowed !== true) problems.push(`denied: ${JSON.stringify(response).slice(0, 200)}`);
-  if (response?.uid !== review.uid) problems.push(`answered uid ${JSON.stringify(response?.uid)?.slice(0, 80)}, not the request's`);
-  if (response?.patch === undefined) return { problems };
+  const response = field(json, "response");
+  const uid = field(response, "uid");
+  const patch = field(response, "patch");
+  if (field(response, "allowed") !== true) problems.push(`denied: ${JSON.stringify(response).slice(0, 200)}`);
+  if (uid !== review.uid) problems.push(`answered uid ${JSON.stringify(uid)?.slice(0, 80)}, not the request's`);
+  if (patch === undefined) return { problems };
   let operations: Operation[];
   try {
-    operations = JSON.parse(Buffer.from(response.patch, "base64").toString("utf8"));
+    if (typeof patch !== "string") throw new TypeError("the patch is not a string");
+    operations = JSON.parse(Buffer.from(patch, "base64").toString("utf8")) as Operation[];
   } catch {
     return { problems: [...problems, "the patch is not base64 JSON"] };
   }
@@ -104,8 +110,9 @@ export function checkAnswer(answer: Answer, review: { uid: string; object: unkno
 /** The second call, on the patched object, must change nothing. */
 export function checkIdempotent(answer: Answer): string[] {
   if (answer.status !== 200) return [`the patched pod got ${answer.status}`];
-  const response = JSON.parse(answer.body)?.response;
-  if (response?.patch === undefined) return [];
-  const operations = JSON.parse(Buffer.from(response.patch, "base64").toString("utf8")) as Operation[];
+  const patch = field(field(JSON.parse(answer.body), "response"), "patch");
+  if (patch === undefined) return [];
+  if (typeof patch !== "string") throw new TypeError("the patch is not a string"); // as Buffer.from would have thrown
+  const operations = JSON.parse(Buffer.from(patch, "base64").toString("utf8")) as Operation[];
   return operations.length === 0 ? [] : [`applying the patch twice changes more: ${JSON.stringify(operations).slice(0, 300)}`];
 }

@@ -7,7 +7,7 @@ import type { AdmissionRequest } from "./types.js";
 import { handleAdmission } from "./handler.js";
 
 const policy = migratingPolicy();
-const requestFor = (review: ReturnType<typeof podCreateReview>): AdmissionRequest => review.request as unknown as AdmissionRequest;
+const requestFor = (review: ReturnType<typeof podCreateReview>): AdmissionRequest => review.request;
 
 describe("handleAdmission", () => {
   it("answers a Pod CREATE with a base64 JSONPatch that echoes the uid", () => {

@@ -142,11 +142,12 @@ function verifyCluster(checker: Checker, dir: string, cluster: string, root: X50
   const secretPath = join(base, "cacerts.yaml");
   if (existsSync(secretPath)) {
     try {
-      const secret = parse(readFileSync(secretPath, "utf8"));
+      const secret = parse(readFileSync(secretPath, "utf8")) as { kind?: unknown; metadata?: { name?: unknown }; data?: Record<string, unknown> } | null;
       const data = secret?.data ?? {};
-      const matches = CLUSTER_FILES.every(
-        (name) => typeof data[name] === "string" && Buffer.from(data[name], "base64").toString() === readFileSync(join(base, name), "utf8"),
-      );
+      const matches = CLUSTER_FILES.every((name) => {
+        const value = data[name];
+        return typeof value === "string" && Buffer.from(value, "base64").toString() === readFileSync(join(base, name), "utf8");
+      });
       checker.add(
         `${cluster}/cacerts.yaml`,
         "Secret cacerts with the four files",

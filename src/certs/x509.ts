@@ -74,6 +74,6 @@ export function createCertificate(request: CertificateRequest): string {
   extensions.push({ name: "authorityKeyIdentifier", keyIdentifier: authorityKey.generateSubjectKeyIdentifier().getBytes() });
   cert.setExtensions(extensions);
 
-  cert.sign(forge.pki.privateKeyFromPem(request.signer.privateKeyPem) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  cert.sign(forge.pki.privateKeyFromPem(request.signer.privateKeyPem), forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }

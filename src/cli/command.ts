@@ -10,7 +10,8 @@ export interface CliIO {
 /** What a command does when it runs: its module is loaded only then. */
 export interface Command {
   readonly help: string;
-  run(argv: readonly string[], io: CliIO): Promise<number>;
+  /** The exit code; a command that does nothing asynchronous answers at once. */
+  run(argv: readonly string[], io: CliIO): Promise<number> | number;
 }
 
 /** A command as the CLI lists it (commands.ts): its name, what it is for, and how to load it. */

@@ -34,7 +34,8 @@ const FORMATS = new Set(["yaml", "json", "patch"]);
 
 function describe(document: JsonObject, index: number): string {
   const metadata = document["metadata"] as { name?: string } | undefined;
-  return `document ${index + 1} (${String(document["kind"] ?? "?")}${metadata?.name ? `/${metadata.name}` : ""})`;
+  const kind = typeof document["kind"] === "string" ? document["kind"] : "?";
+  return `document ${index + 1} (${kind}${metadata?.name ? `/${metadata.name}` : ""})`;
 }
 
 export const injectCommand: Command = {

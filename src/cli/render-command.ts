@@ -36,7 +36,7 @@ export function renderHostPassthrough(options: HostPassthroughOptions): string {
 
 export const renderCommand: Command = {
   help: HELP,
-  async run(argv, io) {
+  run(argv, io) {
     const parsed = parseCommandLine(argv, FLAGS, HELP, io, true);
     if (!parsed) return EXIT_OK;
     const { values, positionals } = parsed;

@@ -23,17 +23,20 @@ const managed: KubeObject = {
 class MemoryApi {
   readonly writes: { method: string; path: string; options: RequestOptions }[] = [];
   constructor(private readonly collections: Record<string, KubeObject[]>) {}
-  async list<T extends KubeObject = KubeObject>(path: string): Promise<{ items: T[]; resourceVersion: string }> {
-    return { items: (this.collections[path] ?? []) as T[], resourceVersion: "10" };
+  list<T extends KubeObject = KubeObject>(path: string): Promise<{ items: T[]; resourceVersion: string }> {
+    return Promise.resolve({ items: (this.collections[path] ?? []) as T[], resourceVersion: "10" });
   }
   async watch(_path: string, _query: unknown, _onEvent: (event: WatchEvent) => void, signal?: AbortSignal) {
     await new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve(), { once: true }));
   }
-  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    if (options.signal?.aborted) throw new Error("aborted");
-    options.fence?.();
-    this.writes.push({ method, path, options });
-    return { metadata: { name: path.split("/").at(-1) } } as T;
+  request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    if (options.signal?.aborted) return Promise.reject(new Error("aborted"));
+    // As the real client: the fence runs last, and a write it refuses is never recorded.
+    return Promise.resolve().then(() => {
+      options.fence?.();
+      this.writes.push({ method, path, options });
+      return { metadata: { name: path.split("/").at(-1) } } as T;
+    });
   }
 }
 
@@ -85,7 +88,8 @@ describe("the namespace controller's writes", () => {
     const deletion = api.writes.find((w) => w.method === "DELETE")!;
     assert.deepEqual((deletion.options.body as { preconditions: unknown }).preconditions, { uid: "uid-1", resourceVersion: "7" });
     assert.equal(deletion.options.signal, leading.signal);
-    assert.equal(deletion.options.fence, leading.fence);
+    leading.refuse();
+    assert.throws(() => deletion.options.fence?.(), NotLeaderError, "the write was fenced by the term");
     leading.end();
     await controller.stop();
     await acting;

@@ -177,7 +177,7 @@ export class NamespaceController {
 
   /** A write under TERM: cancelled with it, and refused by its fence at the last moment before it is sent. */
   private write<T = KubeObject>(term: LeaderTerm, operation: string, method: string, path: string, options: RequestOptions): Promise<T> {
-    return this.options.api.request<T>(method, path, { ...options, signal: term.signal, fence: term.fence }).catch((error: unknown) => {
+    return this.options.api.request<T>(method, path, { ...options, signal: term.signal, fence: () => term.fence() }).catch((error: unknown) => {
       if (!term.signal.aborted) this.options.metrics.errors.labels(operation).inc();
       throw error;
     });
@@ -198,7 +198,7 @@ export class NamespaceController {
       try {
         namespace = await this.write(term, "patch-namespace", "PATCH", `/api/v1/namespaces/${name}`, { body: conditional, contentType: MERGE_PATCH });
       } catch (error) {
-        if (isConflict(error)) throw new Error(`namespace ${name} changed while its sandbox label was being set`);
+        if (isConflict(error)) throw new Error(`namespace ${name} changed while its sandbox label was being set`, { cause: error });
         throw error;
       }
       changed = true;
@@ -219,7 +219,7 @@ export class NamespaceController {
     }
     // Without a complete list of Sidecars (Istio's CRD missing, or not listed yet) nothing can be decided.
     if (!this.sidecars.synced) throw new Error("Sidecars (networking.istio.io/v1) are not listed yet: is Istio's Sidecar CRD installed?");
-    const existing = this.sidecars.store.get(`${name}/${DEFAULT_SIDECAR_NAME}`) as Sidecar | undefined;
+    const existing = this.sidecars.store.get(`${name}/${DEFAULT_SIDECAR_NAME}`);
     const action = decideSidecar(namespace, policy, existing);
     if (await this.applySidecar(namespace, action, existing, term)) changed = true;
     return changed ? "changed" : "unchanged";
@@ -268,7 +268,7 @@ export class NamespaceController {
           // A PUT carries the resourceVersion read: it fails (409) if the object changed since.
           await this.write(term, "update-sidecar", "PUT", `${path}/${DEFAULT_SIDECAR_NAME}`, { body: action.sidecar });
         } catch (error) {
-          if (isConflict(error) || isNotFound(error)) throw new Error(`Sidecar ${name}/${DEFAULT_SIDECAR_NAME} changed while being restored`);
+          if (isConflict(error) || isNotFound(error)) throw new Error(`Sidecar ${name}/${DEFAULT_SIDECAR_NAME} changed while being restored`, { cause: error });
           throw error;
         }
         logger.info({ namespace: name }, "default Sidecar restored");
@@ -289,7 +289,7 @@ export class NamespaceController {
           });
         } catch (error) {
           if (isNotFound(error)) return false;
-          if (isConflict(error)) throw new Error(`Sidecar ${name}/${DEFAULT_SIDECAR_NAME} changed since it was read: deciding again`);
+          if (isConflict(error)) throw new Error(`Sidecar ${name}/${DEFAULT_SIDECAR_NAME} changed since it was read: deciding again`, { cause: error });
           throw error;
         }
         logger.info({ namespace: name }, "default Sidecar removed");

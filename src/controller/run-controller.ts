@@ -47,19 +47,20 @@ export async function runController(settings: ControllerSettings): Promise<numbe
   const { logger } = settings;
   // Unique per process, so a restarted pod with the same name is a new holder.
   const identity = settings.identity ?? `${hostname()}_${randomUUID().slice(0, 8)}`;
-  let controller: NamespaceController | undefined;
-  const metrics = new ControllerMetrics(() => controller?.managedCount() ?? 0);
+  // Assigned once the client exists; the metrics' collect callback and the policy's reload read it late.
+  const holder: { controller?: NamespaceController } = {};
+  const metrics = new ControllerMetrics(() => holder.controller?.managedCount() ?? 0);
   const policy = await PolicySource.open({
     file: settings.configFile,
     logger,
     pollMs: settings.pollMs,
     registry: metrics.registry,
     reloads: metrics.reloads,
-    onReload: () => controller?.policyChanged(),
+    onReload: () => holder.controller?.policyChanged(),
   });
   // The identity in the User-Agent lets an audit log tell the replicas apart.
   const api = await KubeApi.connect(settings.context, { userAgent: `${CONTROLLER_COMPONENT} (${identity})` });
-  controller = new NamespaceController({
+  const running = new NamespaceController({
     api,
     logger,
     metrics,
@@ -67,7 +68,7 @@ export async function runController(settings: ControllerSettings): Promise<numbe
     events: new EventRecorder(api, CONTROLLER_COMPONENT, identity, logger),
     excluded: ["kube-system", settings.ownNamespace],
   });
-  const running = controller;
+  holder.controller = running;
   let stopping = false;
   let lost!: (why: string) => void;
   const leadershipLost = new Promise<string>((resolve) => (lost = resolve));

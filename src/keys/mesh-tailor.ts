@@ -11,8 +11,8 @@ export const HOST_PASSTHROUGH = "mesh-tailor.io/host-passthrough";
 /** On a pod: the revision (content hash) of the policy it was admitted under, so `status` can tell stale pods. */
 export const POLICY_REVISION = "mesh-tailor.io/policy-revision";
 /**
- * On a pod: the hash of the part of the policy that shaped it (CompiledPolicy.tailoring). A pod
- * is stale when the current policy gives its template another one.
+ * On a pod: the hash of what the webhook wrote on it (mutations/tailoring.ts). A pod is stale
+ * when admitting its template now would write something else.
  */
 export const TAILORING = "mesh-tailor.io/tailoring";
 /**
@@ -23,3 +23,6 @@ export const TAILORING = "mesh-tailor.io/tailoring";
 export const SANDBOX_OF = "mesh-tailor.io/sandbox-of";
 /** The value of app.kubernetes.io/managed-by on objects the controller owns (the default Sidecar). */
 export const MANAGER = "mesh-tailor";
+
+/** The annotations that record an admission rather than tailor the pod: never part of what is compared. */
+export const RECORDS: readonly string[] = [APPLIED, POLICY_REVISION, TAILORING];

@@ -4,6 +4,9 @@ import { FakeApiServer, sendStatus } from "../../test/fixtures/fake-api-server.j
 import { KubeApi } from "./client.js";
 import { ApiError, isResourceVersionTooLarge } from "./errors.js";
 
+/** What a request ended with, for an assertion's message. */
+const said = (outcome: unknown): string => (outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : JSON.stringify(outcome));
+
 const elapsed = async <T>(work: () => Promise<T>): Promise<{ ms: number; outcome: T | Error }> => {
   const started = performance.now();
   let outcome: T | Error;
@@ -44,7 +47,7 @@ describe("the Kubernetes client", () => {
       body: { kind: "DeleteOptions", apiVersion: "v1", preconditions },
     });
     assert.equal(deleted.method, "DELETE");
-    assert.deepEqual(JSON.parse(deleted.body).preconditions, preconditions, "the server saw the precondition");
+    assert.deepEqual((JSON.parse(deleted.body) as { preconditions: unknown }).preconditions, preconditions, "the server saw the precondition");
     assert.equal(Number(deleted.length), Buffer.byteLength(deleted.body));
     const next = await api.request<{ method: string }>("GET", "/echo/after");
     assert.equal(next.method, "GET");
@@ -57,7 +60,7 @@ describe("the Kubernetes client", () => {
     const api = new KubeApi(server.source());
     server.misbehave({ kind: "stall" }, (r) => r.path === "/echo/stalled");
     const stalled = await elapsed(() => api.request("GET", "/echo/stalled", { timeoutMs: 300 }));
-    assert.ok(stalled.outcome instanceof ApiError && stalled.outcome.reason === "Timeout", String(stalled.outcome));
+    assert.ok(stalled.outcome instanceof ApiError && stalled.outcome.reason === "Timeout", said(stalled.outcome));
     assert.ok(stalled.ms >= 290 && stalled.ms < 3_000, `cut off after ${stalled.ms} ms`);
     server.misbehave({ kind: "slow", ms: 200 }, (r) => r.path === "/echo/slow");
     const slow = await api.request<{ method: string }>("GET", "/echo/slow", { timeoutMs: 5_000 });
@@ -71,7 +74,7 @@ describe("the Kubernetes client", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const cancelled = await elapsed(() => api.request("GET", "/echo/cancelled", { signal: controller.signal, timeoutMs: 10_000 }));
-    assert.ok(cancelled.outcome instanceof ApiError && cancelled.outcome.reason === "Aborted", String(cancelled.outcome));
+    assert.ok(cancelled.outcome instanceof ApiError && cancelled.outcome.reason === "Aborted", said(cancelled.outcome));
     assert.ok(cancelled.ms < 2_000, `cancelled after ${cancelled.ms} ms`);
     const before = server.seen.length;
     const fenced = await elapsed(() =>
@@ -82,7 +85,7 @@ describe("the Kubernetes client", () => {
         },
       }),
     );
-    assert.match(String(fenced.outcome), /no longer the leader/);
+    assert.match(said(fenced.outcome), /no longer the leader/);
     assert.equal(server.seen.length, before, "the fenced write never reached the server");
     api.close();
   });
@@ -91,7 +94,7 @@ describe("the Kubernetes client", () => {
     const api = new KubeApi(server.source());
     server.misbehave({ kind: "drop" }, (r) => r.path === "/echo/dropped");
     const dropped = await elapsed(() => api.request("GET", "/echo/dropped"));
-    assert.ok(dropped.outcome instanceof ApiError && dropped.outcome.status === 0 && dropped.outcome.reason === "Unreachable", String(dropped.outcome));
+    assert.ok(dropped.outcome instanceof ApiError && dropped.outcome.status === 0 && dropped.outcome.reason === "Unreachable", said(dropped.outcome));
     api.close();
   });
 
@@ -108,7 +111,7 @@ describe("the Kubernetes client", () => {
   it("knows a resourceVersion the server has not reached (504 ResourceVersionTooLarge)", async () => {
     const api = new KubeApi(server.source());
     const failure = await elapsed(() => api.request("GET", "/too-large"));
-    assert.ok(isResourceVersionTooLarge(failure.outcome), String(failure.outcome));
+    assert.ok(isResourceVersionTooLarge(failure.outcome), said(failure.outcome));
     assert.ok(!isResourceVersionTooLarge(new ApiError(504, "Timeout", "the request timed out")));
     api.close();
   });
@@ -137,9 +140,9 @@ describe("the Kubernetes client", () => {
     const api = new KubeApi(server.source(), { watchSilenceGraceMs: 300 });
     const events: string[] = [];
     const watchFailure = await elapsed(() => api.watch("/watch/too-large", { timeoutSeconds: 1 }, (e) => events.push(e.type)));
-    assert.ok(isResourceVersionTooLarge(watchFailure.outcome), String(watchFailure.outcome));
+    assert.ok(isResourceVersionTooLarge(watchFailure.outcome), said(watchFailure.outcome));
     const silent = await elapsed(() => api.watch("/watch/silent", { timeoutSeconds: 0 }, (e) => events.push(e.type)));
-    assert.ok(silent.outcome instanceof ApiError && silent.outcome.reason === "Timeout", String(silent.outcome));
+    assert.ok(silent.outcome instanceof ApiError && silent.outcome.reason === "Timeout", said(silent.outcome));
     assert.match((silent.outcome as Error).message, /silent for 0\.3 s/);
     assert.deepEqual(events, ["ADDED"]);
     api.close();

@@ -288,7 +288,7 @@ export class KubeApi {
         const onLine = (line: string) => {
           let event: { type: string; object: KubeObject & { code?: number; reason?: string; message?: string; details?: { causes?: [] } } };
           try {
-            event = JSON.parse(line);
+            event = JSON.parse(line) as typeof event;
           } catch {
             return finish(new ApiError(0, "Invalid", `${what}: an event that is not JSON`));
           }

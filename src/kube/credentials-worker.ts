@@ -10,7 +10,13 @@ try {
   const config = loadKubeConfig(context);
   const options: RequestOptions = { headers: {} };
   await config.applyToHTTPSOptions(options);
-  const text = (value: unknown) => (value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString("utf8") : String(value));
+  // TLS material as PEM text: client-node gives strings or Buffers (it reads files into Buffers).
+  const text = (value: RequestOptions["ca"] | RequestOptions["key"]): string | undefined => {
+    if (value === undefined) return undefined;
+    return (Array.isArray(value) ? value : [value])
+      .map((part) => (typeof part === "string" ? part : Buffer.isBuffer(part) ? part.toString("utf8") : ""))
+      .join("\n");
+  };
   const user = config.getCurrentUser() as { exec?: unknown; authProvider?: unknown; "token-file"?: string } | null;
   parentPort!.postMessage({
     ok: true,

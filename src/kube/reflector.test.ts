@@ -15,11 +15,11 @@ class ScriptedApi implements ListWatchApi {
     private readonly lists: { items: KubeObject[]; resourceVersion: string }[],
     private readonly watches: WatchStep[],
   ) {}
-  async list(path: string, query?: Record<string, string | number | boolean | undefined>) {
+  list(path: string, query?: Record<string, string | number | boolean | undefined>) {
     this.calls.push(`list ${path} ${JSON.stringify(query ?? {})}`);
     const next = this.lists.shift();
-    if (!next) throw new Error("no more lists scripted");
-    return next as { items: never[]; resourceVersion: string };
+    if (!next) return Promise.reject(new Error("no more lists scripted"));
+    return Promise.resolve(next as { items: never[]; resourceVersion: string });
   }
   async watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (event: WatchEvent) => void, signal?: AbortSignal) {
     this.calls.push(`watch ${path} rv=${query["resourceVersion"]}`);

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.js";
-import { WATCH_SILENCE_GRACE_MS, type KubeApi, type ListOptions, type Query } from "./client.js";
+import { WATCH_SILENCE_GRACE_MS, type KubeApi, type ListOptions } from "./client.js";
 import { monotonicMs } from "./clock.js";
 import { isGone, isResourceVersionTooLarge } from "./errors.js";
 import { keyOf, type KubeObject, type WatchEvent } from "./object.js";
@@ -123,7 +123,7 @@ export class Reflector {
 
   private async relist(): Promise<void> {
     const listOptions: ListOptions = { signal: this.abort.signal };
-    const { items, resourceVersion } = await this.options.api.list(this.options.path, this.options.query as Query | undefined, listOptions);
+    const { items, resourceVersion } = await this.options.api.list(this.options.path, this.options.query, listOptions);
     this.heard();
     const seen = new Set<string>();
     for (const item of items) {

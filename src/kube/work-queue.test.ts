@@ -17,7 +17,7 @@ describe("the reconcile queue", () => {
     queue.add("cart");
     assert.equal(queue.length, 2);
     const seen: string[] = [];
-    const running = queue.run(async (key) => void seen.push(key), 2);
+    const running = queue.run((key) => Promise.resolve(void seen.push(key)), 2);
     await until("both keys to be processed", () => seen.length === 2);
     queue.stop();
     await running;
@@ -53,10 +53,11 @@ describe("the reconcile queue", () => {
   it("retries a failed key after a backoff", async () => {
     const queue = new WorkQueue();
     let attempts = 0;
-    const running = queue.run(async (key) => {
+    const running = queue.run((key) => {
       attempts += 1;
       if (attempts === 1) queue.retry(key);
       else queue.forget(key);
+      return Promise.resolve();
     }, 1);
     queue.add("shop");
     await until("the retry", () => attempts === 2);

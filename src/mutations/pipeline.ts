@@ -17,7 +17,9 @@ import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
 import { serviceProxyConfig } from "./service-proxy-config.js";
 import { serviceSettings } from "./service-settings.js";
+import { changesOf, tailoringOf, withClassicProxy } from "./tailoring.js";
 import { appliesTo, type InjectionDecision, type Mutation, type MutationContext } from "./types.js";
+import { findIstioProxy } from "../pod/istio-proxy.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 
@@ -79,7 +81,32 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
 
   const decision = decideInjection(input.pod, namespace, serviceName, policy);
   const context: MutationContext = { namespace, workload, serviceName, decision, policy };
-  let pod = input.pod;
+  const run = applyMutations(input.pod, context, mutations);
+  const { warnings, applied, failures } = run;
+  let pod = withAnnotation(run.pod, meshTailor.APPLIED, applied.length > 0 ? applied.join(",") : "none");
+  const recorded = annotationOf(pod, meshTailor.POLICY_REVISION);
+  if (recorded !== policy.revision) {
+    // A pod copied from a live one carries its policy revision: it is a record, not a setting.
+    if (recorded !== undefined)
+      warnings.push(
+        `mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`,
+      );
+    pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
+  }
+  const tailoring = tailoringRecorded(input.pod, policy) ?? tailoringOf(changesOf(input.pod, run.pod), proxyEdits(run.pod, context, mutations));
+  if (annotationOf(pod, meshTailor.TAILORING) !== tailoring) pod = withAnnotation(pod, meshTailor.TAILORING, tailoring);
+  return { pod, warnings, applied, failures, workload, serviceName, decision };
+}
+
+interface Applied {
+  readonly pod: Pod;
+  readonly warnings: string[];
+  readonly applied: string[];
+  readonly failures: MutationFailure[];
+}
+
+function applyMutations(input: Pod, context: MutationContext, mutations: readonly Mutation[]): Applied {
+  let pod = input;
   const warnings: string[] = [];
   const applied: string[] = [];
   const failures: MutationFailure[] = [];
@@ -96,17 +123,25 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
       warnings.push(`mesh-tailor: the "${mutation.name}" customization failed and was skipped (${cause.message}); the pod is admitted without it`);
     }
   }
-  pod = withAnnotation(pod, meshTailor.APPLIED, applied.length > 0 ? applied.join(",") : "none");
-  const recorded = annotationOf(pod, meshTailor.POLICY_REVISION);
-  if (recorded !== policy.revision) {
-    // A pod copied from a live one carries its policy revision: it is a record, not a setting.
-    if (recorded !== undefined)
-      warnings.push(
-        `mesh-tailor: ${meshTailor.POLICY_REVISION} ${describeValue(recorded)} replaced with "${policy.revision}", the policy this pod is admitted under`,
-      );
-    pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
-  }
-  const tailoring = policy.tailoring(decision.selected, decision.entry);
-  if (annotationOf(pod, meshTailor.TAILORING) !== tailoring) pod = withAnnotation(pod, meshTailor.TAILORING, tailoring);
-  return { pod, warnings, applied, failures, workload, serviceName, decision };
+  return { pod, warnings, applied, failures };
+}
+
+/**
+ * The edits the pipeline makes to the istio-proxy Istio's classic injection adds to a pod going
+ * into the mesh, for a pod that has none yet: kube-apiserver calls the webhook again after Istio,
+ * and what it writes then belongs in the record made now.
+ */
+function proxyEdits(pod: Pod, context: MutationContext, mutations: readonly Mutation[]): string[] | undefined {
+  if (!context.decision.selected || findIstioProxy(pod)) return undefined;
+  const injected = withClassicProxy(pod);
+  return changesOf(injected, applyMutations(injected, context, mutations).pod);
+}
+
+/**
+ * The record an earlier call of this admission made (kube-apiserver calls the webhook before and
+ * after Istio's injector), under the policy in force: kept, so that a call on a pod already
+ * tailored changes nothing. A record under another policy (a pod copied from a live one) is not.
+ */
+function tailoringRecorded(pod: Pod, policy: CompiledPolicy): string | undefined {
+  return annotationOf(pod, meshTailor.POLICY_REVISION) === policy.revision ? annotationOf(pod, meshTailor.TAILORING) : undefined;
 }

@@ -29,7 +29,9 @@ function reservedPorts(pod: Pod): string[] {
       const number = (port as { containerPort?: unknown } | null)?.containerPort;
       const purpose = typeof number === "number" ? ISTIO_PORTS[number] : undefined;
       if (purpose)
-        warnings.push(`mesh-tailor: container "${container.name}" uses port ${number}, which Istio's proxy takes for ${purpose}; move the app to another port`);
+        warnings.push(
+          `mesh-tailor: container "${container.name}" uses port ${String(number)}, which Istio's proxy takes for ${purpose}; move the app to another port`,
+        );
     }
   }
   return warnings;

@@ -88,9 +88,12 @@ describe("proxy-outlives-app: shutdown ordering", () => {
     for (const seconds of ["99999999999999999999", "9".repeat(400)]) {
       const pod = classicInjected(appPod({ preStop: { preStop: { exec: { command: ["sleep", seconds] } } } }));
       const result = runMutation(proxyOutlivesApp, pod, policy);
-      const written = JSON.parse(JSON.stringify(result.pod));
+      // What the patch carries: the pod as JSON.
+      const written = JSON.parse(JSON.stringify(result.pod)) as {
+        spec: { terminationGracePeriodSeconds: number; containers: { name: string; lifecycle?: { preStop?: unknown } }[] };
+      };
       assert.equal(written.spec.terminationGracePeriodSeconds, MAX_POD_SECONDS);
-      assert.deepEqual(written.spec.containers.find((c: { name: string }) => c.name === "istio-proxy").lifecycle.preStop, {
+      assert.deepEqual(written.spec.containers.find((c) => c.name === "istio-proxy")?.lifecycle?.preStop, {
         sleep: { seconds: MAX_POD_SECONDS },
       });
       assert.ok(

@@ -6,7 +6,7 @@ import { appPod, policyWith } from "../../test/fixtures/pods.js";
 import { serviceProxyConfig } from "./service-proxy-config.js";
 
 const policy = policyWith({ services: [{ name: "reviews", proxyConfig: { terminationDrainDuration: "20s", concurrency: 2 } }] });
-const configOf = (result: ReturnType<typeof runMutation>) => parse(result.pod.metadata!.annotations!["proxy.istio.io/config"]!);
+const configOf = (result: ReturnType<typeof runMutation>) => parse(result.pod.metadata!.annotations!["proxy.istio.io/config"]!) as Record<string, unknown>;
 
 describe("proxy-config: ProxyConfig fields per service", () => {
   it("merges the entry's fields into proxy.istio.io/config", () => {

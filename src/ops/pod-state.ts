@@ -1,6 +1,7 @@
 import * as istio from "../keys/istio.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
-import { runPipeline } from "../mutations/pipeline.js";
+import { runPipeline, type PipelineResult } from "../mutations/pipeline.js";
+import { changesOf } from "../mutations/tailoring.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
 import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
@@ -19,12 +20,26 @@ export interface TemplateVerdict {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Why a pod is stale: admitted without mesh-tailor (webhook down, or the namespace enabled
+ * later); `policy`: admitting its template now would write something else on it; `injection`:
+ * it has a proxy where the policy now leaves it out, or none where the policy puts it in.
+ */
+export type StaleKind = "untailored" | "policy" | "injection";
+
+export interface StaleReason {
+  readonly kind: StaleKind;
+  readonly text: string;
+}
+
 export interface PodJudgement {
   readonly hasProxy: boolean;
   readonly verdict: TemplateVerdict;
   readonly stale: boolean;
   /** Why it is stale, in words. */
   readonly reasons: readonly string[];
+  /** The same, with their kinds. */
+  readonly why: readonly StaleReason[];
 }
 
 /** The pod template of the controller that owns POD (a ReplicaSet, StatefulSet, DaemonSet or Job), as a pod. */
@@ -34,12 +49,15 @@ export function ownerTemplate(pod: KubeObject, ownersByUid: ReadonlyMap<string, 
   const template = (object?.["spec"] as { template?: unknown } | undefined)?.template;
   if (!isPodLike(template)) return undefined;
   // The owner references make the workload resolve as it does for the pod itself.
-  return { ...template, metadata: { ...template.metadata, ownerReferences: pod.metadata.ownerReferences } } as Pod;
+  return { ...template, metadata: { ...template.metadata, ownerReferences: pod.metadata.ownerReferences } };
 }
 
 /** Runs the webhook's pipeline on TEMPLATE as if a pod were being created from it now. */
 export function judgeTemplate(template: Pod, namespace: string, policy: CompiledPolicy, workload?: Workload): TemplateVerdict {
-  const result = runPipeline({ pod: template, namespace, workload: workload ?? workloadOf(template) }, policy);
+  return verdictOf(runPipeline({ pod: template, namespace, workload: workload ?? workloadOf(template) }, policy));
+}
+
+function verdictOf(result: PipelineResult): TemplateVerdict {
   const labels = result.pod.metadata?.labels ?? {};
   return {
     selected: result.skipped ? undefined : labels[istio.SIDECAR_INJECT] === "true",
@@ -52,10 +70,11 @@ export function judgeTemplate(template: Pod, namespace: string, policy: Compiled
 }
 
 /**
- * Whether a running pod is as the current policy would make it now: tailored by the same part of
- * the policy (its mesh-tailor.io/tailoring hash: the policy's shared sections, the decision and
- * the matching services entry, so an edit to another service's entry leaves it current), and
- * with a proxy exactly when the policy selects its template. A pod in a namespace mesh-tailor
+ * Whether a running pod is as the current policy would make it now: the webhook, admitting its
+ * template now, would write what it wrote then (its mesh-tailor.io/tailoring record, compared
+ * with the one the template gets now: an edit that changes no pod, such as another service's
+ * entry or a controller setting, leaves it current), and it has a proxy exactly when the policy
+ * selects its template. A pod in a namespace mesh-tailor
  * does not tailor is never stale (nothing of mesh-tailor's applies to it).
  */
 export function judgePod(
@@ -67,20 +86,32 @@ export function judgePod(
 ): PodJudgement {
   const asPod = pod as unknown as Pod;
   const hasProxy = isPodLike(pod) ? findIstioProxy(asPod) !== undefined : false;
-  // The verdict on a shared template may be given: a workload's pods need it computed once.
-  const verdict =
-    (template && templateVerdict) || judgeTemplate(template ?? withoutOwnDecision(asPod), pod.metadata.namespace ?? "", policy, workloadOf(asPod));
-  const reasons: string[] = [];
+  const namespace = pod.metadata.namespace ?? "";
+  let verdict: TemplateVerdict;
+  let retailored: boolean;
+  if (template) {
+    // The verdict on a shared template may be given: a workload's pods need it computed once.
+    verdict = templateVerdict ?? judgeTemplate(template, namespace, policy, workloadOf(asPod));
+    retailored = pod.metadata.annotations?.[meshTailor.TAILORING] !== verdict.tailoring;
+  } else {
+    // A bare pod is its own template, tailored already: it is stale when admitting it as it is
+    // (less the inject label mesh-tailor wrote) would change something on it.
+    const result = runPipeline({ pod: withoutOwnDecision(asPod), namespace, workload: workloadOf(asPod) }, policy);
+    verdict = verdictOf(result);
+    retailored = isPodLike(pod) && changesOf(asPod, result.pod).length > 0;
+  }
+  const why: StaleReason[] = [];
   if (namespaceEnabled && verdict.selected !== undefined) {
     const recorded = pod.metadata.annotations?.[meshTailor.TAILORING];
-    if (recorded === undefined) reasons.push("admitted without mesh-tailor");
-    else if (recorded !== verdict.tailoring)
-      reasons.push(
-        `admitted under policy ${pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?"}, which tailored it differently from policy ${policy.revision}`,
-      );
-    if (hasProxy !== verdict.selected) reasons.push(verdict.selected ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out");
+    if (recorded === undefined) why.push({ kind: "untailored", text: "admitted without mesh-tailor" });
+    else if (retailored) {
+      const then = pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?";
+      why.push({ kind: "policy", text: `admitted under policy ${then}; admitted now, under policy ${policy.revision}, it would be tailored differently` });
+    }
+    if (hasProxy !== verdict.selected)
+      why.push({ kind: "injection", text: verdict.selected ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out" });
   }
-  return { hasProxy, verdict, stale: reasons.length > 0, reasons };
+  return { hasProxy, verdict, stale: why.length > 0, reasons: why.map((w) => w.text), why };
 }
 
 /**

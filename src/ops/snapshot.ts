@@ -50,7 +50,7 @@ export async function readSnapshot(
       }
     }),
   );
-  return Object.fromEntries(entries) as Snapshot;
+  return Object.fromEntries(entries);
 }
 
 /** Objects grouped by namespace. */

@@ -50,7 +50,7 @@ function cluster(admittedUnder: CompiledPolicy) {
     pods: [
       admit(template, "reviews-a", rs),
       admit(template, "reviews-b", rs),
-      admit(reportTemplate as Pod, "report-29400000-x", job),
+      admit(reportTemplate, "report-29400000-x", job),
       admit(appPod({ name: "debug" }), "debug"),
     ],
   };
@@ -95,7 +95,12 @@ describe("status", () => {
 
 describe("the rollout plan", () => {
   it("restarts stale Deployments, StatefulSets and DaemonSets, and reports the rest it will not touch", () => {
-    const report = statusFromSnapshot(cluster(REVIEWS), loadPolicy(`${HEADER}shutdown:\n  marginSeconds: 9\nservices:\n  - name: reviews\n`));
+    // Every workload's pods carry their branch: a new default branch makes them stale. The bare
+    // pod (its own template, its branch looking like its own) is made stale by migrating it.
+    const report = statusFromSnapshot(
+      cluster(REVIEWS),
+      loadPolicy(`${HEADER}sandbox:\n  defaultBranch: main\nservices:\n  - name: reviews\n  - name: debug\n`),
+    );
     const plan = planRollout(report);
     assert.deepEqual(plan.restart, [{ namespace: "shop", kind: "Deployment", name: "reviews" }]);
     assert.deepEqual(

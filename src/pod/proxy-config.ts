@@ -85,7 +85,7 @@ export function mergeProxyConfigFields(existing: string | undefined, fields: Rea
     memoChars = 0;
   }
   let texts = memo.get(forFields);
-  if (!texts) memo.set(forFields, (texts = new Map()));
+  if (!texts) memo.set(forFields, (texts = new Map<string, FieldsMerge>()));
   texts.set(text, merge);
   memoEntries++;
   memoChars += chars;

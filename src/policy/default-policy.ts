@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, type Pair, type YAMLMap } from "yaml";
+import { Document, isMap, isScalar, type YAMLMap } from "yaml";
 import { commentOf, docFor, FIELD_DOCS } from "./fields.js";
 import { policySchema, type TailorPolicy } from "./schema.js";
 
@@ -28,7 +28,7 @@ const EXAMPLE_ENTRY = [
 /** Puts each field's meaning above it, at any depth under PREFIX, and names the unset ones. */
 function commentFields(map: YAMLMap, prefix: string): void {
   const present = new Set<string>();
-  for (const field of map.items as Pair[]) {
+  for (const field of map.items) {
     const key = isScalar(field.key) ? String(field.key.value) : "";
     present.add(key);
     const path = `${prefix}.${key}`;
@@ -53,7 +53,7 @@ function render(): string {
   document.commentBefore = " mesh-tailor policy: every field at its default (`mesh-tailor policy default`).";
   const root = document.contents;
   if (!isMap(root)) throw new Error("the default policy is not a mapping");
-  for (const section of root.items as Pair[]) {
+  for (const section of root.items) {
     const name = isScalar(section.key) ? String(section.key.value) : "";
     if (name === "services") {
       (section.key as { commentBefore?: string }).commentBefore = ` ${commentOf(docFor("services")!)}, e.g.:\n${EXAMPLE_ENTRY}`;
@@ -71,7 +71,8 @@ function formatDefault(value: unknown): string {
   if (value === "") return '`""`';
   if (value === "*") return '`"*"`';
   if (Array.isArray(value)) return `\`[${value.join(", ")}]\``;
-  return `\`${String(value)}\``;
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return `\`${String(value)}\``;
+  return `\`${JSON.stringify(value)}\``;
 }
 
 /** The README's policy table, one row per documented field. */

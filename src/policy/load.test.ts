@@ -145,19 +145,3 @@ describe("loadPolicy", () => {
     assert.notEqual(loadPolicy(`${text}  - name: ratings\n`).revision, loadPolicy(text).revision);
   });
 });
-
-describe("the tailoring hash", () => {
-  const HEAD = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
-  it("depends on the shared sections, the decision and the matched entry, not on other entries or formatting", () => {
-    const one = loadPolicy(`${HEAD}services:\n  - name: reviews\n`);
-    const two = loadPolicy(`${HEAD}# a comment\nservices:\n  - name: reviews\n  - name: ratings\n`);
-    const [reviewsOne] = one.policy.services;
-    const [reviewsTwo, ratings] = two.policy.services;
-    assert.equal(one.tailoring(true, reviewsOne), two.tailoring(true, reviewsTwo));
-    assert.notEqual(two.tailoring(true, reviewsTwo), two.tailoring(true, ratings));
-    assert.notEqual(one.tailoring(true, reviewsOne), one.tailoring(false, reviewsOne));
-    assert.equal(one.tailoring(false, undefined), two.tailoring(false, undefined));
-    const shared = loadPolicy(`${HEAD}locality:\n  default: eu\nservices:\n  - name: reviews\n`);
-    assert.notEqual(shared.tailoring(true, shared.policy.services[0]), one.tailoring(true, reviewsOne));
-  });
-});

@@ -3,7 +3,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { firstDuplicateKey } from "../util/yaml-keys.js";
 import { DEFAULT_POLICY_YAML } from "./default-policy.js";
-import { policySchema, type ServiceEntry, type TailorPolicy } from "./schema.js";
+import { policySchema, type TailorPolicy } from "./schema.js";
 import { ServiceIndex } from "./service-index.js";
 
 /** A validated policy, with what the hot path needs precomputed. */
@@ -14,13 +14,6 @@ export interface CompiledPolicy {
   /** Short content hash, logged so an operator can tell which policy decided. */
   readonly revision: string;
   readonly source: string;
-  /**
-   * A short hash of the part of the policy that shapes one pod: every section but `services`,
-   * the decision, and the one services entry that matched. Pods whose hash differs from what the
-   * current policy gives their template are stale; an edit to another service's entry leaves
-   * them alone, so a rollout restarts only what a change reaches.
-   */
-  tailoring(selected: boolean, entry: ServiceEntry | undefined): string;
 }
 
 export class PolicyError extends Error {
@@ -52,22 +45,12 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 const shortHash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
 export function compilePolicy(policy: TailorPolicy, source: string): CompiledPolicy {
-  const { services: _services, ...shared } = policy;
-  const sharedJson = JSON.stringify(shared);
-  // One hash per (entry, decision): at most twice the number of entries plus two, computed once.
-  const memo = new Map<ServiceEntry | undefined, [string | undefined, string | undefined]>();
   return {
     policy,
     services: new ServiceIndex(policy.services),
     sandboxPattern: new RegExp(policy.sandbox.namespacePattern),
     revision: shortHash(source),
     source,
-    tailoring(selected, entry) {
-      let pair = memo.get(entry);
-      if (!pair) memo.set(entry, (pair = [undefined, undefined]));
-      const slot = selected ? 1 : 0;
-      return (pair[slot] ??= shortHash(`${sharedJson}\n${selected}\n${JSON.stringify(entry ?? null)}`));
-    },
   };
 }
 

@@ -41,7 +41,7 @@ function getPath(object: JsonObject, path: readonly string[]): unknown {
 function setPath(object: JsonObject, path: readonly string[], value: unknown): JsonObject {
   const [head, ...rest] = path;
   if (head === undefined) return value as JsonObject;
-  const child = isObject(object[head]) ? (object[head] as JsonObject) : {};
+  const child = isObject(object[head]) ? object[head] : {};
   return { ...object, [head]: rest.length === 0 ? value : setPath(child, rest, value) };
 }
 
@@ -68,7 +68,7 @@ export function findPodSites(document: JsonObject, basePath: readonly string[] =
         namespace: namespaceOf(document),
         workload: undefined,
         path: [...basePath].join(".") || "(document)",
-        replace: (_whole, pod) => pod as JsonObject,
+        replace: (_whole, pod) => pod,
       },
     ];
   }

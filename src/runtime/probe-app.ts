@@ -71,7 +71,7 @@ export function createProbeApp(options: ProbeAppOptions): express.Express {
     const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status < 500) options.badRequests?.inc();
     else options.panics?.inc();
-    sendError(res, status, status < 500 ? String(error?.message ?? "bad request") : "internal error");
+    sendError(res, status, status < 500 && typeof error?.message === "string" ? error.message : status < 500 ? "bad request" : "internal error");
   };
   app.use(onError);
   return app;

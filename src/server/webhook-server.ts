@@ -109,7 +109,7 @@ export class WebhookServer {
       certificate = checkCertificatePair(pair);
     } catch (error) {
       const where = options.tls.kind === "files" ? `${options.tls.certFile} / ${options.tls.keyFile}` : "generated certificate";
-      throw new Error(`cannot serve TLS with ${where}: ${(error as Error).message}`);
+      throw new Error(`cannot serve TLS with ${where}: ${(error as Error).message}`, { cause: error });
     }
     const instance = new WebhookServer(options, metrics, policy, pair);
     instance.metrics.certificateExpiry.set(expiresAt(certificate));

@@ -15,13 +15,13 @@ export function checkCertificatePair(pair: CertificatePair, now = new Date()): X
   try {
     certificate = new X509Certificate(pair.certPem);
   } catch (error) {
-    throw new Error(`the certificate is not a PEM X.509 certificate (${(error as Error).message})`);
+    throw new Error(`the certificate is not a PEM X.509 certificate (${(error as Error).message})`, { cause: error });
   }
   let key;
   try {
     key = createPrivateKey(pair.keyPem);
   } catch (error) {
-    throw new Error(`the key is not a PEM private key (${(error as Error).message})`);
+    throw new Error(`the key is not a PEM private key (${(error as Error).message})`, { cause: error });
   }
   if (!certificate.checkPrivateKey(key)) throw new Error("the key does not belong to the certificate");
   if (new Date(certificate.validTo) < now) throw new Error(`the certificate expired on ${certificate.validTo}`);

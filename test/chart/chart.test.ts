@@ -5,6 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import type { IMutatingWebhookConfiguration } from "kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IJob } from "kubernetes-models/batch/v1/Job";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import type { IClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IService } from "kubernetes-models/v1/Service";
 import { parseAllDocuments, stringify } from "yaml";
 import { infraBinary } from "../e2e/harness/infra.js";
 import { cli } from "../fixtures/run-cli.js";
@@ -20,8 +28,29 @@ type K8sObject = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [key: string]: any;
+  [key: string]: unknown;
 };
+
+/** cert-manager's Certificate, as far as these tests read it. */
+interface Certificate {
+  spec: { secretName: string; isCA?: boolean; dnsNames?: string[]; issuerRef: { kind?: string; name: string } };
+}
+
+/** The kinds the tests look up, typed as kubernetes-models types them. */
+interface Kinds {
+  Certificate: Certificate;
+  ClusterRole: IClusterRole;
+  ConfigMap: IConfigMap;
+  Deployment: IDeployment;
+  Job: IJob;
+  MutatingWebhookConfiguration: IMutatingWebhookConfiguration;
+  NetworkPolicy: INetworkPolicy;
+  PodDisruptionBudget: IPodDisruptionBudget;
+  Service: IService;
+}
+
+/** A kubernetes-models module: its model classes by kind, and the default export. */
+type Models = Record<string, (new (object: unknown) => { validate(): void }) | undefined>;
 
 function run(command: string, args: string[]): { status: number; stdout: string; stderr: string } {
   const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -46,10 +75,10 @@ function template(values: unknown = {}): K8sObject[] {
   return documents(result.stdout);
 }
 
-const find = (objects: K8sObject[], kind: string, name: string): K8sObject => {
+const find = <K extends keyof Kinds>(objects: K8sObject[], kind: K, name: string): K8sObject & Kinds[K] => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   assert.ok(found, `${kind}/${name} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
-  return found;
+  return found as K8sObject & Kinds[K];
 };
 
 async function validatesWithTheCli(policyYaml: string): Promise<string> {
@@ -100,41 +129,41 @@ describe("charts/mesh-tailor", () => {
     }
     const [pre, post] = ["pre", "post"].map((phase) => find(objects, "Job", `mesh-tailor-certs-${phase}`));
     assert.equal(pre!.metadata.annotations!["helm.sh/hook"], "pre-install,pre-upgrade");
-    assert.ok(pre!["spec"].template.spec.containers[0].args.includes("--no-ca-bundle"), "before the install the configuration does not exist");
+    assert.ok(pre!.spec!.template.spec!.containers[0]!.args!.includes("--no-ca-bundle"), "before the install the configuration does not exist");
     assert.equal(post!.metadata.annotations!["helm.sh/hook"], "post-install,post-upgrade");
     for (const job of [pre!, post!]) {
-      assert.equal(job["spec"].template.spec.serviceAccountName, "mesh-tailor-certs");
-      assert.ok(job["spec"].template.spec.containers[0].args.includes("--if-missing"), "an upgrade keeps the Secret");
+      assert.equal(job.spec!.template.spec!.serviceAccountName, "mesh-tailor-certs");
+      assert.ok(job.spec!.template.spec!.containers[0]!.args!.includes("--if-missing"), "an upgrade keeps the Secret");
     }
-    assert.match(await validatesWithTheCli(find(objects, "ConfigMap", "mesh-tailor-policy")["data"]["policy.yaml"]), /valid \(0 service entries/);
+    assert.match(await validatesWithTheCli(find(objects, "ConfigMap", "mesh-tailor-policy").data!["policy.yaml"]!), /valid \(0 service entries/);
   });
 
   it("takes the settings an operator changes from values", async () => {
     const objects = template(NON_DEFAULT);
     const webhook = find(objects, "MutatingWebhookConfiguration", "00-mesh-tailor");
-    const [hook] = webhook["webhooks"];
+    const hook = webhook.webhooks![0]!;
     assert.equal(hook.failurePolicy, "Fail");
     assert.equal(hook.timeoutSeconds, 10);
-    assert.deepEqual(hook.namespaceSelector.matchExpressions.at(-1), { key: "team", operator: "In", values: ["shop"] });
+    assert.deepEqual(hook.namespaceSelector!.matchExpressions!.at(-1), { key: "team", operator: "In", values: ["shop"] });
     assert.equal(webhook.metadata.annotations!["cert-manager.io/inject-ca-from"], "mesh-tailor/mesh-tailor");
     const deployment = find(objects, "Deployment", "mesh-tailor");
-    assert.equal(deployment["spec"].replicas, 5);
-    assert.equal(deployment["spec"].template.spec.priorityClassName, "platform-critical");
-    assert.equal(deployment["spec"].template.spec.containers[0].image, "registry.example/platform/mesh-tailor:0.1.0-rc1");
-    assert.deepEqual(deployment["spec"].template.spec.containers[0].resources, NON_DEFAULT.webhook.resources);
+    assert.equal(deployment.spec!.replicas, 5);
+    assert.equal(deployment.spec!.template.spec!.priorityClassName, "platform-critical");
+    assert.equal(deployment.spec!.template.spec!.containers[0]!.image, "registry.example/platform/mesh-tailor:0.1.0-rc1");
+    assert.deepEqual(deployment.spec!.template.spec!.containers[0]!.resources, NON_DEFAULT.webhook.resources);
     const certificate = find(objects, "Certificate", "mesh-tailor");
-    assert.equal(certificate["spec"].secretName, "mesh-tailor-tls");
-    assert.deepEqual(certificate["spec"].issuerRef, { kind: "ClusterIssuer", name: "internal-ca" });
-    assert.ok(certificate["spec"].dnsNames.includes("mesh-tailor.mesh-tailor.svc"));
+    assert.equal(certificate.spec.secretName, "mesh-tailor-tls");
+    assert.deepEqual(certificate.spec.issuerRef, { kind: "ClusterIssuer", name: "internal-ca" });
+    assert.ok(certificate.spec.dnsNames!.includes("mesh-tailor.mesh-tailor.svc"));
     assert.ok(!objects.some((o) => o.kind === "Job" || o.kind === "Issuer"), "no certificate job, no self-signed issuer");
     assert.ok(!objects.some((o) => o.metadata.name.startsWith("mesh-tailor-controller")), "controller disabled");
-    assert.match(await validatesWithTheCli(find(objects, "ConfigMap", "mesh-tailor-policy")["data"]["policy.yaml"]), /valid \(1 service entries/);
+    assert.match(await validatesWithTheCli(find(objects, "ConfigMap", "mesh-tailor-policy").data!["policy.yaml"]!), /valid \(1 service entries/);
   });
 
   it("makes its own CA with cert-manager when no issuer is given", () => {
     const objects = template({ certificate: { source: "certManager" } });
-    assert.equal(find(objects, "Certificate", "mesh-tailor-ca")["spec"].isCA, true);
-    assert.deepEqual(find(objects, "Certificate", "mesh-tailor")["spec"].issuerRef, { kind: "Issuer", name: "mesh-tailor-ca" });
+    assert.equal(find(objects, "Certificate", "mesh-tailor-ca").spec.isCA, true);
+    assert.deepEqual(find(objects, "Certificate", "mesh-tailor").spec.issuerRef, { kind: "Issuer", name: "mesh-tailor-ca" });
   });
 
   it("refuses values kube-apiserver would refuse, saying which", () => {
@@ -158,9 +187,9 @@ describe("charts/mesh-tailor", () => {
         )
       )
         continue;
-      const module = await import(`kubernetes-models/${object.apiVersion}/${object.kind}`);
-      const Model = module[object.kind] ?? module.default;
-      assert.doesNotThrow(() => new Model(object).validate(), `${object.kind}/${object.metadata.name}`);
+      const module = (await import(`kubernetes-models/${object.apiVersion}/${object.kind}`)) as Models;
+      const Model = module[object.kind] ?? module["default"];
+      assert.doesNotThrow(() => new Model!(object).validate(), `${object.kind}/${object.metadata.name}`);
     }
   });
 });

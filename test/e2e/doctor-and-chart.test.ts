@@ -5,15 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  AdmissionregistrationV1Api,
-  AppsV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubernetesObject,
-  type V1MutatingWebhookConfiguration,
-} from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { issueServingBundle } from "../../src/certs/serving.js";
 import { chainsTo, pemCertificates } from "../../src/ops/doctor/certificates.js";
 import { startControlPlane, type ControlPlane } from "./harness/control-plane.js";
@@ -42,7 +34,7 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
   const doctor = async (): Promise<{ code: number; checks: Check[] }> => {
     const run = await cluster.cli(["doctor", "-o", "json"]);
     assert.ok(run.stdout.startsWith("{"), `doctor printed JSON (exit ${run.code}): ${run.stdout}${run.stderr}`);
-    return { code: run.code, checks: JSON.parse(run.stdout).checks };
+    return { code: run.code, checks: (JSON.parse(run.stdout) as { checks: Check[] }).checks };
   };
   /** Waits until doctor reports CHECK with STATUS (and DETAIL), the cluster's state being asynchronous. */
   const reported = (check: string, status: Check["status"], detail: RegExp = /./) =>
@@ -73,7 +65,7 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
     cluster = await startMeshCluster(POLICY, { workloads: true });
     apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
     admission = cluster.controlPlane.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-    for (const object of cluster.istio.istiod) await cluster.applyServerSide(object as KubernetesObject);
+    for (const object of cluster.istio.istiod) await cluster.applyServerSide(object);
     const bootstrap = await cluster.cli(["certs", "bootstrap", "--out", join(cluster.dir, "mesh-ca"), "--clusters", "e2e", "--key-size", "2048", "--apply"]);
     assert.equal(bootstrap.code, 0, bootstrap.stderr);
     for (const [namespace, name] of [
@@ -101,7 +93,7 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
   });
 
   it("webhook-order: an Istio injector configuration named to sort first is an error, exit 1", async () => {
-    const copy = structuredClone(cluster.istio.injectorWebhook) as V1MutatingWebhookConfiguration;
+    const copy = structuredClone(cluster.istio.injectorWebhook);
     const early = {
       ...copy,
       metadata: { name: "0-istio-sidecar-injector-early" },
@@ -250,7 +242,7 @@ describe("the Helm chart, installed with helm against the real kube-apiserver", 
     assert.equal(served.checkHost("mesh-tailor.mesh-tailor.svc"), "mesh-tailor.mesh-tailor.svc");
 
     const doctor = await cli("doctor", "-o", "json");
-    const checks: Check[] = JSON.parse(doctor.stdout).checks;
+    const { checks } = JSON.parse(doctor.stdout) as { checks: Check[] };
     for (const name of ["ca-bundle", "serving-certificate", "webhook", "controller", "kubernetes-version"]) {
       assert.equal(checks.find((c) => c.check === name)?.status, "ok", `${name}: ${JSON.stringify(checks)}`);
     }

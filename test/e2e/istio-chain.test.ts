@@ -9,6 +9,7 @@ import { cli } from "../fixtures/run-cli.js";
 import { assertContains } from "./harness/contains.js";
 import { kubeInject } from "./harness/istio.js";
 import { REPO, renderManifests, startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
+import type { AdmissionEntry } from "./harness/mesh-tailor-process.js";
 import { waitFor } from "./harness/processes.js";
 
 // The policy under test: reviews migrated in every shop* namespace (with Host passthrough),
@@ -63,12 +64,27 @@ function appPod(name: string, app: string, extra: { annotations?: Record<string,
   };
 }
 
-/** The stored pod as kube-apiserver returned it, in its wire form (plain JSON). */
-function wire(pod: V1Pod): Record<string, any> {
-  return parse(dumpYaml(pod)) as Record<string, any>;
+/** A container in its wire form, as far as these tests read it. */
+interface WireContainer {
+  name: string;
+  restartPolicy?: string;
+  resources?: { requests?: Record<string, string> };
+  lifecycle?: { postStart?: unknown; preStop?: unknown };
 }
 
-const named = (containers: Record<string, any>[] | undefined, name: string) => containers?.find((c) => c["name"] === name);
+/** A pod in its wire form (plain JSON), as far as these tests read it. */
+interface WirePod {
+  metadata: { uid?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { containers: WireContainer[]; initContainers?: WireContainer[]; volumes?: { name: string }[]; terminationGracePeriodSeconds?: number };
+  status?: unknown;
+}
+
+/** The stored pod as kube-apiserver returned it, in its wire form (plain JSON). */
+function wire(pod: V1Pod): WirePod {
+  return parse(dumpYaml(pod)) as WirePod;
+}
+
+const named = (containers: WireContainer[] | undefined, name: string) => containers?.find((c) => c["name"] === name);
 
 describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout: 300_000 }, () => {
   let cluster: MeshCluster;
@@ -87,21 +103,22 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
   it("stores a selected service's pod with Istio's classic sidecar and every customization", async () => {
     await cluster.createNamespace("shop", OPTED_IN_WITH_ISTIO);
     const pod = wire(await cluster.createPod("shop", appPod("reviews-classic", "reviews")));
-    const { labels, annotations } = pod["metadata"];
+    const labels = pod["metadata"]["labels"]!;
+    const annotations = pod["metadata"]["annotations"]!;
     assert.ok(annotations["sidecar.istio.io/status"], "Istio injected");
     const containers = pod["spec"]["containers"];
-    assert.equal(containers[0].name, "istio-proxy", "the proxy starts first");
-    assert.deepEqual(containers[0].lifecycle.postStart, { exec: { command: ["pilot-agent", "wait"] } });
-    assert.match(annotations["proxy.istio.io/config"], /holdApplicationUntilProxyStarts: true/);
+    assert.equal(containers[0]!.name, "istio-proxy", "the proxy starts first");
+    assert.deepEqual(containers[0]!.lifecycle!.postStart, { exec: { command: ["pilot-agent", "wait"] } });
+    assert.match(annotations["proxy.istio.io/config"]!, /holdApplicationUntilProxyStarts: true/);
     // The app's preStop is 30 s: the proxy sleeps 5 s longer, and the grace period adds Istio's 5 s drain.
-    assert.deepEqual(containers[0].lifecycle.preStop, { sleep: { seconds: 35 } });
+    assert.deepEqual(containers[0]!.lifecycle!.preStop, { sleep: { seconds: 35 } });
     assert.equal(pod["spec"]["terminationGracePeriodSeconds"], 40);
     assert.equal(labels["sidecar.istio.io/inject"], "true");
     assert.equal(labels["branch"], "master");
     assert.equal(labels["mesh-tailor.io/host-passthrough"], "both");
     // Istio sized the proxy from the annotations mesh-tailor set before it ran.
-    assert.deepEqual(named(pod["spec"]["containers"], "istio-proxy")!["resources"]["requests"], { cpu: "100m", memory: "128Mi" });
-    assert.deepEqual(annotations["mesh-tailor.io/applied"].split(","), ["inject", "resources", "hold", "prestop", "branch", "host-passthrough"]);
+    assert.deepEqual(named(pod["spec"]["containers"], "istio-proxy")!["resources"]!["requests"], { cpu: "100m", memory: "128Mi" });
+    assert.deepEqual(annotations["mesh-tailor.io/applied"]!.split(","), ["inject", "resources", "hold", "prestop", "branch", "host-passthrough"]);
   });
 
   it("stores a native-sidecar pod with the proxy as a restartable init container and the grace period raised", async () => {
@@ -119,16 +136,16 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
       pod["spec"]["containers"].map((c: { name: string }) => c.name),
       ["app"],
     );
-    assert.equal(pod["spec"]["containers"][0].lifecycle.postStart, undefined);
-    assert.match(JSON.stringify(proxy.lifecycle.preStop), /drain/);
+    assert.equal(pod["spec"]["containers"][0]!.lifecycle!.postStart, undefined);
+    assert.match(JSON.stringify(proxy.lifecycle!.preStop), /drain/);
     assert.equal(pod["spec"]["terminationGracePeriodSeconds"], 40);
-    assert.match(pod["metadata"]["annotations"]["mesh-tailor.io/applied"], /prestop/);
+    assert.match(pod["metadata"]["annotations"]!["mesh-tailor.io/applied"]!, /prestop/);
   });
 
   it("keeps an unselected service out of the mesh although its namespace asks Istio for injection", async () => {
     await cluster.createNamespace("shop-ratings", OPTED_IN_WITH_ISTIO);
     const pod = wire(await cluster.createPod("shop-ratings", appPod("ratings", "ratings")));
-    assert.equal(pod["metadata"]["labels"]["sidecar.istio.io/inject"], "false");
+    assert.equal(pod["metadata"]["labels"]!["sidecar.istio.io/inject"], "false");
     assert.equal(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], undefined);
     assert.deepEqual(
       pod["spec"]["containers"].map((c: { name: string }) => c.name),
@@ -159,15 +176,15 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
       spec: { restartPolicy: "Never", containers: [{ name: "report", image: "report:1" }] },
     };
     const pod = wire(await cluster.createPod("batch", jobPod));
-    assert.equal(pod["metadata"]["labels"]["istio-locality"], "eu-west1.eu-west1-b");
-    assert.match(pod["metadata"]["annotations"]["mesh-tailor.io/applied"], /locality/);
+    assert.equal(pod["metadata"]["labels"]!["istio-locality"], "eu-west1.eu-west1-b");
+    assert.match(pod["metadata"]["annotations"]!["mesh-tailor.io/applied"]!, /locality/);
   });
 
   it("labels a pod in a sandbox namespace with its branch", async () => {
     await cluster.createNamespace("shop--box-1", OPTED_IN_WITH_ISTIO);
     const pod = wire(await cluster.createPod("shop--box-1", appPod("reviews-sandbox", "reviews")));
-    assert.equal(pod["metadata"]["labels"]["branch"], "box-1");
-    assert.ok(pod["metadata"]["annotations"]["sidecar.istio.io/status"], "shop* still selects reviews in its sandbox");
+    assert.equal(pod["metadata"]["labels"]!["branch"], "box-1");
+    assert.ok(pod["metadata"]["annotations"]!["sidecar.istio.io/status"], "shop* still selects reviews in its sandbox");
   });
 
   it("is called before and after Istio's injector, and stores what `inject | istioctl kube-inject | inject` predicts", async () => {
@@ -182,21 +199,21 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     const containers = plain.spec!.containers.map((c) => ({ ...c, ports: c.ports?.map((p) => ({ ...p, protocol: "TCP" })) }));
     const input: V1Pod = { ...plain, spec: { ...plain.spec!, containers, serviceAccountName: "default", automountServiceAccountToken: false } };
     const stored = wire(await cluster.createPod(namespace, input));
-    assert.ok(stored["metadata"]["annotations"]["sidecar.istio.io/status"], "Istio injected after mesh-tailor's label");
+    assert.ok(stored["metadata"]["annotations"]!["sidecar.istio.io/status"], "Istio injected after mesh-tailor's label");
 
     // The log lines come through a pipe from another process and may trail the API's answer:
     // wait for them (and for Istio's answer to be recorded), never read them once.
-    const ours = await waitFor("mesh-tailor's two admission log lines for the pod", 30_000, async () => {
+    const ours = await waitFor("mesh-tailor's two admission log lines for the pod", 30_000, () => {
       const lines = cluster.meshTailor.admissions().filter((a) => a.namespace === namespace);
       return lines.length >= 2 ? lines : undefined;
     });
-    const istios = await waitFor("Istio's injector to have answered the pod", 30_000, async () => {
+    const istios = await waitFor("Istio's injector to have answered the pod", 30_000, () => {
       const calls = cluster.injector.calls.filter((c) => c.namespace === namespace);
       return calls.length >= 1 && calls.every((c) => c.answeredAt !== undefined) ? calls : undefined;
     });
     assert.equal(ours.length, 2, `mesh-tailor called twice (before and reinvoked after): ${JSON.stringify(ours)}`);
     assert.equal(istios.length, 1, "Istio's injector called once");
-    const [first, second] = ours as [Record<string, any>, Record<string, any>];
+    const [first, second] = ours as [AdmissionEntry, AdmissionEntry];
     const istio = istios[0]!;
     // The order is proven by what each call saw, not by clocks of two processes: Istio received
     // the pod already carrying mesh-tailor's first edits, and mesh-tailor's second call edited
@@ -205,18 +222,18 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     const appliedBeforeIstio = istio.received.annotations["mesh-tailor.io/applied"]?.split(",") ?? [];
     assert.ok(
       appliedBeforeIstio.includes("inject") && !appliedBeforeIstio.includes("prestop"),
-      `Istio received the pod after mesh-tailor's first call: ${appliedBeforeIstio}`,
+      `Istio received the pod after mesh-tailor's first call: ${appliedBeforeIstio.join(",")}`,
     );
-    assert.ok(first.mutations.includes("inject") && !first.mutations.includes("prestop"), `first call: ${first.mutations}`);
-    assert.ok(second.mutations.includes("prestop"), `second call, after Istio: ${second.mutations}`);
+    assert.ok(first.mutations!.includes("inject") && !first.mutations!.includes("prestop"), `first call: ${first.mutations?.join(",")}`);
+    assert.ok(second.mutations!.includes("prestop"), `second call, after Istio: ${second.mutations?.join(",")}`);
 
     const offline = async (object: unknown) => {
       const result = await cli(["inject", "-f", "-", "-n", namespace, "--config", cluster.policyFile, "-o", "json"], JSON.stringify(object));
       assert.equal(result.code, 0, result.stderr);
-      return JSON.parse(result.stdout);
+      return JSON.parse(result.stdout) as WirePod;
     };
     const before = await offline({ ...input, metadata: { ...input.metadata, namespace } });
-    const injected = await kubeInject(cluster.istio, before);
+    const injected = (await kubeInject(cluster.istio, before)) as WirePod;
     delete injected["metadata"]["creationTimestamp"];
     delete injected["status"];
     const predicted = await offline(injected);
@@ -224,7 +241,7 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     // And nothing beyond the prediction in the parts the webhooks own.
     assert.deepEqual(stored["metadata"]["labels"], predicted["metadata"]["labels"]);
     assert.deepEqual(stored["metadata"]["annotations"], predicted["metadata"]["annotations"]);
-    for (const list of ["containers", "initContainers", "volumes"]) {
+    for (const list of ["containers", "initContainers", "volumes"] as const) {
       assert.deepEqual(
         stored["spec"][list]?.map((c: { name: string }) => c.name),
         predicted["spec"][list]?.map((c: { name: string }) => c.name),
@@ -243,7 +260,7 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     try {
       await waitFor("the rolled-back policy to be served", 30_000, async () => ((await injectLabel()) === "false" ? true : undefined), 500);
       const pod = wire(await cluster.createPod("shop-rollback", appPod("reviews-rolled-back", "reviews")));
-      assert.equal(pod["metadata"]["labels"]["sidecar.istio.io/inject"], "false");
+      assert.equal(pod["metadata"]["labels"]!["sidecar.istio.io/inject"], "false");
       assert.equal(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], undefined);
       assert.deepEqual(
         pod["spec"]["containers"].map((c: { name: string }) => c.name),

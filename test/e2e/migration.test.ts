@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import type { RolloutTarget } from "../../src/ops/rollout.js";
+import type { StatusReport } from "../../src/ops/status.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
 import { CLI } from "../fixtures/serve-process.js";
@@ -48,11 +50,19 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-const events = (run: Run): Record<string, any>[] =>
+/** One JSON line `rollout` prints off a terminal: an event about a target, or the closing summary. */
+interface RolloutLine {
+  readonly event: string;
+  readonly target?: RolloutTarget;
+  readonly reason?: string;
+  readonly interrupted?: boolean;
+  readonly notStarted?: readonly RolloutTarget[];
+}
+const events = (run: Run): RolloutLine[] =>
   run.stdout
     .split("\n")
     .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l));
+    .map((l) => JSON.parse(l) as RolloutLine);
 
 describe("migration at scale: status and a paced rollout on a cluster that runs workloads", { timeout: 900_000 }, () => {
   let cluster: MeshCluster;
@@ -71,8 +81,8 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
       500,
     );
   const status = (...args: string[]) => cluster.cli(["status", "--namespace", "shop", ...args]);
-  const statusJson = async () => JSON.parse((await status("-o", "json")).stdout);
-  const row = (report: Record<string, any>, name: string) => report["workloads"].find((w: { name: string }) => w.name === name);
+  const statusJson = async () => JSON.parse((await status("-o", "json")).stdout) as StatusReport;
+  const row = (report: StatusReport, name: string) => report.workloads.find((w) => w.name === name)!;
   const hasProxy = (pod: V1Pod) => pod.spec?.containers.some((c) => c.name === "istio-proxy") ?? false;
 
   before(
@@ -110,9 +120,9 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     assert.equal(rollout.code, 0, rollout.stderr);
     const started = events(rollout)
       .filter((e) => e["event"] === "started")
-      .map((e) => e["target"]["name"]);
+      .map((e) => e["target"]!["name"]);
     assert.deepEqual(started, ["reviews"]);
-    assert.ok(events(rollout).some((e) => e["event"] === "done" && e["target"]["name"] === "reviews"));
+    assert.ok(events(rollout).some((e) => e["event"] === "done" && e["target"]!["name"] === "reviews"));
     await available("reviews", 2);
     const pods = await waitFor("only new reviews pods", 60_000, async () => {
       const current = await podsOf("reviews");
@@ -165,23 +175,23 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
 
     const dryRun = await cluster.cli(["rollout", "--namespace", "shop", "--dry-run"]);
     assert.equal(dryRun.code, 0, dryRun.stderr);
-    assert.match(dryRun.stderr, /restart 2 workload\(s\):\n  shop\/deployment\/blocked\n  shop\/deployment\/ratings/);
+    assert.match(dryRun.stderr, /restart 2 workload\(s\):\n {2}shop\/deployment\/blocked\n {2}shop\/deployment\/ratings/);
 
     const wave = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "1", "--timeout", "60s", "--yes"]);
     assert.equal(wave.code, 1, `a failed wave exits 1: ${wave.stderr}`);
     const failed = events(wave).find((e) => e["event"] === "failed");
-    assert.equal(failed?.["target"]["name"], "blocked");
-    assert.match(failed?.["reason"], /progress deadline exceeded|timed out/);
+    assert.equal(failed?.["target"]!["name"], "blocked");
+    assert.match(failed["reason"]!, /progress deadline exceeded|timed out/);
     assert.deepEqual(
       events(wave)
         .filter((e) => e["event"] === "started")
-        .map((e) => e["target"]["name"]),
+        .map((e) => e["target"]!["name"]),
       ["blocked"],
       "nothing new starts after the failure",
     );
     assert.match(wave.stderr, /rollout: 0 done, 1 failed, 0 still rolling out, 1 not started/);
     assert.match(wave.stderr, /failed shop\/deployment\/blocked: /);
-    assert.match(wave.stderr, /resume, once the cause is fixed, with:\n  mesh-tailor rollout --namespace shop --max-in-flight 1 --timeout 60s --yes/);
+    assert.match(wave.stderr, /resume, once the cause is fixed, with:\n {2}mesh-tailor rollout --namespace shop --max-in-flight 1 --timeout 60s --yes/);
     assert.equal(row(await statusJson(), "ratings").stale, 2, "ratings was never restarted");
 
     // The fix: the pods may run anywhere. Its own roll-out brings its pods up under the current policy.
@@ -195,7 +205,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     assert.deepEqual(
       events(resumed)
         .filter((e) => e["event"] === "started")
-        .map((e) => e["target"]["name"]),
+        .map((e) => e["target"]!["name"]),
       ["ratings"],
     );
     await available("ratings", 2);
@@ -215,7 +225,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await waitFor("the first restart to start", 60_000, async () => (stdout.includes('"event":"started"') ? true : undefined));
+    await waitFor("the first restart to start", 60_000, () => (stdout.includes('"event":"started"') ? true : undefined));
     child.kill("SIGINT");
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /interrupted: starting nothing new/);
@@ -223,6 +233,6 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     const summary = events({ code: 130, stdout, stderr }).find((e) => e["event"] === "summary")!;
     assert.equal(summary["interrupted"], true);
     assert.equal(events({ code: 130, stdout, stderr }).filter((e) => e["event"] === "started").length, 1, "nothing started after the interrupt");
-    assert.ok(summary["notStarted"].length >= 1);
+    assert.ok(summary["notStarted"]!.length >= 1);
   });
 });

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Pod } from "@kubernetes/client-node";
+import type { Sidecar } from "../../src/namespaces/default-sidecar.js";
+import type { Explanation } from "../../src/ops/explain.js";
+import type { NamespaceRow } from "../../src/ops/namespaces.js";
 import { serviceAccountKubeconfig, startController, type ControllerProcess } from "./harness/controller-process.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
@@ -31,9 +34,9 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
   let controllerKubeconfig: string;
   const controllers: ControllerProcess[] = [];
 
-  const sidecarOf = async (namespace: string): Promise<Record<string, any> | undefined> => {
+  const sidecarOf = async (namespace: string): Promise<Sidecar | undefined> => {
     try {
-      return (await custom.getNamespacedCustomObject({ ...SIDECARS, namespace, name: "default" })) as Record<string, any>;
+      return (await custom.getNamespacedCustomObject({ ...SIDECARS, namespace, name: "default" })) as Sidecar;
     } catch (error) {
       if ((error as { code?: number }).code === 404) return undefined;
       throw error;
@@ -154,8 +157,8 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     assert.deepEqual(sidecar?.["spec"], theirs.spec);
     assert.equal(sidecar?.["metadata"]?.labels?.["app.kubernetes.io/managed-by"], undefined);
     const list = await cluster.cli(["namespaces", "list", "--config", cluster.policyFile, "-o", "json"]);
-    const row = JSON.parse(list.stdout).namespaces.find((r: { namespace: string }) => r.namespace === "payments");
-    assert.equal(row.defaultSidecar, "user's own");
+    const row = (JSON.parse(list.stdout) as { namespaces: NamespaceRow[] }).namespaces.find((r) => r.namespace === "payments");
+    assert.equal(row!.defaultSidecar, "user's own");
   });
 
   it("removes the managed Sidecar when a namespace is disabled, by the CLI or by removing the label", async () => {
@@ -243,15 +246,15 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     } as never);
     const canary = await cluster.cli(["explain", "-n", "shop", "deployment/ratings", "--config", cluster.policyFile, "-o", "json"]);
     assert.equal(canary.code, 0, canary.stderr);
-    const explained = JSON.parse(canary.stdout);
+    const explained = JSON.parse(canary.stdout) as Explanation;
     assert.deepEqual(explained.decision, { selected: true, reason: "a services entry matches it (inject: true)" });
     assert.equal(explained.sets["istio.io/rev"], "canary");
     assert.deepEqual(
-      explained.injectors.filter((i: { injects: boolean }) => i.injects),
+      explained.injectors.filter((i) => i.injects),
       [],
       "no webhook of the installed revision takes a canary pod",
     );
-    assert.match(explained.injectors.find((i: { webhook: string }) => i.webhook === "rev.object.sidecar-injector.istio.io").why, /objectSelector/);
+    assert.match(explained.injectors.find((i) => i.webhook === "rev.object.sidecar-injector.istio.io")!.why, /objectSelector/);
 
     const missing = await cluster.cli(["explain", "-n", "shop", "deployment/nope"]);
     assert.equal(missing.code, 1);

@@ -36,7 +36,7 @@ function run(args: string[], killAt?: { syscall: string; nth: number }): Promise
   // One thread-pool thread: strace counts calls per thread, so the Nth call is the Nth step.
   const child = spawn(argv[0] as string, argv[1] as string[], { env: { ...process.env, UV_THREADPOOL_SIZE: "1" }, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
   return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })));
 }
 
@@ -120,8 +120,9 @@ async function seedBootstrap(dir: string): Promise<void> {
 describe("certs under faults", { skip: stracePolicy, timeout: 900_000 }, () => {
   it("bootstrap killed at any step leaves nothing or the whole set, and a re-run completes it", async () => {
     const tried = await killAtEveryStep(
-      async (dir) => {
+      (dir) => {
         mkdirSync(join(dir, ".."), { recursive: true });
+        return Promise.resolve();
       },
       (dir) => bootstrapArgs(dir),
       async (dir, _before, label) => {

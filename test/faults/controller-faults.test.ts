@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { Sidecar } from "../../src/namespaces/default-sidecar.js";
 import { serviceAccountKubeconfig, startController, type ControllerProcess } from "../e2e/harness/controller-process.js";
 import { startMeshCluster, type MeshCluster } from "../e2e/harness/mesh-cluster.js";
 import { waitFor } from "../e2e/harness/processes.js";
@@ -32,8 +33,7 @@ interface Replica {
 // The controller names itself in its User-Agent: "mesh-tailor-controller (IDENTITY)".
 const identityOf = (record: AuditRecord): string | undefined => /^mesh-tailor-controller \((.+)\)$/.exec(record.userAgent)?.[1];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const logTime = (replica: Replica, message: string): number | undefined =>
-  replica.process.logs.find((line) => line.msg === message)?.time as number | undefined;
+const logTime = (replica: Replica, message: string): number | undefined => replica.process.logs.find((line) => line.msg === message)?.time;
 const alive = (replica: Replica): boolean => replica.process.child.exitCode === null && replica.process.child.signalCode === null;
 
 describe("the controller under faults", { timeout: 1_200_000 }, () => {
@@ -73,8 +73,8 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
       const found = replicas.find((r) => r.identity === name && alive(r));
       return found && (await leaderMetric(found)) === 1 ? found : undefined;
     });
-  const sidecarOf = async (namespace: string): Promise<Record<string, any> | undefined> =>
-    (await custom.getNamespacedCustomObject({ ...SIDECARS, namespace, name: "default" }).catch(() => undefined)) as Record<string, any> | undefined;
+  const sidecarOf = async (namespace: string): Promise<Sidecar | undefined> =>
+    (await custom.getNamespacedCustomObject({ ...SIDECARS, namespace, name: "default" }).catch(() => undefined)) as Sidecar | undefined;
   const managedIn = (namespace: string, timeoutMs: number, what = `the managed Sidecar in ${namespace}`) =>
     waitFor(
       what,
@@ -116,13 +116,13 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
     const old = await leader();
     const cutAt = Date.now();
     old.proxy.blackhole();
-    await waitFor("the black-holed leader to say it lost leadership", (RENEW_SECONDS + 10) * 1000, async () => logTime(old, "leadership lost"));
+    await waitFor("the black-holed leader to say it lost leadership", (RENEW_SECONDS + 10) * 1000, () => logTime(old, "leadership lost"));
     const lostAfterMs = logTime(old, "leadership lost")! - cutAt;
     assert.ok(
       lostAfterMs <= RENEW_SECONDS * 1000 + SLACK_MS,
       `it stopped ${lostAfterMs} ms after its path was cut, within the ${RENEW_SECONDS} s renew deadline`,
     );
-    await waitFor("the deposed leader to exit", 15_000, async () => (alive(old) ? undefined : true));
+    await waitFor("the deposed leader to exit", 15_000, () => (alive(old) ? undefined : true));
     assert.equal(old.process.child.exitCode, 1, "a deposed leader exits (the kubelet restarts it as a candidate)");
     const next = await leader("the standby to take over");
     assert.notEqual(next.identity, old.identity);
@@ -161,7 +161,7 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
       paused.process.child.kill("SIGCONT");
     }
     const theirs = (await sidecarOf("victim"))!;
-    await waitFor("the resumed leader to find it lost and exit", 20_000, async () => (alive(paused) ? undefined : true));
+    await waitFor("the resumed leader to find it lost and exit", 20_000, () => (alive(paused) ? undefined : true));
     assert.equal(paused.process.child.exitCode, 1);
     await sleep(RETRY_SECONDS * 2000);
     const now = (await sidecarOf("victim"))!;

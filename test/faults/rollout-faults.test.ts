@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, type V1Deployment } from "@kubernetes/client-node";
+import type { RolloutTarget } from "../../src/ops/rollout.js";
 import { startMeshCluster, type MeshCluster } from "../e2e/harness/mesh-cluster.js";
 import { waitFor } from "../e2e/harness/processes.js";
 import { CLI } from "../fixtures/serve-process.js";
@@ -25,9 +26,15 @@ const deployment = (name: string, replicas = 1): V1Deployment => ({
   },
 });
 
+/** One JSON line `rollout` prints off a terminal: an event about a target, or the closing summary. */
+interface RolloutLine {
+  readonly event: string;
+  readonly target?: RolloutTarget;
+}
+
 interface Rollout {
   readonly child: ChildProcess;
-  readonly events: Record<string, any>[];
+  readonly events: RolloutLine[];
   readonly exited: Promise<number>;
   stderr(): string;
 }
@@ -64,19 +71,19 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
       env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const events: Record<string, any>[] = [];
+    const events: RolloutLine[] = [];
     let stderr = "";
     let buffer = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       buffer += chunk.toString();
       let newline: number;
       while ((newline = buffer.indexOf("\n")) !== -1) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
-        if (line.startsWith("{")) events.push(JSON.parse(line));
+        if (line.startsWith("{")) events.push(JSON.parse(line) as RolloutLine);
       }
     });
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1))));
     return { child, events, exited, stderr: () => stderr };
   };
@@ -126,7 +133,7 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     await cluster.servePolicy(ALL_IN);
     const before = await generations();
     const run = rollout("--max-in-flight", "2", "--timeout", "3m");
-    await waitFor("the third restart to start", 120_000, async () => (run.events.filter((e) => e.event === "started").length >= 3 ? true : undefined), 100);
+    await waitFor("the third restart to start", 120_000, () => (run.events.filter((e) => e.event === "started").length >= 3 ? true : undefined), 100);
     await cluster.stopApiServer();
     await new Promise((resolve) => setTimeout(resolve, 12_000));
     await cluster.startApiServer();
@@ -134,7 +141,7 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     assert.equal(code, 0, `the rollout finished: ${run.stderr()}`);
     const done = run.events
       .filter((e) => e.event === "done")
-      .map((e) => e.target.name)
+      .map((e) => e.target!.name)
       .sort();
     assert.deepEqual(done, [...APPS].sort(), "every workload done once");
     const after = await generations();
@@ -146,7 +153,7 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     await cluster.servePolicy(NOTHING);
     const before = await generations();
     const first = rollout("--max-in-flight", "2", "--timeout", "3m");
-    await waitFor("two restarts to start", 120_000, async () => (first.events.filter((e) => e.event === "started").length >= 2 ? true : undefined), 100);
+    await waitFor("two restarts to start", 120_000, () => (first.events.filter((e) => e.event === "started").length >= 2 ? true : undefined), 100);
     first.child.kill("SIGKILL");
     await first.exited;
     const rerun = rollout("--max-in-flight", "2", "--timeout", "3m");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { issueServingBundle, type ServingBundle } from "../../src/certs/serving.js";
+import type { AnsweredReview } from "../fixtures/reviews.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const UID = 65532;
@@ -47,14 +48,14 @@ function buildImage(into: string): string {
   return app;
 }
 
-function post(port: number, ca: string, body: string): Promise<{ status: number; json: any }> {
+function post(port: number, ca: string, body: string): Promise<{ status: number; json: AnsweredReview }> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: "127.0.0.1", port, path: "/mutate", method: "POST", ca, servername: "localhost", headers: { "content-type": "application/json" } },
       (res) => {
         let data = "";
         res.on("data", (chunk) => (data += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(data) as AnsweredReview }));
       },
     );
     req.on("error", reject);
@@ -145,7 +146,7 @@ describe("the image as it ships: production dependencies only, UID 65532, read-o
           const line = stdout.split("\n").find((l) => l.includes('"mesh-tailor serving"'));
           if (line) {
             clearTimeout(timer);
-            resolve(JSON.parse(line).port);
+            resolve((JSON.parse(line) as { port: number }).port);
           }
         });
         void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${stdout}\n${stderr}`)));

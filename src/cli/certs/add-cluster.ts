@@ -61,7 +61,8 @@ export async function addCluster(argv: readonly string[], io: CliIO): Promise<nu
   if (daysLeft <= 0) throw new WorkError(`the root CA expired on ${root.cert.validTo}: a new cluster cannot join it`);
   if (intermediateDays > daysLeft)
     throw new WorkError(`the root CA expires on ${root.cert.validTo}, in ${daysLeft} days: pass --intermediate-days ${daysLeft} or less`);
-  const organization = values.org ?? forge.pki.certificateFromPem(root.certPem).subject.getField("O")?.value ?? "mesh-tailor";
+  const rootOrganization = (forge.pki.certificateFromPem(root.certPem).subject.getField("O") as { value?: unknown } | null)?.value;
+  const organization = values.org ?? (typeof rootOrganization === "string" ? rootOrganization : "mesh-tailor");
 
   const planned = [...CLUSTER_FILES, "cacerts.yaml"].map((name) => join(dir, cluster, name));
   const { intermediate, files } = await writeCertificateSet(

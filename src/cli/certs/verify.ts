@@ -20,7 +20,7 @@ function table(findings: readonly Finding[]): string {
     .join("\n");
 }
 
-export async function verify(argv: readonly string[], io: CliIO): Promise<number> {
+export function verify(argv: readonly string[], io: CliIO): number {
   const parsed = parseCommandLine(argv, { dir: { type: "string" } }, VERIFY_HELP, io);
   if (!parsed) return EXIT_OK;
   const { values } = parsed;

@@ -34,7 +34,7 @@ export interface DoctorCheck<K extends FactName = FactName> {
 }
 
 /** Declares a check, its facts checked against what its judge reads. */
-export const declareCheck = <K extends FactName>(check: DoctorCheck<K>): DoctorCheck => check as unknown as DoctorCheck;
+export const declareCheck = <K extends FactName>(check: DoctorCheck<K>): DoctorCheck => check;
 
 export const ok = (detail: string): Finding => ({ status: "ok", detail });
 export const warning = (detail: string, fix?: string): Finding => ({ status: "warning", detail, ...(fix ? { fix } : {}) });

@@ -15,7 +15,7 @@ function unreadable(error_: unknown, names: readonly FactName[]): Finding {
   return error(`cannot read ${names.join(", ")}: ${(error_ as Error).message}`);
 }
 
-const asList = (found: Finding | readonly Finding[]): readonly Finding[] => (Array.isArray(found) ? found : [found as Finding]);
+const asList = (found: Finding | readonly Finding[]): readonly Finding[] => ("status" in found ? [found] : found);
 
 /** Runs CHECK on what FACTS gives it: its findings, each with the check's name and a fix where it names none. */
 async function runCheck(check: DoctorCheck, facts: { pick(names: readonly FactName[]): Promise<Partial<Facts>> }): Promise<CheckResult[]> {
@@ -48,7 +48,7 @@ export async function doctor(
 
 /** Every check on a complete set of FACTS, read already: the pure form, for tests. */
 export async function judgeAll(facts: Facts, checks: readonly DoctorCheck[] = DOCTOR_CHECKS): Promise<CheckResult[]> {
-  const source = { pick: async (names: readonly FactName[]) => Object.fromEntries(names.map((name) => [name, facts[name]])) as Partial<Facts> };
+  const source = { pick: (names: readonly FactName[]) => Promise.resolve(Object.fromEntries(names.map((name) => [name, facts[name]])) as Partial<Facts>) };
   return (await Promise.all(checks.map((check) => runCheck(check, source)))).flat();
 }
 

@@ -53,7 +53,7 @@ type Readers = { readonly [K in FactName]: (facts: FactReader) => Promise<Facts[
 
 /** How each fact is read: a GET or a paged LIST, some from what another fact says. */
 const READERS: Readers = {
-  now: async (facts) => facts.nowDate,
+  now: (facts) => Promise.resolve(facts.nowDate),
   serverVersion: async (facts) => (await facts.api.get<{ gitVersion?: string }>("/version")).gitVersion ?? "unknown",
   policy: (facts) => resolvePolicy(facts.api, facts.configFile),
   configurations: async (facts) => (await facts.api.list<MutatingWebhookConfiguration>(COLLECTIONS.webhookConfigurations)).items,

@@ -70,9 +70,16 @@ async function startEtcd(dir: string): Promise<{ process: Started; url: string }
  * with the request as JSON (etcd v3.5 api/etcdserverpb/rpc.proto; keys are base64 and int64s
  * are strings in that JSON).
  */
-async function etcdGateway(etcdUrl: string, path: string, body: unknown): Promise<{ ok: boolean; json: Record<string, any> }> {
+async function etcdGateway(etcdUrl: string, path: string, body: unknown): Promise<{ ok: boolean; json: EtcdAnswer }> {
   const response = await fetch(`${etcdUrl}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-  return { ok: response.ok, json: (await response.json()) as Record<string, any> };
+  return { ok: response.ok, json: (await response.json()) as EtcdAnswer };
+}
+
+/** The parts of the gateway's answers read here: the header's revision (an int64, so a string), or an error's message. */
+interface EtcdAnswer {
+  header?: { revision?: string };
+  message?: string;
+  [field: string]: unknown;
 }
 
 async function compactEtcdAt(etcdUrl: string): Promise<number> {

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import jsonPatch from "fast-json-patch";
+import type { ObjectMeta, Pod } from "../../../src/pod/types.js";
 import { infraBinary } from "./infra.js";
 import { kubeInject, type RenderedIstio } from "./istio.js";
 import { GiveUp, startProcess, waitFor } from "./processes.js";
@@ -38,27 +40,33 @@ export async function startIstioInjectorServer(istio: RenderedIstio, tls: { cert
   const address = await waitFor(
     "the istio-injector to listen",
     30_000,
-    async () => {
+    () => {
       if (server.child.exitCode !== null) throw new GiveUp(`istio-injector exited: ${server.tail()}`);
       return /listening on (127\.0\.0\.1:\d+)/.exec(server.tail())?.[1];
     },
     100,
   );
-  return { url: `https://${address}/inject`, calls: [], stop: server.stop };
+  return { url: `https://${address}/inject`, calls: [], stop: () => server.stop() };
 }
 
 // Fields Go's marshalling adds to any object ("creationTimestamp: null", "status: {}"): not part
 // of what the injection changes, so they keep the request's values.
-function withRequestBookkeeping(injected: Record<string, any>, original: Record<string, any>): Record<string, any> {
-  const metadata = { ...injected["metadata"] };
+function withRequestBookkeeping(injected: Pod, original: Pod): Pod {
+  const metadata: ObjectMeta = { ...injected.metadata };
   for (const key of ["creationTimestamp", "namespace"]) {
-    if (key in (original["metadata"] ?? {})) metadata[key] = original["metadata"][key];
+    if (key in (original.metadata ?? {})) metadata[key] = original.metadata?.[key];
     else delete metadata[key];
   }
-  const result: Record<string, any> = { ...injected, metadata };
+  const result: Pod = { ...injected, metadata };
   if ("status" in original) result["status"] = original["status"];
   else delete result["status"];
   return result;
+}
+
+/** What the stand-in reads of an AdmissionReview kube-apiserver sends it: a pod's CREATE. */
+interface PodReview {
+  apiVersion: string;
+  request: { uid: string; namespace: string; object: Pod };
 }
 
 /**
@@ -68,28 +76,30 @@ function withRequestBookkeeping(injected: Record<string, any>, original: Record<
  */
 export async function startIstioInjector(istio: RenderedIstio, tls: { cert: string; key: string }): Promise<IstioInjector> {
   const calls: InjectorCall[] = [];
+  const answer = async (body: string, res: ServerResponse) => {
+    const review = JSON.parse(body) as PodReview;
+    const request = review.request;
+    const received = { labels: { ...request.object?.metadata?.labels }, annotations: { ...request.object?.metadata?.annotations } };
+    const call: InjectorCall = { uid: request.uid, namespace: request.namespace, received };
+    calls.push(call);
+    const pod = request.object;
+    let response: Record<string, unknown> = { uid: request.uid, allowed: true };
+    try {
+      const injected = (await kubeInject(istio, { ...pod, metadata: { ...pod.metadata, namespace: request.namespace } })) as Pod;
+      const patch = jsonPatch.compare(pod, withRequestBookkeeping(injected, pod));
+      if (patch.length > 0) response = { ...response, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") };
+    } catch (error) {
+      response = { uid: request.uid, allowed: false, status: { code: 500, message: (error as Error).message } };
+    }
+    call.answeredAt = Date.now();
+    res.setHeader("Content-Type", "application/json");
+    res.end(JSON.stringify({ apiVersion: review.apiVersion, kind: "AdmissionReview", response }));
+  };
   const server: Server = createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
-    req.on("end", async () => {
-      const review = JSON.parse(body);
-      const request = review.request;
-      const received = { labels: { ...request.object?.metadata?.labels }, annotations: { ...request.object?.metadata?.annotations } };
-      const call: InjectorCall = { uid: request.uid, namespace: request.namespace, received };
-      calls.push(call);
-      const pod = request.object;
-      let response: Record<string, unknown> = { uid: request.uid, allowed: true };
-      try {
-        const injected = await kubeInject(istio, { ...pod, metadata: { ...pod.metadata, namespace: request.namespace } });
-        const patch = jsonPatch.compare(pod, withRequestBookkeeping(injected, pod));
-        if (patch.length > 0) response = { ...response, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") };
-      } catch (error) {
-        response = { uid: request.uid, allowed: false, status: { code: 500, message: (error as Error).message } };
-      }
-      call.answeredAt = Date.now();
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ apiVersion: review.apiVersion, kind: "AdmissionReview", response }));
-    });
+    // Not awaited: an "end" listener has no one to hand a promise to; kubeInject's failures are answered inside.
+    req.on("end", () => void answer(body, res));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

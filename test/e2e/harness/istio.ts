@@ -24,7 +24,7 @@ export interface RenderedIstio {
 const INJECTOR_WEBHOOK = "istio-sidecar-injector";
 
 function configMapData(objects: KubernetesObject[], name: string, key: string): string {
-  const map = objects.find((o) => o.kind === "ConfigMap" && o.metadata?.name === name) as V1ConfigMap | undefined;
+  const map: V1ConfigMap | undefined = objects.find((o) => o.kind === "ConfigMap" && o.metadata?.name === name);
   const value = map?.data?.[key];
   if (value === undefined) throw new Error(`istioctl manifest generate rendered no ConfigMap ${name} with data.${key}`);
   return value;
@@ -37,8 +37,9 @@ export async function renderIstio(dir: string): Promise<RenderedIstio> {
     .map((doc) => doc.toJS() as KubernetesObject | null)
     .filter((o): o is KubernetesObject => o !== null && typeof o === "object" && typeof o.kind === "string");
   const crds = objects.filter((o) => o.kind === "CustomResourceDefinition");
-  const injectorWebhook = objects.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === INJECTOR_WEBHOOK) as
-    V1MutatingWebhookConfiguration | undefined;
+  const injectorWebhook: V1MutatingWebhookConfiguration | undefined = objects.find(
+    (o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === INJECTOR_WEBHOOK,
+  );
   if (!injectorWebhook) throw new Error(`istioctl manifest generate rendered no MutatingWebhookConfiguration ${INJECTOR_WEBHOOK}`);
   const injectConfigFile = join(dir, "inject-config.yaml");
   const valuesFile = join(dir, "inject-values.json");
@@ -54,7 +55,7 @@ export async function renderIstio(dir: string): Promise<RenderedIstio> {
  * Istio's own injection of one object: `istioctl kube-inject` with the rendered templates,
  * values and mesh config. `--revision default` keeps istioctl from looking for a cluster.
  */
-export function kubeInject(istio: RenderedIstio, object: unknown): Promise<Record<string, any>> {
+export function kubeInject(istio: RenderedIstio, object: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       infraBinary("istioctl"),
@@ -82,9 +83,9 @@ export function kubeInject(istio: RenderedIstio, object: unknown): Promise<Recor
       if (code !== 0) return reject(new Error(`istioctl kube-inject exited ${code}: ${err}`));
       // istioctl ends each object with a "---" separator.
       const [object] = parseAllDocuments(out)
-        .map((doc) => doc.toJS())
+        .map((doc) => doc.toJS() as unknown)
         .filter((o) => o !== null);
-      if (object) resolve(object as Record<string, any>);
+      if (object) resolve(object);
       else reject(new Error(`istioctl kube-inject printed no object: ${err}`));
     });
     child.stdin.end(JSON.stringify(object));

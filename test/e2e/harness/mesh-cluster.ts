@@ -97,8 +97,9 @@ function istioWebhookFor(istio: RenderedIstio, url: string, caBundle: string): V
 
 /** mesh-tailor's webhook configuration from manifests/, only its clientConfig rewritten to a URL. */
 function meshTailorWebhookFor(manifests: KubernetesObject[], url: string): V1MutatingWebhookConfiguration {
-  const rendered = manifests.find((o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === MESH_TAILOR_WEBHOOK) as
-    V1MutatingWebhookConfiguration | undefined;
+  const rendered: V1MutatingWebhookConfiguration | undefined = manifests.find(
+    (o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === MESH_TAILOR_WEBHOOK,
+  );
   if (!rendered) throw new Error(`manifests/ renders no MutatingWebhookConfiguration ${MESH_TAILOR_WEBHOOK}`);
   const copy = structuredClone(rendered);
   // caBundle is left for `mesh-tailor certs webhook --apply` to set.
@@ -128,11 +129,11 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
   };
   try {
     const [controlPlane, istio] = await Promise.all([startControlPlane(join(dir, "cluster"), { audit: options.audit === true }), renderIstio(dir)]);
-    stoppers.push(controlPlane.stop);
+    stoppers.push(() => controlPlane.stop());
     let workloadControllers: WorkloadControllers | undefined;
     if (options.workloads) {
       workloadControllers = await startWorkloadControllers(controlPlane, join(dir, "cluster"));
-      stoppers.push(workloadControllers.stop);
+      stoppers.push(() => workloadControllers!.stop());
     }
     const stopApiServer = () => controlPlane.stopApiServer();
     const startApiServer = async () => {
@@ -161,7 +162,7 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     const injector = options.injectorServer
       ? await startIstioInjectorServer(istio, injectorTls, join(dir, "istio-injector.log"))
       : await startIstioInjector(istio, injectorTls);
-    stoppers.push(injector.stop);
+    stoppers.push(() => injector.stop());
     const caBundle = readFileSync(controlPlane.pki.caCert).toString("base64");
     await admission.createMutatingWebhookConfiguration({ body: istioWebhookFor(istio, injector.url, caBundle) });
 

@@ -1,8 +1,12 @@
+import type { AdmissionLog } from "../../../src/server/mutate-handler.js";
 import { spawnServe, type ServeProcess } from "../../fixtures/serve-process.js";
+
+/** An admission log entry, with the log line's time. */
+export type AdmissionEntry = AdmissionLog & { time?: number | undefined };
 
 export interface MeshTailorServe extends ServeProcess {
   /** The admission log entries (one per AdmissionReview answered), with the log line's time. */
-  admissions(): Record<string, any>[];
+  admissions(): AdmissionEntry[];
 }
 
 /** `mesh-tailor serve` built from this repository, on a given loopback port. */
@@ -20,5 +24,8 @@ export async function startMeshTailor(options: { port: number; certFile: string;
     ],
     (logs) => logs.some((line) => line.msg === "mesh-tailor serving"),
   );
-  return { ...serve, admissions: () => serve.logs.filter((line) => line.admission).map((line) => ({ time: line.time, ...line.admission })) };
+  return {
+    ...serve,
+    admissions: () => serve.logs.filter((line) => line.admission).map((line) => ({ time: line.time, ...(line.admission as AdmissionLog) })),
+  };
 }

@@ -34,10 +34,11 @@ export function startProcess(command: string, args: readonly string[], logFile: 
     log.write(chunk);
     recent = (recent + chunk.toString()).slice(-4000);
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  exited.then(() => {
+  // Never rejects: the bookkeeping runs on its own, whoever awaits the exit.
+  void exited.then(() => {
     running.delete(child);
     log.end();
   });
@@ -69,8 +70,8 @@ export function freePort(): Promise<number> {
 /** Thrown from a waitFor check to stop waiting at once (the awaited process has died). */
 export class GiveUp extends Error {}
 
-/** Polls CHECK until it returns a value other than undefined, or fails after TIMEOUTMS with WHAT. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
+/** Polls CHECK (synchronous or not) until it returns a value other than undefined, or fails after TIMEOUTMS with WHAT. */
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined | Promise<T | undefined>, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

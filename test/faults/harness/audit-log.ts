@@ -98,7 +98,7 @@ export function parseAuditLog(text: string): AuditRecord[] {
       event = JSON.parse(line) as AuditEventJson;
     } catch (error) {
       if (index === lines.length - 1) return;
-      throw new Error(`audit log line ${index + 1} is not JSON: ${(error as Error).message}`);
+      throw new Error(`audit log line ${index + 1} is not JSON: ${(error as Error).message}`, { cause: error });
     }
     if (event.stage !== "ResponseComplete") return;
     const ref = event.objectRef ?? {};
@@ -191,10 +191,10 @@ function holderAfterJsonPatch(operations: unknown[]): HolderChange {
 /** A merge, strategic-merge or apply patch: holderIdentity changes only where the patch names it (null removes). */
 function holderAfterMergePatch(patch: unknown): HolderChange {
   if (typeof patch !== "object" || patch === null || !("spec" in patch)) return "unchanged";
-  const spec = (patch as { spec: unknown }).spec;
+  const spec = patch.spec;
   if (spec === null) return { holder: undefined };
   if (typeof spec !== "object" || !("holderIdentity" in spec)) return "unchanged";
-  return { holder: holderValue((spec as { holderIdentity: unknown }).holderIdentity) };
+  return { holder: holderValue(spec.holderIdentity) };
 }
 
 /**

@@ -25,8 +25,16 @@ const eventAbout = (name: string): CoreV1Event => ({
   message: name,
 });
 
+/** What the tests read of a watched object, or of the Status a refused or failed watch carries. */
+interface Watched {
+  metadata?: { name?: string };
+  code?: number;
+  reason?: string;
+  [field: string]: unknown;
+}
+
 /** The first event of a watch, as kube-apiserver streams it: one JSON object per line. */
-function firstWatchEvent(controlPlane: ControlPlane, path: string): Promise<{ type: string; object: Record<string, any> }> {
+function firstWatchEvent(controlPlane: ControlPlane, path: string): Promise<{ type: string; object: Watched }> {
   const { pki } = controlPlane;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -37,7 +45,7 @@ function firstWatchEvent(controlPlane: ControlPlane, path: string): Promise<{ ty
           // A watch refused before it starts is answered with the Status itself.
           let body = "";
           res.on("data", (chunk) => (body += chunk));
-          res.on("end", () => resolve({ type: `HTTP ${res.statusCode}`, object: JSON.parse(body || "{}") }));
+          res.on("end", () => resolve({ type: `HTTP ${res.statusCode}`, object: JSON.parse(body || "{}") as Watched }));
           return;
         }
         let buffered = "";
@@ -45,7 +53,7 @@ function firstWatchEvent(controlPlane: ControlPlane, path: string): Promise<{ ty
           buffered += chunk;
           const newline = buffered.indexOf("\n");
           if (newline < 0) return;
-          resolve(JSON.parse(buffered.slice(0, newline)));
+          resolve(JSON.parse(buffered.slice(0, newline)) as { type: string; object: Watched });
           req.destroy();
         });
       },
@@ -159,7 +167,7 @@ describe("the control plane's audit log and etcd compaction", { timeout: 300_000
     // k8s.io/kubernetes pkg/kubeapiserver/default_storage_factory_builder.go, v1.34.4): their
     // watches are etcd's own, and see its compaction. A cached resource's watch is answered from
     // kube-apiserver's window of recent events instead, whatever etcd has compacted.
-    const create = async (name: string) => (await core.createNamespacedEvent({ namespace: NAMESPACE, body: eventAbout(name) })).metadata!.resourceVersion!;
+    const create = async (name: string) => (await core.createNamespacedEvent({ namespace: NAMESPACE, body: eventAbout(name) })).metadata.resourceVersion!;
     const old = await create("before-compaction-1");
     await create("before-compaction-2");
     const newest = await create("before-compaction-3");

@@ -55,9 +55,9 @@ function client(port: number): Client {
 }
 
 const textIs = (c: Client, expected: string, what: string) =>
-  waitFor(`${what} to read ${JSON.stringify(expected)} (has ${JSON.stringify(c.text())})`, BOUND_MS, async () => (c.text() === expected ? true : undefined), 5);
+  waitFor(`${what} to read ${JSON.stringify(expected)} (has ${JSON.stringify(c.text())})`, BOUND_MS, () => (c.text() === expected ? true : undefined), 5);
 const statsReach = (proxy: TcpProxy, what: string, done: (stats: TcpProxyStats) => boolean) =>
-  waitFor(what, BOUND_MS, async () => (done(proxy.stats()) ? true : undefined), 5);
+  waitFor(what, BOUND_MS, () => (done(proxy.stats()) ? true : undefined), 5);
 const closedWithin = (c: Client, what: string) =>
   Promise.race([
     c.closed,

@@ -443,11 +443,12 @@ describe("certs --apply (against a stand-in API server)", () => {
 
     api.webhookConfigurations.set("not-yet", { metadata: { name: "not-yet" }, webhooks: [{ name: "pods.mesh-tailor.io", clientConfig: {} }] });
     for (const run of ["post-install", "post-upgrade"]) {
+      const out = join(temp(), run);
       const after = await cli([
         "certs",
         "webhook",
         "--out",
-        join(temp(), run),
+        out,
         "--service",
         "hooked",
         "--namespace",
@@ -458,7 +459,9 @@ describe("certs --apply (against a stand-in API server)", () => {
         "not-yet",
       ]);
       assert.equal(after.code, 0, after.stderr);
-      assert.match(after.stderr, /exists: kept \(--if-missing\)/);
+      assert.match(after.stderr, /exists: kept \(--if-missing\); nothing was written to/);
+      assert.ok(!existsSync(out), `${run}: no unrelated CA written locally`);
+      assert.equal(after.stdout.trim(), created.data!["ca.crt"], `${run}: the caBundle printed is the kept Secret's CA`);
       assert.equal(api.secrets.get("hooks/mesh-tailor-tls"), created, `${run}: the Secret is left as it was`);
       const [webhook] = api.webhookConfigurations.get("not-yet")!.webhooks!;
       assert.equal(webhook!.clientConfig.caBundle, created.data!["ca.crt"], `${run}: the caBundle trusts the kept Secret's CA`);

@@ -5,7 +5,7 @@ import { DEFAULT_POLICY_YAML, policyTableMarkdown, schemaDefaults } from "../src
 import { docFor } from "../src/policy/fields.js";
 import { builtInPolicy, loadPolicy } from "../src/policy/load.js";
 import { policySchema } from "../src/policy/schema.js";
-import { copiesOfChartFiles, TABLE_BEGIN, TABLE_END, withPolicyTable } from "../scripts/generate.js";
+import { copiesOfChartFiles, DOCTOR_BEGIN, DOCTOR_END, TABLE_BEGIN, TABLE_END, withDoctorTable, withPolicyTable } from "../scripts/generate.js";
 import { REPO } from "../scripts/repo.js";
 
 const STALE = "stale: run `npm run generate` and commit the result";
@@ -52,5 +52,11 @@ describe("one source of defaults: the schema", () => {
     const readme = readFileSync(`${REPO}README.md`, "utf8");
     assert.ok(readme.includes(TABLE_BEGIN) && readme.includes(TABLE_END));
     assert.equal(withPolicyTable(readme, policyTableMarkdown()), readme, STALE);
+  });
+
+  it("keeps the README's doctor table equal to the checks' declarations", () => {
+    const readme = readFileSync(`${REPO}README.md`, "utf8");
+    assert.ok(readme.includes(DOCTOR_BEGIN) && readme.includes(DOCTOR_END));
+    assert.equal(withDoctorTable(readme), readme, STALE);
   });
 });

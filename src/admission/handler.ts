@@ -14,7 +14,8 @@ export interface AdmissionSummary {
   readonly service?: string | undefined;
   /** The customizations in force. */
   readonly applied: readonly string[];
-  readonly warnings: number;
+  /** The warnings the response carries, as kubectl prints them. */
+  readonly warnings: readonly string[];
   /** Customizations that threw and were left out. */
   readonly failures: readonly { readonly mutation: string; readonly error: Error }[];
 }
@@ -31,7 +32,7 @@ const summarize = (pipeline: PipelineResult): AdmissionSummary => ({
   workload: pipeline.workload ? `${pipeline.workload.kind}/${pipeline.workload.name}` : undefined,
   service: pipeline.serviceName,
   applied: pipeline.applied,
-  warnings: pipeline.warnings.length,
+  warnings: pipeline.warnings,
   failures: pipeline.failures,
 });
 

@@ -11,7 +11,8 @@ Runs with several replicas: a coordination.k8s.io Lease elects the one that acts
 elsewhere the kubeconfig ($KUBECONFIG or ~/.kube/config).
 
 Flags (environment variable in brackets):
-  --config FILE          TailorPolicy YAML, hot reloaded (default: built-in) [MESH_TAILOR_CONFIG]
+  --config FILE          TailorPolicy YAML, hot reloaded (default: the installed ConfigMap
+                         NS/mesh-tailor-policy, read again every poll, else built-in) [MESH_TAILOR_CONFIG]
   --context CTX          kubeconfig context (default: the current one)
   --port N               HTTP port for probes and metrics (default 8080) [MESH_TAILOR_PORT]
   --host ADDR            address to bind (default: all)

@@ -3,7 +3,7 @@ import { EXPLAINABLE_KINDS, parseTarget } from "../ops/explain-target.js";
 import { withClusterPolicy } from "./cluster-session.js";
 import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 
-const HELP = `Usage: mesh-tailor explain -n NAMESPACE (POD | KIND/NAME) [flags]
+const HELP = `Usage: mesh-tailor explain -n NAMESPACE (NAME | KIND/NAME) [flags]
 
 Explains, from the live cluster, what happens to the next pod of a workload (or to a pod made
 from the same template): whether its namespace is enabled and which Istio labels it has, the
@@ -13,6 +13,8 @@ sets first), the customizations that apply, and whether its running pods match t
 policy. \`mesh-tailor inject\` is the offline preview of the same pipeline.
 
 KIND: pod, deployment, statefulset, daemonset, replicaset, job, cronjob (kubectl's short names too).
+A NAME alone is a pod of that name, else the Deployment, StatefulSet, DaemonSet, CronJob or Job
+of that name, in that order.
 
 Flags:
   -n, --namespace NS   the namespace (required)
@@ -38,14 +40,17 @@ function render(e: Explanation): string {
   if (e.namespace.warning) lines.push(`  warning:             ${e.namespace.warning}`);
   lines.push(`  policy:              ${e.policy.origin}, revision ${e.policy.revision}`);
   lines.push(`  service:             ${e.service ?? "(none: no service label, no workload)"}${e.workload ? ` (workload ${e.workload})` : ""}`);
-  lines.push(`  policy entry:        ${e.entry ? `services[${e.entry.index}] ${JSON.stringify(e.entry.entry)}` : "none matches: defaults apply"}`);
+  lines.push(
+    `  policy entry:        ${e.entry ? `services[${e.entry.index}] ${JSON.stringify(e.entry.entry)}${e.entry.matchedBy ? `, matched by ${e.entry.matchedBy}` : ""}` : "none matches: defaults apply"}`,
+  );
   if (e.untailored) lines.push(`  mesh-tailor:         does not tailor it: ${e.untailored}`);
   else if (e.decision) lines.push(`  decision:            ${e.decision.selected ? "INTO the mesh" : "OUT of the mesh"}, because ${e.decision.reason}`);
   lines.push(`  mesh-tailor webhook: ${e.meshTailorWebhookCalled ? "called" : "not called (its selectors do not match)"}`);
   if (Object.keys(e.sets).length > 0)
     lines.push(
       `  sets before Istio:   ${Object.entries(e.sets)
-        .map(([k, v]) => `${k}=${v}`)
+        // A value with a line break (a ProxyConfig's YAML) is quoted, so it never breaks the line.
+        .map(([k, v]) => `${k}=${/[\s"]/.test(v) ? JSON.stringify(v) : v}`)
         .join(", ")}`,
     );
   const injecting = e.injectors.filter((i) => i.injects);

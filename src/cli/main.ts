@@ -3,6 +3,14 @@
 import { findCommand } from "./commands.js";
 import { EXIT_FAILED } from "./command.js";
 
+// A reader that stops early (`status --stale | head -3`) closes the pipe: what is left unsaid is
+// not an error, and the command's own exit code stands.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 const argv = process.argv.slice(2);
 const declared = findCommand(argv[0]);
 if (declared?.needsCluster && !argv.includes("--help") && !argv.includes("-h")) {

@@ -12,7 +12,13 @@ Restarts the workloads whose pods are stale (see \`mesh-tailor status\`) the way
 \`kubectl rollout restart\` does, at most --max-in-flight at a time, each waited for as
 \`kubectl rollout status\` waits. The first failure or timeout stops new restarts; what is in
 flight is still waited for; then it prints what it did, what failed and why, and the command
-that resumes. A rerun selects only what is still stale. CronJobs and Jobs are not restarted
+that resumes. A workload is done when it has rolled out and its pods are as the policy wants
+them (judged as status judges them); pods that came up untailored fail it, with why. A
+workload still rolling out (an earlier run's restart, or a deploy) is followed, not restarted
+again; a restart whose answer was lost is read back before it is sent again; a moment without
+the API server is waited through within --timeout. Workloads a restart cannot fix (no Istio
+injector for their revision, a namespace label that overrides it) are refused, and nothing
+starts. A rerun selects only what is still stale. CronJobs and Jobs are not restarted
 (their next run gets the policy) and bare pods are not deleted: both are reported.
 Progress: a bar on a terminal, one JSON line per event otherwise. Ctrl-C starts nothing new
 and exits with a summary.
@@ -55,9 +61,11 @@ function resumeCommand(argv: readonly string[]): string {
   return ["mesh-tailor", "rollout", ...kept.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`))].join(" ");
 }
 
-function printPlan(io: CliIO, plan: RolloutPlan): void {
-  write(io.stderr, `restart ${plan.restart.length} workload(s)${plan.restart.length ? `:\n${plan.restart.map((t) => `  ${name(t)}`).join("\n")}` : ""}`);
-  for (const { target, reason } of plan.skipped) write(io.stderr, `skip ${name(target)}: ${reason}`);
+/** The plan, on STREAM: stdout when it is all that was asked for (--dry-run), else stderr beside the progress. */
+function printPlan(stream: NodeJS.WritableStream, plan: RolloutPlan): void {
+  write(stream, `restart ${plan.restart.length} workload(s)${plan.restart.length ? `:\n${plan.restart.map((t) => `  ${name(t)}`).join("\n")}` : ""}`);
+  for (const { target, reason } of plan.skipped) write(stream, `skip ${name(target)}: ${reason}`);
+  for (const { target, reason } of plan.refused) write(stream, `refuse ${name(target)}: ${reason}`);
 }
 
 function printSummary(io: CliIO, result: RolloutResult, argv: readonly string[]): void {
@@ -89,78 +97,95 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
-    const modules = Promise.all([import("../ops/status.js"), import("../ops/rollout.js")]);
-    return withClusterPolicy(values.context, values.config, modules, async (api, { policy }, [{ readStatus }, { planRollout, runRollout }]) => {
-      const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });
-      write(io.stderr, summaryLine(report));
-      const plan = planRollout(report, values.all === true);
-      printPlan(io, plan);
-      if (plan.restart.length === 0 || values["dry-run"]) return EXIT_OK;
-      if (!values.yes) {
-        const stdin = io.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
-        if (!stdin.isTTY || !isTty(io.stderr)) {
-          write(io.stderr, "mesh-tailor rollout: pass --yes to restart them without a terminal to confirm on (or --dry-run to only see the plan)");
-          return EXIT_USAGE;
+    const modules = Promise.all([import("../ops/status.js"), import("../ops/rollout.js"), import("../ops/rollout-verify.js")]);
+    return withClusterPolicy(
+      values.context,
+      values.config,
+      modules,
+      async (api, { policy }, [{ readStatus }, { planRollout, runRollout }, { tailoredCheck }]) => {
+        const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });
+        write(io.stderr, summaryLine(report));
+        const plan = planRollout(report, values.all === true);
+        printPlan(values["dry-run"] ? io.stdout : io.stderr, plan);
+        if (plan.refused.length > 0) {
+          // A restart cannot fix these, and a wave that restarts them would only loop: nothing starts.
+          write(
+            io.stderr,
+            `mesh-tailor rollout: ${plan.refused.length} workload(s) cannot be tailored as the policy asks (above); nothing was restarted. Fix the policy or the cluster, or leave them out with --namespace/--service, then run:\n  ${resumeCommand(argv)}`,
+          );
+          return EXIT_FAILED;
         }
-        const prompt = createInterface({ input: stdin, output: io.stderr });
-        const answer = await prompt.question(`restart ${plan.restart.length} workload(s)? [y/N] `);
-        prompt.close();
-        if (!/^y(es)?$/i.test(answer.trim())) return EXIT_OK;
-      }
+        if (plan.restart.length === 0 || values["dry-run"]) return EXIT_OK;
+        if (!values.yes) {
+          const stdin = io.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
+          if (!stdin.isTTY || !isTty(io.stderr)) {
+            write(io.stderr, "mesh-tailor rollout: pass --yes to restart them without a terminal to confirm on (or --dry-run to only see the plan)");
+            return EXIT_USAGE;
+          }
+          const prompt = createInterface({ input: stdin, output: io.stderr });
+          const answer = await prompt.question(`restart ${plan.restart.length} workload(s)? [y/N] `);
+          prompt.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            write(io.stderr, "nothing restarted (not confirmed)");
+            return EXIT_OK;
+          }
+        }
 
-      const interrupt = new AbortController();
-      const onSigint = () => {
-        write(io.stderr, "\ninterrupted: starting nothing new");
-        interrupt.abort();
-      };
-      process.on("SIGINT", onSigint);
-      process.on("SIGTERM", onSigint);
-      const tty = isTty(io.stderr);
-      let finished = 0;
-      const onEvent = (event: RolloutEvent) => {
-        if (event.event === "done" || event.event === "failed") finished += 1;
-        if (!tty) {
-          write(io.stdout, JSON.stringify({ time: new Date().toISOString(), ...event }));
-          return;
+        const interrupt = new AbortController();
+        const onSigint = () => {
+          write(io.stderr, "\ninterrupted: starting nothing new");
+          interrupt.abort();
+        };
+        process.on("SIGINT", onSigint);
+        process.on("SIGTERM", onSigint);
+        const tty = isTty(io.stderr);
+        let finished = 0;
+        const onEvent = (event: RolloutEvent) => {
+          if (event.event === "done" || event.event === "failed") finished += 1;
+          if (!tty) {
+            write(io.stdout, JSON.stringify({ time: new Date().toISOString(), ...event }));
+            return;
+          }
+          const total = plan.restart.length;
+          const width = 30;
+          const filled = Math.round((finished / total) * width);
+          const line =
+            event.event === "failed"
+              ? `failed ${name(event.target)}: ${event.reason}`
+              : event.event === "progress"
+                ? `${name(event.target)}: ${event.message}`
+                : event.event === "started" && event.following
+                  ? `following ${name(event.target)} (already rolling out)`
+                  : `${event.event} ${name(event.target)}`;
+          io.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${total}  ${line.slice(0, 80)}`);
+          if (event.event === "failed") io.stderr.write("\n");
+        };
+        let result: RolloutResult;
+        try {
+          const verify = tailoredCheck(api, policy, report.injectors ? new Map(Object.entries(report.injectors)) : undefined);
+          result = await runRollout(api, plan, { ...options, verify }, onEvent, interrupt.signal);
+        } finally {
+          process.off("SIGINT", onSigint);
+          process.off("SIGTERM", onSigint);
         }
-        const total = plan.restart.length;
-        const width = 30;
-        const filled = Math.round((finished / total) * width);
-        const line =
-          event.event === "failed"
-            ? `failed ${name(event.target)}: ${event.reason}`
-            : event.event === "progress"
-              ? `${name(event.target)}: ${event.message}`
-              : event.event === "started" && event.following
-                ? `following ${name(event.target)} (already rolling out)`
-                : `${event.event} ${name(event.target)}`;
-        io.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${total}  ${line.slice(0, 80)}`);
-        if (event.event === "failed") io.stderr.write("\n");
-      };
-      let result: RolloutResult;
-      try {
-        result = await runRollout(api, plan, options, onEvent, interrupt.signal);
-      } finally {
-        process.off("SIGINT", onSigint);
-        process.off("SIGTERM", onSigint);
-      }
-      if (tty) io.stderr.write("\n");
-      if (!tty)
-        write(
-          io.stdout,
-          JSON.stringify({
-            time: new Date().toISOString(),
-            event: "summary",
-            done: result.done.length,
-            failed: result.failed,
-            inFlight: result.inFlight,
-            notStarted: result.notStarted,
-            interrupted: result.interrupted,
-            apiRequests: api.requests,
-          }),
-        );
-      printSummary(io, result, argv);
-      return result.interrupted ? EXIT_INTERRUPTED : result.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
-    });
+        if (tty) io.stderr.write("\n");
+        if (!tty)
+          write(
+            io.stdout,
+            JSON.stringify({
+              time: new Date().toISOString(),
+              event: "summary",
+              done: result.done.length,
+              failed: result.failed,
+              inFlight: result.inFlight,
+              notStarted: result.notStarted,
+              interrupted: result.interrupted,
+              apiRequests: api.requests,
+            }),
+          );
+        printSummary(io, result, argv);
+        return result.interrupted ? EXIT_INTERRUPTED : result.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
+      },
+    );
   },
 };

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import type { StatusReport } from "../ops/status.js";
 import { withClusterPolicy } from "./cluster-session.js";
-import { EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
 import { formatTable } from "./table.js";
 
 /** Exit code when something is stale, so `status` can gate a pipeline. */
@@ -16,8 +16,12 @@ proxy, and its pods stale: tailored by a policy that shaped them differently tha
 one would, or with a proxy where the policy now says otherwise. A summary line follows.
 Reads one paged LIST per kind, never one request per object.
 
-Exit codes: 0 nothing is stale, 3 something is (restart it: mesh-tailor rollout), 1 the work
-failed, 2 bad usage.
+A workload the policy cannot take effect on is listed after the table with why: no Istio
+injection webhook injects its pods (a revision without an injector), or a namespace label sends
+them to another revision. Restarting does not fix either.
+
+Exit codes: 0 nothing is stale, 3 something is (restart it: mesh-tailor rollout), 1 a workload
+the policy cannot take effect on (or the work failed), 2 bad usage.
 
 Flags:
   --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [...])
@@ -56,7 +60,13 @@ export function statusTable(report: StatusReport): string {
 
 export function summaryLine(report: StatusReport): string {
   const s = report.summary;
-  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods (policy ${report.policyRevision})`;
+  const problems = s.problems > 0 ? `, ${s.problems} the policy cannot take effect on` : "";
+  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods${problems} (policy ${report.policyRevision})`;
+}
+
+/** One line per workload the policy cannot take effect on, with why. */
+export function problemLines(report: StatusReport): string[] {
+  return report.workloads.filter((w) => w.problem).map((w) => `cannot take effect: ${w.namespace}/${w.kind.toLowerCase()}/${w.name}: ${w.problem}`);
 }
 
 export const statusCommand: Command = {
@@ -75,8 +85,10 @@ export const statusCommand: Command = {
       else if (format === "yaml") write(io.stdout, stringify(document));
       else {
         if (report.workloads.length > 0) write(io.stdout, statusTable(report));
+        for (const line of problemLines(report)) write(io.stdout, line);
         write(io.stdout, summaryLine(report));
       }
+      if (report.summary.problems > 0) return EXIT_FAILED;
       return report.summary.stalePods > 0 ? EXIT_STALE : EXIT_OK;
     });
   },

@@ -6,6 +6,7 @@ import { EventRecorder } from "../kube/events.js";
 import { LeaderElector } from "../kube/leader-election.js";
 import { createProbeApp } from "../runtime/probe-app.js";
 import { startProbeServer } from "../runtime/probe-server.js";
+import { POLICY_CONFIGMAP, readInstalledPolicyText } from "../ops/installed-policy.js";
 import { PolicySource } from "../runtime/policy-source.js";
 import { ControllerMetrics } from "./metrics.js";
 import { NamespaceController } from "./namespace-controller.js";
@@ -50,16 +51,19 @@ export async function runController(settings: ControllerSettings): Promise<numbe
   // Assigned once the client exists; the metrics' collect callback and the policy's reload read it late.
   const holder: { controller?: NamespaceController } = {};
   const metrics = new ControllerMetrics(() => holder.controller?.managedCount() ?? 0);
+  // The identity in the User-Agent lets an audit log tell the replicas apart.
+  const api = await KubeApi.connect(settings.context, { userAgent: `${CONTROLLER_COMPONENT} (${identity})` });
+  // --config FILE (the mounted ConfigMap, in a cluster), else the installed ConfigMap read through
+  // the API, as every other cluster command reads it, else the built-in policy.
   const policy = await PolicySource.open({
     file: settings.configFile,
+    installed: { where: `ConfigMap ${settings.ownNamespace}/${POLICY_CONFIGMAP.name}`, read: () => readInstalledPolicyText(api, settings.ownNamespace) },
     logger,
     pollMs: settings.pollMs,
     registry: metrics.registry,
     reloads: metrics.reloads,
     onReload: () => holder.controller?.policyChanged(),
   });
-  // The identity in the User-Agent lets an audit log tell the replicas apart.
-  const api = await KubeApi.connect(settings.context, { userAgent: `${CONTROLLER_COMPONENT} (${identity})` });
   const running = new NamespaceController({
     api,
     logger,

@@ -207,6 +207,17 @@ export class KubeApi {
     }
   }
 
+  /** A GET whose answer is text, not JSON (a pod's /metrics through the API server's proxy). */
+  async getText(path: string, options: Omit<RequestOptions, "query" | "body"> = {}): Promise<string> {
+    let answer = await this.exchange("GET", path, { accept: "text/plain", ...options });
+    if (answer.status === 401) {
+      this.source.invalidate();
+      answer = await this.exchange("GET", path, { accept: "text/plain", ...options });
+    }
+    if (answer.status < 200 || answer.status >= 300) throw statusError(answer.status, answer.text, `GET ${path}`);
+    return answer.text;
+  }
+
   get<T = KubeObject>(path: string, query?: Query, options: Omit<RequestOptions, "query" | "body"> = {}): Promise<T> {
     return this.request<T>("GET", path, { ...options, ...(query ? { query } : {}) });
   }

@@ -16,9 +16,28 @@ export function serviceNameOf(pod: Pod, labelKeys: readonly string[], workload: 
 
 const userInjectValue = (pod: Pod): string | undefined => labelOf(pod, istio.SIDECAR_INJECT) ?? annotationOf(pod, istio.SIDECAR_INJECT);
 
-export function decideInjection(pod: Pod, namespace: string, serviceName: string | undefined, compiled: CompiledPolicy): InjectionDecision {
+/**
+ * The services entry for a pod: the first that matches its service name, else the first that
+ * matches its workload's name (a Helm release named "reviews" whose pods carry the chart's name
+ * in app.kubernetes.io/name is still service "reviews" to an entry that names it).
+ */
+function entryFor(compiled: CompiledPolicy, namespace: string, serviceName: string | undefined, workload: Workload | undefined) {
+  const byService = serviceName === undefined ? undefined : compiled.services.lookup(namespace, serviceName);
+  if (byService) return { entry: byService, matchedBy: `its service name "${serviceName}"` };
+  const byWorkload = workload && workload.name !== serviceName ? compiled.services.lookup(namespace, workload.name) : undefined;
+  if (byWorkload) return { entry: byWorkload, matchedBy: `its ${workload!.kind}'s name "${workload!.name}"` };
+  return { entry: undefined, matchedBy: undefined };
+}
+
+export function decideInjection(
+  pod: Pod,
+  namespace: string,
+  serviceName: string | undefined,
+  compiled: CompiledPolicy,
+  workload?: Workload,
+): InjectionDecision {
   const { policy } = compiled;
-  const entry = serviceName === undefined ? undefined : compiled.services.lookup(namespace, serviceName);
+  const { entry, matchedBy } = entryFor(compiled, namespace, serviceName, workload);
   const policyWants = entry?.inject ?? policy.defaults.inject;
   const userValue = userInjectValue(pod);
   const who = serviceName ? `service "${serviceName}"` : "this pod";
@@ -44,7 +63,9 @@ export function decideInjection(pod: Pod, namespace: string, serviceName: string
     }
   } else {
     selected = policyWants;
-    reason = entry ? `a services entry matches it (inject: ${entry.inject})` : `no services entry matches it (defaults.inject: ${policy.defaults.inject})`;
+    reason = entry
+      ? `a services entry matches ${matchedBy} (inject: ${entry.inject})`
+      : `no services entry matches it (defaults.inject: ${policy.defaults.inject})`;
   }
-  return { selected, injectLabel: selected ? "true" : "false", entry, reason, warnings };
+  return { selected, injectLabel: selected ? "true" : "false", entry, matchedBy, reason, warnings };
 }

@@ -79,7 +79,7 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
   const skipped = skipReason(input.pod, namespace);
   if (skipped) return { pod: input.pod, warnings: [], applied: [], failures: [], skipped, workload, serviceName };
 
-  const decision = decideInjection(input.pod, namespace, serviceName, policy);
+  const decision = decideInjection(input.pod, namespace, serviceName, policy, workload);
   const context: MutationContext = { namespace, workload, serviceName, decision, policy };
   const run = applyMutations(input.pod, context, mutations);
   const { warnings, applied, failures } = run;

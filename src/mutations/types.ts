@@ -9,6 +9,8 @@ export interface InjectionDecision {
   /** The `sidecar.istio.io/inject` label value to write. */
   readonly injectLabel: "true" | "false";
   readonly entry: ServiceEntry | undefined;
+  /** What the entry matched: the service name, or the workload's name (for `explain`). */
+  readonly matchedBy?: string | undefined;
   /** Why, in words, for `explain`. */
   readonly reason: string;
   readonly warnings: readonly string[];

@@ -1,3 +1,4 @@
+import * as istio from "../keys/istio.js";
 import * as k8s from "../keys/kubernetes.js";
 import type { KubeObject } from "../kube/object.js";
 import { selectorMatches, type LabelSelector } from "../kube/label-selector.js";
@@ -40,4 +41,51 @@ export function istioInjectsEveryPod(configurations: readonly MutatingWebhookCon
   return configurations.some((c) =>
     (c.webhooks ?? []).some((w) => isIstioInjector(w.name) && selectorMatches(w.namespaceSelector, labels) && selectorMatches(w.objectSelector, {})),
   );
+}
+
+/** One of Istio's injection webhooks: the revision it injects, and the tag it answers for, if it is a tag's. */
+export interface IstioInjector {
+  readonly configuration: string;
+  readonly webhook: string;
+  /** The istiod revision whose proxy it injects (istio.io/rev on its configuration). */
+  readonly revision: string;
+  /** A revision tag's webhook (istio-revision-tag-TAG, labelled istio.io/tag): the tag. */
+  readonly tag: string | undefined;
+}
+
+/**
+ * The Istio injection webhooks that inject a pod carrying PODLABELS in NAMESPACE, judged by their
+ * real selectors, as kube-apiserver will. Revision and tag come from each configuration's labels
+ * (istioctl tag writes istio.io/tag and istio.io/rev on istio-revision-tag-TAG; istio/istio
+ * pkg/revisions/tag_watcher.go reads them the same way).
+ */
+export function istioInjectorsFor(
+  configurations: readonly MutatingWebhookConfiguration[],
+  namespace: KubeObject,
+  podLabels: Record<string, string>,
+): IstioInjector[] {
+  const namespaceLabels = selectorLabelsOf(namespace);
+  return configurations.flatMap((c) =>
+    (c.webhooks ?? [])
+      .filter((w) => isIstioInjector(w.name) && selectorMatches(w.namespaceSelector, namespaceLabels) && selectorMatches(w.objectSelector, podLabels))
+      .map((w) => ({
+        configuration: c.metadata.name,
+        webhook: w.name,
+        revision: c.metadata.labels?.[istio.REVISION] ?? "default",
+        tag: c.metadata.labels?.[istio.REVISION_TAG],
+      })),
+  );
+}
+
+/** Every revision and tag that has an injection webhook, to the revision it injects. */
+export function injectableRevisions(configurations: readonly MutatingWebhookConfiguration[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const c of configurations) {
+    if (!(c.webhooks ?? []).some((w) => isIstioInjector(w.name))) continue;
+    const revision = c.metadata.labels?.[istio.REVISION] ?? "default";
+    const tag = c.metadata.labels?.[istio.REVISION_TAG];
+    if (tag) names.set(tag, revision);
+    else names.set(revision, revision);
+  }
+  return names;
 }

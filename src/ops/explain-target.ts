@@ -29,10 +29,21 @@ const ALIASES: Record<string, string> = {
 /** The kinds `explain` takes, for its help and errors. */
 export const EXPLAINABLE_KINDS = Object.keys(KINDS);
 
-/** "kind/name" or a pod's bare name, as kubectl takes it; undefined for a kind it does not know. */
-export function parseTarget(target: string): { kind: string; name: string } | undefined {
+/** What to explain: KIND/NAME, or a NAME alone (a pod, else a workload of that name). */
+export interface Target {
+  readonly kind: string;
+  readonly name: string;
+  /** Named without a kind: a pod of that name, else the first workload of that name (KINDS_FOR_A_NAME). */
+  readonly bare?: boolean;
+}
+
+/** The kinds a bare NAME is looked for in, after pods, in order. */
+export const KINDS_FOR_A_NAME = ["deployment", "statefulset", "daemonset", "cronjob", "job"] as const;
+
+/** "kind/name" or a bare name, as kubectl takes it; undefined for a kind it does not know. */
+export function parseTarget(target: string): Target | undefined {
   const slash = target.indexOf("/");
-  if (slash === -1) return target ? { kind: "pod", name: target } : undefined;
+  if (slash === -1) return target ? { kind: "pod", name: target, bare: true } : undefined;
   const given = target.slice(0, slash).toLowerCase();
   const kind = KINDS[given] ? given : ALIASES[given];
   const name = target.slice(slash + 1);

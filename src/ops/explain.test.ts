@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import { parseTarget } from "./explain-target.js";
 
 describe("explain's target", () => {
-  it("takes a pod's bare name, KIND/NAME and kubectl's short names", () => {
-    assert.deepEqual(parseTarget("reviews-7d4b9-x2"), { kind: "pod", name: "reviews-7d4b9-x2" });
+  it("takes a bare name (a pod, else the workload of that name), KIND/NAME and kubectl's short names", () => {
+    assert.deepEqual(parseTarget("reviews-7d4b9-x2"), { kind: "pod", name: "reviews-7d4b9-x2", bare: true });
     assert.deepEqual(parseTarget("deployment/reviews"), { kind: "deployment", name: "reviews" });
     assert.deepEqual(parseTarget("deploy/reviews"), { kind: "deployment", name: "reviews" });
     assert.deepEqual(parseTarget("Deployment/reviews"), { kind: "deployment", name: "reviews" });

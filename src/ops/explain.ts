@@ -9,7 +9,7 @@ import { ApiError, isNotFound } from "../kube/errors.js";
 import { type KubeApi } from "../kube/client.js";
 import { type LabelSelector, selectorMatches, selectorQuery } from "../kube/label-selector.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "../namespaces/namespace-labels.js";
-import { KINDS } from "./explain-target.js";
+import { KINDS, KINDS_FOR_A_NAME, type Target } from "./explain-target.js";
 import { COLLECTIONS } from "./snapshot.js";
 import { isIstioInjector, selectorLabelsOf, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import { judgePod, ownerTemplate, withoutOwnDecision } from "./pod-state.js";
@@ -28,7 +28,7 @@ export interface Explanation {
   readonly policy: { readonly origin: string; readonly revision: string };
   readonly service: string | undefined;
   readonly workload: string | undefined;
-  readonly entry: { readonly index: number; readonly entry: ServiceEntry } | undefined;
+  readonly entry: { readonly index: number; readonly entry: ServiceEntry; readonly matchedBy: string | undefined } | undefined;
   readonly decision: { readonly selected: boolean; readonly reason: string } | undefined;
   /** Why mesh-tailor does not tailor it at all, when it does not. */
   readonly untailored?: string | undefined;
@@ -68,24 +68,16 @@ function selectorVerdict(
  * which webhooks kube-apiserver will call (their real selectors against the labels mesh-tailor
  * sets first), and whether the running pods are as the current policy would make them.
  */
-export async function explain(
-  api: KubeApi,
-  namespaceName: string,
-  target: { kind: string; name: string },
-  policy: CompiledPolicy,
-  origin: string,
-): Promise<Explanation> {
-  const spec = KINDS[target.kind]!;
-  const namespacePath = `${spec.path}/namespaces/${namespaceName}/${spec.kind.toLowerCase()}s`;
-  const [namespace, object, configurations] = await Promise.all([
+export async function explain(api: KubeApi, namespaceName: string, asked: Target, policy: CompiledPolicy, origin: string): Promise<Explanation> {
+  const [namespace, found, configurations] = await Promise.all([
     api.get(`/api/v1/namespaces/${namespaceName}`).catch((error) => {
       throw isNotFound(error) ? new ApiError(404, "NotFound", `namespace ${namespaceName} not found`) : error;
     }),
-    api.get(`${namespacePath}/${target.name}`).catch((error) => {
-      throw isNotFound(error) ? new ApiError(404, "NotFound", `${target.kind}/${target.name} not found in namespace ${namespaceName}`) : error;
-    }),
+    findTarget(api, namespaceName, asked),
     api.list<MutatingWebhookConfiguration>(COLLECTIONS.webhookConfigurations),
   ]);
+  const { target, object } = found;
+  const spec = KINDS[target.kind]!;
   const template = (spec.template.length === 0 ? object : at(object, spec.template)) as Pod | undefined;
   if (!isPodLike(template)) throw new ApiError(422, "Invalid", `${target.kind}/${target.name} has no pod template`);
   const workload: Workload | undefined = spec.kind === "Pod" ? workloadOf(object as unknown as Pod) : { kind: spec.kind, name: target.name };
@@ -138,7 +130,7 @@ export async function explain(
     policy: { origin, revision: policy.revision },
     service: result.serviceName,
     workload: workload ? `${workload.kind}/${workload.name}` : undefined,
-    entry: entry ? { index: policy.policy.services.indexOf(entry), entry } : undefined,
+    entry: entry ? { index: policy.policy.services.indexOf(entry), entry, matchedBy: result.decision?.matchedBy } : undefined,
     decision: result.decision ? { selected: result.decision.selected, reason: result.decision.reason } : undefined,
     untailored: !enabled ? `namespace ${namespaceName} is not enabled (label ${meshTailor.ENABLED}=true)` : result.skipped,
     meshTailorWebhookCalled,
@@ -148,6 +140,25 @@ export async function explain(
     warnings: enabled ? result.warnings : [],
     pods: { total: running.length, withProxy, stale },
   };
+}
+
+const objectPath = (namespace: string, kind: string, name: string): string => {
+  const spec = KINDS[kind]!;
+  return `${spec.path}/namespaces/${namespace}/${spec.kind.toLowerCase()}s/${name}`;
+};
+
+/** The object TARGET names; a bare name is a pod of that name, else the first workload of that name. */
+async function findTarget(api: KubeApi, namespace: string, target: Target): Promise<{ target: Target; object: KubeObject }> {
+  const kinds = target.bare ? ["pod", ...KINDS_FOR_A_NAME] : [target.kind];
+  for (const kind of kinds) {
+    try {
+      return { target: { kind, name: target.name }, object: await api.get(objectPath(namespace, kind, target.name)) };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  const where = target.bare ? `no pod, ${KINDS_FOR_A_NAME.join(", ")} named ${target.name}` : `${target.kind}/${target.name} not found`;
+  throw new ApiError(404, "NotFound", `${where} in namespace ${namespace}`);
 }
 
 // The controllers whose template a pod is made from, by the kind in its owner reference.

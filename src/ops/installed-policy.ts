@@ -1,7 +1,7 @@
-import { builtInPolicy, loadPolicy, type CompiledPolicy } from "../policy/load.js";
+import { builtInPolicy, loadPolicy, PolicyError, type CompiledPolicy } from "../policy/load.js";
 import { readPolicyFile } from "../policy/read-file.js";
 import { type KubeObject } from "../kube/object.js";
-import { isNotFound } from "../kube/errors.js";
+import { ApiError, isForbidden, isNotFound } from "../kube/errors.js";
 import { type KubeApi } from "../kube/client.js";
 
 /** Where the installed policy lives: manifests/ and the Helm chart put it here. */
@@ -29,9 +29,37 @@ export async function resolvePolicy(
     object = await api.get(`/api/v1/namespaces/${configMap.namespace}/configmaps/${configMap.name}`);
   } catch (error) {
     if (isNotFound(error)) return { policy: builtInPolicy(), origin: `built-in (no ${where})` };
+    if (isForbidden(error)) {
+      throw new ApiError(
+        403,
+        "Forbidden",
+        `cannot read the installed policy (${where}): forbidden to this user. Ask for the mesh-tailor-reader ClusterRole (manifests/reader-rbac.yaml), or judge by a policy file: --config FILE`,
+      );
+    }
     throw error;
   }
   const text = object.data?.[POLICY_CONFIGMAP.key];
   if (text === undefined) return { policy: builtInPolicy(), origin: `built-in (${where} has no ${POLICY_CONFIGMAP.key})` };
-  return { policy: loadPolicy(text, `${where} ${POLICY_CONFIGMAP.key}`), origin: where };
+  try {
+    return { policy: loadPolicy(text, `${where} ${POLICY_CONFIGMAP.key}`), origin: where };
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    // The webhook keeps serving the last valid policy it had (mesh-tailor doctor says which).
+    throw new PolicyError(
+      error.origin,
+      error.problems,
+      "The installed policy is invalid: the webhook keeps serving the last valid one it loaded (mesh-tailor doctor says which). Fix the ConfigMap, or judge by a policy file: --config FILE",
+    );
+  }
+}
+
+/** The installed policy's text (ConfigMap NAMESPACE/mesh-tailor-policy), or undefined when there is none. */
+export async function readInstalledPolicyText(api: Pick<KubeApi, "get">, namespace: string = POLICY_CONFIGMAP.namespace): Promise<string | undefined> {
+  try {
+    const object = await api.get<KubeObject & { data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/${POLICY_CONFIGMAP.name}`);
+    return object.data?.[POLICY_CONFIGMAP.key];
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }

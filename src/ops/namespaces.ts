@@ -7,14 +7,20 @@ import { isConflict, isNotFound } from "../kube/errors.js";
 import { MERGE_PATCH, type KubeApi } from "../kube/client.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "../namespaces/namespace-labels.js";
 import { judgePod, ownerTemplate } from "./pod-state.js";
+import { injectionProblem } from "../namespaces/injection.js";
 import { byNamespace, COLLECTIONS, readSnapshot } from "./snapshot.js";
 import {
   DEFAULT_INSTALL_NAMESPACE,
   installNamespaceOf,
+  injectableRevisions,
+  istioInjectorsFor,
   istioInjectsEveryPod,
   MESH_TAILOR_WEBHOOK_CONFIGURATION,
   type MutatingWebhookConfiguration,
 } from "../namespaces/webhook-configurations.js";
+
+// Namespaces that run the cluster or the mesh itself: a label selector never enables them.
+const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "istio-system"]);
 
 export interface Targets {
   readonly names: readonly string[];
@@ -55,6 +61,17 @@ export async function enableNamespaces(api: KubeApi, targets: Targets, dryRun: b
   const changes: NamespaceChange[] = missing.map((namespace) => ({ namespace, result: "not found", notes: [`no namespace ${namespace}`] }));
   for (const namespace of found) {
     const name = namespace.metadata.name;
+    if (targets.selector && SYSTEM_NAMESPACES.has(name) && name !== "kube-system") {
+      // A selector sweeps wide; Kubernetes' and Istio's own namespaces are enabled only by name.
+      changes.push({
+        namespace: name,
+        result: "refused",
+        notes: [
+          `${name} is ${name.startsWith("istio") ? "Istio's" : "Kubernetes'"} own: matched by -l, but enabled only when named (namespaces enable ${name})`,
+        ],
+      });
+      continue;
+    }
     if (name === "kube-system" || name === ownNamespace) {
       changes.push({
         namespace: name,
@@ -167,6 +184,7 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
   const sidecarOf = new Map((snapshot.defaultSidecars ?? []).map((s) => [s.metadata.namespace ?? "", s]));
   const wantsSidecar = policy.policy.namespaces.defaultSidecar.enabled;
   const webhookConfigurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
+  const revisions = injectableRevisions(webhookConfigurations);
 
   return (snapshot.namespaces ?? [])
     .map((namespace) => {
@@ -178,14 +196,17 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
       let selected = 0;
       let withProxy = 0;
       let stale = 0;
-      let revisionIgnored = 0;
+      // Judged as status judges them: the same pipeline, and the same reading of Istio's webhooks.
+      const problems = new Map<string, number>();
       const pods = podsOf.get(name) ?? [];
       for (const pod of pods) {
-        const judged = judgePod(pod, ownerTemplate(pod, owners), enabled, policy);
+        const judged = judgePod(pod, ownerTemplate(pod, owners), enabled, policy, undefined, revisions);
         if (enabled && judged.verdict.selected) selected += 1;
         if (judged.hasProxy) withProxy += 1;
         if (judged.stale) stale += 1;
-        if (enabled && judged.verdict.revision && istioLabels.length > 0) revisionIgnored += 1;
+        if (!enabled || !judged.verdict.selected) continue;
+        const problem = injectionProblem(judged.verdict.revision, istioInjectorsFor(webhookConfigurations, namespace, judged.verdict.labels), name);
+        if (problem) problems.set(problem.text, (problems.get(problem.text) ?? 0) + 1);
       }
       const conflicts: string[] = [];
       if (!enabled && name !== "kube-system" && istioInjectsEveryPod(webhookConfigurations, namespace)) {
@@ -193,7 +214,7 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
           `Istio injects every pod here${istioLabels.length ? ` (${istioLabels.join(", ")})` : ""} but mesh-tailor does not tailor it: enable it, or remove the label`,
         );
       }
-      if (revisionIgnored > 0) conflicts.push(`${revisionIgnored} pod(s) whose service has a revision, which ${istioLabels.join(", ")} overrides`);
+      for (const [text, count] of problems) conflicts.push(`${count} pod(s) the policy cannot take effect on: ${text}`);
       return { namespace: name, enabled, istioLabels, defaultSidecar, pods: pods.length, selected, withProxy, stale, conflicts };
     })
     .sort((a, b) => a.namespace.localeCompare(b.namespace));

@@ -2,6 +2,7 @@ import * as istio from "../keys/istio.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 import { runPipeline, type PipelineResult } from "../mutations/pipeline.js";
 import { changesOf } from "../mutations/tailoring.js";
+import { injectedRevision } from "../namespaces/injection.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
 import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
@@ -18,6 +19,10 @@ export interface TemplateVerdict {
   readonly tailoring: string | undefined;
   readonly applied: readonly string[];
   readonly warnings: readonly string[];
+  /** A pod's labels once the webhook has admitted it: what Istio's injection webhooks select on. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The services entry that decided, by its index in the policy; undefined when none did. */
+  readonly entryIndex: number | undefined;
 }
 
 /**
@@ -54,10 +59,10 @@ export function ownerTemplate(pod: KubeObject, ownersByUid: ReadonlyMap<string, 
 
 /** Runs the webhook's pipeline on TEMPLATE as if a pod were being created from it now. */
 export function judgeTemplate(template: Pod, namespace: string, policy: CompiledPolicy, workload?: Workload): TemplateVerdict {
-  return verdictOf(runPipeline({ pod: template, namespace, workload: workload ?? workloadOf(template) }, policy));
+  return verdictOf(runPipeline({ pod: template, namespace, workload: workload ?? workloadOf(template) }, policy), policy);
 }
 
-function verdictOf(result: PipelineResult): TemplateVerdict {
+function verdictOf(result: PipelineResult, policy: CompiledPolicy): TemplateVerdict {
   const labels = result.pod.metadata?.labels ?? {};
   return {
     selected: result.skipped ? undefined : labels[istio.SIDECAR_INJECT] === "true",
@@ -66,6 +71,8 @@ function verdictOf(result: PipelineResult): TemplateVerdict {
     tailoring: result.skipped ? undefined : result.pod.metadata?.annotations?.[meshTailor.TAILORING],
     applied: result.applied,
     warnings: result.warnings,
+    labels,
+    entryIndex: result.decision?.entry ? policy.policy.services.indexOf(result.decision.entry) : undefined,
   };
 }
 
@@ -83,6 +90,7 @@ export function judgePod(
   namespaceEnabled: boolean,
   policy: CompiledPolicy,
   templateVerdict?: TemplateVerdict,
+  revisions?: ReadonlyMap<string, string>,
 ): PodJudgement {
   const asPod = pod as unknown as Pod;
   const hasProxy = isPodLike(pod) ? findIstioProxy(asPod) !== undefined : false;
@@ -97,7 +105,7 @@ export function judgePod(
     // A bare pod is its own template, tailored already: it is stale when admitting it as it is
     // (less the inject label mesh-tailor wrote) would change something on it.
     const result = runPipeline({ pod: withoutOwnDecision(asPod), namespace, workload: workloadOf(asPod) }, policy);
-    verdict = verdictOf(result);
+    verdict = verdictOf(result, policy);
     retailored = isPodLike(pod) && changesOf(asPod, result.pod).length > 0;
   }
   const why: StaleReason[] = [];
@@ -108,8 +116,20 @@ export function judgePod(
       const then = pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?";
       why.push({ kind: "policy", text: `admitted under policy ${then}; admitted now, under policy ${policy.revision}, it would be tailored differently` });
     }
-    if (hasProxy !== verdict.selected)
+    if (hasProxy !== verdict.selected) {
       why.push({ kind: "injection", text: verdict.selected ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out" });
+    } else if (hasProxy && verdict.revision && revisions) {
+      // The injection it actually got: the revision whose istiod injected it, against the one
+      // the policy names (a tag stands for the revision it points to).
+      const injected = injectedRevision(pod.metadata.annotations?.[istio.SIDECAR_STATUS]);
+      const wanted = revisions.get(verdict.revision) ?? verdict.revision;
+      if (injected && injected !== wanted) {
+        why.push({
+          kind: "injection",
+          text: `injected by revision ${injected}; the policy asks for ${verdict.revision}${wanted !== verdict.revision ? ` (revision ${wanted})` : ""}`,
+        });
+      }
+    }
   }
   return { hasProxy, verdict, stale: why.length > 0, reasons: why.map((w) => w.text), why };
 }

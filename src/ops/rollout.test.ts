@@ -91,7 +91,7 @@ describe("rollout when the API server misbehaves", () => {
     refuseReads = 0;
     const result = await runRollout(
       api,
-      { restart: [{ namespace: "shop", kind: "Deployment", name: "details" }], skipped: [] },
+      { restart: [{ namespace: "shop", kind: "Deployment", name: "details" }], refused: [], skipped: [] },
       { maxInFlight: 1, pauseMs: 0, timeoutMs: 30_000, pollMs: 50 },
       (event) => {
         events.push(event);

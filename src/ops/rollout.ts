@@ -11,6 +11,8 @@ export type { RolloutTarget };
 
 export interface RolloutPlan {
   readonly restart: readonly RolloutTarget[];
+  /** Stale workloads a restart cannot fix (the policy cannot take effect on them), and why. */
+  readonly refused: readonly { readonly target: RolloutTarget; readonly reason: string }[];
   /** Stale workloads rollout does not restart, and why. */
   readonly skipped: readonly { readonly target: RolloutTarget; readonly reason: string }[];
 }
@@ -22,6 +24,8 @@ export type RolloutEvent =
   | { readonly event: "failed"; readonly target: RolloutTarget; readonly reason: string };
 
 export interface RolloutOptions {
+  /** After a workload is rolled out: why its pods are not as the policy wants them, if they are not. */
+  readonly verify?: ((workload: KubeObject) => Promise<string | undefined>) | undefined;
   readonly maxInFlight: number;
   /** Wait between starting one workload and the next. */
   readonly pauseMs: number;
@@ -52,13 +56,15 @@ export const describeTarget = (t: RolloutTarget): string => `${t.kind.toLowerCas
 /** What a rollout restarts: the stale workloads (or, with ALL, every one shown), Deployments, StatefulSets and DaemonSets only. */
 export function planRollout(report: StatusReport, all = false): RolloutPlan {
   const restart: RolloutTarget[] = [];
+  const refused: { target: RolloutTarget; reason: string }[] = [];
   const skipped: { target: RolloutTarget; reason: string }[] = [];
   for (const row of report.workloads) {
     if (!all && row.stale === 0) continue;
-    if (RESTARTABLE[row.kind]) restart.push(targetOf(row));
+    if (row.problem) refused.push({ target: targetOf(row), reason: `${row.service ? `service ${row.service}: ` : ""}${row.problem}` });
+    else if (RESTARTABLE[row.kind]) restart.push(targetOf(row));
     else skipped.push({ target: targetOf(row), reason: SKIP_REASONS[row.kind] ?? `not restarted: ${row.kind}` });
   }
-  return { restart, skipped };
+  return { restart, refused, skipped };
 }
 
 interface InFlight {
@@ -143,6 +149,14 @@ export async function runRollout(
       }
       if (progress.state === "done") {
         inFlight.delete(target);
+        // Done means tailored: pods that came up untailored fail it, with why.
+        const untailored = await options
+          .verify?.(workload)
+          .catch((error: unknown) => `rolled out, but its pods could not be read: ${(error as Error).message}`);
+        if (untailored) {
+          fail(target, untailored);
+          continue;
+        }
         done.push(target);
         onEvent({ event: "done", target, seconds: Math.round((Date.now() - state.startedMs) / 100) / 10 });
       } else if (progress.state === "failed" || Date.now() > deadlineMs) {

@@ -31,7 +31,13 @@ const QUERIES: Partial<Record<Collection, Record<string, string>>> = {
 export async function readSnapshot(
   api: Pick<KubeApi, "list">,
   wanted: readonly Collection[],
-  options: { optional?: readonly Collection[]; namespaceLabelSelector?: string; metadataOnly?: readonly Collection[] } = {},
+  options: {
+    optional?: readonly Collection[];
+    /** Read when the caller may; left out of the snapshot (undefined) when it is forbidden. */
+    ifAllowed?: readonly Collection[];
+    namespaceLabelSelector?: string;
+    metadataOnly?: readonly Collection[];
+  } = {},
 ): Promise<Snapshot> {
   const entries = await Promise.all(
     wanted.map(async (collection) => {
@@ -46,6 +52,7 @@ export async function readSnapshot(
         ] as const;
       } catch (error) {
         if (options.optional?.includes(collection) && (error as { status?: number }).status === 404) return [collection, [] as KubeObject[]] as const;
+        if (options.ifAllowed?.includes(collection) && (error as { status?: number }).status === 403) return [collection, undefined] as const;
         throw error;
       }
     }),

@@ -7,6 +7,7 @@ import type { Pod } from "../pod/types.js";
 import type { KubeObject } from "../kube/object.js";
 import { planRollout } from "./rollout.js";
 import { statusFromSnapshot } from "./status.js";
+import { ISTIO_SIDECAR_INJECTOR } from "../../test/fixtures/istio-webhooks.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const NONE = loadPolicy(`${HEADER}services: []\n`);
@@ -67,7 +68,7 @@ describe("status", () => {
         ["Pod", "(bare pods)", "debug", false, 1, 0, 0],
       ],
     );
-    assert.deepEqual(report.summary, { workloads: 3, servicesInMesh: 1, pendingMigration: 0, pendingRollback: 0, stalePods: 0 });
+    assert.deepEqual(report.summary, { workloads: 3, servicesInMesh: 1, pendingMigration: 0, pendingRollback: 0, stalePods: 0, problems: 0 });
   });
 
   it("marks a migrated service stale until restarted, and only it", () => {
@@ -112,5 +113,38 @@ describe("the rollout plan", () => {
     );
     assert.deepEqual(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS)).restart, [], "nothing stale, nothing to do");
     assert.equal(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS), true).restart.length, 1, "--all restarts what it can regardless");
+  });
+});
+
+describe("the injection status judges", () => {
+  const CANARY = loadPolicy(`${HEADER}services:\n  - name: reviews\n    revision: canary\n`);
+  const withIstio = (namespaceLabels: Record<string, string>) => ({
+    ...cluster(REVIEWS),
+    namespaces: [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true", ...namespaceLabels } } }],
+    webhookConfigurations: [ISTIO_SIDECAR_INJECTOR],
+  });
+
+  it("is a problem a restart cannot fix when no Istio webhook serves the revision", () => {
+    const report = statusFromSnapshot(withIstio({}), CANARY);
+    const reviews = report.workloads.find((w) => w.name === "reviews")!;
+    assert.match(reviews.problem ?? "", /no Istio injection webhook injects it: revision "canary" has none/);
+    assert.equal(report.summary.problems, 1);
+    assert.deepEqual(
+      planRollout(report).refused.map((r) => r.target.name),
+      ["reviews"],
+    );
+    assert.deepEqual(report.injectors, { default: "default" });
+  });
+
+  it("is a problem, and its pods stale, where a namespace label sends the pods to another revision", () => {
+    const report = statusFromSnapshot(withIstio({ "istio-injection": "enabled" }), CANARY);
+    const reviews = report.workloads.find((w) => w.name === "reviews")!;
+    assert.match(reviews.problem ?? "", /injected by revision default, not revision "canary": namespace shop's Istio label overrides the revision/);
+  });
+
+  it("says nothing of injection when the webhook configurations cannot be read", () => {
+    const report = statusFromSnapshot({ ...withIstio({}), webhookConfigurations: undefined }, CANARY);
+    assert.equal(report.summary.problems, 0);
+    assert.equal(report.injectors, undefined);
   });
 });

@@ -3,8 +3,10 @@ import type { Pod } from "../pod/types.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
+import { injectionProblem } from "../namespaces/injection.js";
 import { isEnabled } from "../namespaces/namespace-labels.js";
-import { judgePod, judgeTemplate, withoutOwnDecision } from "./pod-state.js";
+import { injectableRevisions, istioInjectorsFor, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
+import { judgePod, judgeTemplate, withoutOwnDecision, type TemplateVerdict } from "./pod-state.js";
 import { readSnapshot, type Snapshot } from "./snapshot.js";
 
 /** The kinds `status` reports; bare pods are grouped per namespace as "Pod". */
@@ -25,6 +27,13 @@ export interface WorkloadStatus {
   readonly stale: number;
   /** Why its first stale pod is stale. */
   readonly staleReason: string | undefined;
+  /**
+   * What keeps its pods from the injection the policy asks for (no Istio webhook injects them,
+   * or a namespace label sends them to another revision): a restart cannot fix it.
+   */
+  readonly problem?: string | undefined;
+  /** The services entry that decides for its template, by its index in the policy. */
+  readonly entryIndex?: number | undefined;
 }
 
 export interface StatusSummary {
@@ -35,10 +44,14 @@ export interface StatusSummary {
   /** Workloads the policy leaves out with pods still to restart. */
   readonly pendingRollback: number;
   readonly stalePods: number;
+  /** Workloads the policy cannot take effect on as it stands (a WorkloadStatus problem). */
+  readonly problems: number;
 }
 
 export interface StatusReport {
   readonly policyRevision: string;
+  /** Every Istio revision and tag with an injection webhook, to the revision it injects; absent when unreadable. */
+  readonly injectors?: Readonly<Record<string, string>> | undefined;
   readonly workloads: readonly WorkloadStatus[];
   readonly summary: StatusSummary;
 }
@@ -48,6 +61,8 @@ export interface StatusFilter {
   readonly namespace?: string | undefined;
   readonly service?: string | undefined;
   readonly staleOnly?: boolean | undefined;
+  /** Every namespace but kube-system, enabled or not: what the policy would do if they were. */
+  readonly allNamespaces?: boolean | undefined;
 }
 
 export const BARE_PODS = "(bare pods)";
@@ -67,7 +82,20 @@ const controllerOf = (object: KubeObject) => object.metadata.ownerReferences?.fi
 export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, filter: StatusFilter = {}): StatusReport {
   const matchesNamespace = filter.namespace ? picomatch(filter.namespace, { dot: true }) : () => true;
   const matchesService = filter.service ? picomatch(filter.service, { dot: true }) : () => true;
-  const enabled = new Set((snapshot.namespaces ?? []).filter((n) => isEnabled(n) && matchesNamespace(n.metadata.name)).map((n) => n.metadata.name));
+  const enabled = new Set(
+    (snapshot.namespaces ?? [])
+      .filter((n) => (filter.allNamespaces ? n.metadata.name !== "kube-system" : isEnabled(n)) && matchesNamespace(n.metadata.name))
+      .map((n) => n.metadata.name),
+  );
+  // Istio's injection webhooks, as kube-apiserver calls them: which revision injects what.
+  const configurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
+  const revisions = injectableRevisions(configurations);
+  const namespaceObjects = new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name, n]));
+  const problemOf = (verdict: TemplateVerdict | undefined, namespace: string): string | undefined => {
+    const namespaceObject = namespaceObjects.get(namespace);
+    if (!verdict?.selected || !namespaceObject || !snapshot.webhookConfigurations) return undefined;
+    return injectionProblem(verdict.revision, istioInjectorsFor(configurations, namespaceObject, verdict.labels), namespace)?.text;
+  };
 
   // Every pod's workload, through the controllers in between (ReplicaSet → Deployment, Job → CronJob).
   const byUid = new Map<string, { object: KubeObject; kind: string }>();
@@ -119,8 +147,9 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     let staleReason: string | undefined;
     let service = verdict?.service;
     let inMesh = verdict?.selected;
+    let entryIndex = verdict?.entryIndex;
     for (const pod of pods) {
-      const judged = judgePod(pod, template, true, policy, verdict);
+      const judged = judgePod(pod, template, true, policy, verdict, snapshot.webhookConfigurations ? revisions : undefined);
       if (judged.hasProxy) withProxy += 1;
       if (judged.stale) {
         stale += 1;
@@ -128,6 +157,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       }
       service ??= judged.verdict.service;
       if (!template && inMesh === undefined) inMesh = judged.verdict.selected;
+      entryIndex ??= judged.verdict.entryIndex;
     }
     if (!matchesService(service ?? "")) return;
     rows.push({
@@ -142,6 +172,8 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       withoutProxy: pods.length - withProxy,
       stale,
       staleReason,
+      problem: problemOf(verdict, namespace),
+      entryIndex,
     });
   };
   for (const [kind, list] of [
@@ -175,6 +207,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   const servicesInMesh = new Set(rows.filter((r) => r.inMesh && r.service).map((r) => `${r.namespace}/${r.service}`)).size;
   return {
     policyRevision: policy.revision,
+    injectors: snapshot.webhookConfigurations ? Object.fromEntries(revisions) : undefined,
     workloads: shown,
     summary: {
       workloads: rows.length,
@@ -182,15 +215,32 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       pendingMigration: rows.filter((r) => r.inMesh && r.stale > 0).length,
       pendingRollback: rows.filter((r) => r.inMesh === false && r.stale > 0).length,
       stalePods: rows.reduce((sum, r) => sum + r.stale, 0),
+      problems: rows.filter((r) => r.problem !== undefined).length,
     },
   };
 }
 
 /** The collections status reads: one paged cluster-wide LIST each. */
-export const STATUS_COLLECTIONS = ["namespaces", "pods", "replicaSets", "deployments", "statefulSets", "daemonSets", "jobs", "cronJobs"] as const;
+export const STATUS_COLLECTIONS = [
+  "namespaces",
+  "pods",
+  "replicaSets",
+  "deployments",
+  "statefulSets",
+  "daemonSets",
+  "jobs",
+  "cronJobs",
+  "webhookConfigurations",
+] as const;
 
 export async function readStatus(api: KubeApi, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
   // ReplicaSets only link pods to Deployments (the Deployment's template is the one judged), and
   // a cluster keeps several per Deployment: their metadata is all status reads.
-  return statusFromSnapshot(await readSnapshot(api, STATUS_COLLECTIONS, { metadataOnly: ["replicaSets"] }), policy, filter);
+  // Without the right to read webhook configurations, status still reports: it cannot then tell
+  // which revision injects what, and says nothing about it.
+  return statusFromSnapshot(
+    await readSnapshot(api, STATUS_COLLECTIONS, { metadataOnly: ["replicaSets"], ifAllowed: ["webhookConfigurations"] }),
+    policy,
+    filter,
+  );
 }

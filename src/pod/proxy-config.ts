@@ -1,5 +1,6 @@
 import { Document, isMap, parseDocument } from "yaml";
 import { firstDuplicateKey } from "../util/yaml-keys.js";
+import { yamlErrorText } from "../util/yaml-error.js";
 
 /**
  * The largest annotation mesh-tailor parses. A real ProxyConfig override is a few hundred bytes
@@ -19,7 +20,7 @@ export function readProxyConfig(text: string): ProxyConfigRead {
   if (text.length > MAX_PROXY_CONFIG_CHARS)
     return { ok: false, reason: `it is ${text.length} characters, over the ${MAX_PROXY_CONFIG_CHARS} mesh-tailor reads` };
   const document = parseDocument(text, { uniqueKeys: false });
-  if (document.errors.length > 0) return { ok: false, reason: document.errors[0]!.message.split("\n")[0]! };
+  if (document.errors.length > 0) return { ok: false, reason: yamlErrorText(document.errors[0]!.message) };
   if (!isMap(document.contents)) return { ok: false, reason: "it is not a mapping of ProxyConfig fields" };
   const duplicate = firstDuplicateKey(document);
   if (duplicate !== undefined) return { ok: false, reason: duplicate };
@@ -27,7 +28,7 @@ export function readProxyConfig(text: string): ProxyConfigRead {
   try {
     value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;
   } catch (error) {
-    return { ok: false, reason: (error as Error).message.split("\n")[0]! };
+    return { ok: false, reason: yamlErrorText((error as Error).message) };
   }
   return { ok: true, document, value, json: text.trimStart().startsWith("{") };
 }

@@ -5,6 +5,7 @@ import { firstDuplicateKey } from "../util/yaml-keys.js";
 import { DEFAULT_POLICY_YAML } from "./default-policy.js";
 import { policySchema, type TailorPolicy } from "./schema.js";
 import { ServiceIndex } from "./service-index.js";
+import { yamlErrorText } from "../util/yaml-error.js";
 
 /** A validated policy, with what the hot path needs precomputed. */
 export interface CompiledPolicy {
@@ -20,8 +21,10 @@ export class PolicyError extends Error {
   constructor(
     readonly origin: string,
     readonly problems: readonly string[],
+    /** What to do about it, where the place it was read from says more than the problems. */
+    readonly hint?: string,
   ) {
-    super(`${origin}: invalid policy:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(`${origin}: invalid policy:\n${problems.map((p) => `  - ${p}`).join("\n")}${hint ? `\n${hint}` : ""}`);
     this.name = "PolicyError";
   }
 }
@@ -75,7 +78,7 @@ export function validatePolicy(text: string, origin = "policy"): TailorPolicy {
   const error = parsed.errors[0];
   if (error) {
     const where = error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "";
-    throw new PolicyError(origin, [`not valid YAML${where}: ${error.message.split("\n")[0]}`]);
+    throw new PolicyError(origin, [`not valid YAML${where}: ${yamlErrorText(error.message)}`]);
   }
   const duplicate = firstDuplicateKey(parsed, lines);
   if (duplicate) throw new PolicyError(origin, [`not valid YAML at ${duplicate}`]);
@@ -83,7 +86,7 @@ export function validatePolicy(text: string, origin = "policy"): TailorPolicy {
   try {
     document = parsed.toJS();
   } catch (cause) {
-    throw new PolicyError(origin, [`not valid YAML: ${(cause as Error).message.split("\n")[0]}`]);
+    throw new PolicyError(origin, [`not valid YAML: ${yamlErrorText((cause as Error).message)}`]);
   }
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
     throw new PolicyError(origin, ["the document must be a mapping with apiVersion: mesh-tailor.io/v1alpha1 and kind: TailorPolicy"]);

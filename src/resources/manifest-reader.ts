@@ -1,6 +1,7 @@
 import { LineCounter, parseAllDocuments } from "yaml";
 import { readFailure, readFileBounded, TooLargeError } from "../util/bounded-read.js";
 import { firstDuplicateKey } from "../util/yaml-keys.js";
+import { yamlErrorText } from "../util/yaml-error.js";
 
 /** Input `inject` cannot use: unreadable, too large, or not YAML/JSON (naming the document, line and column). */
 export class ManifestError extends Error {
@@ -59,7 +60,7 @@ export function parseManifests(text: string, origin: string): unknown[] {
     const error = document.errors[0];
     if (error) {
       const where = error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : "unknown position";
-      throw new ManifestError(origin, `not a valid manifest: document ${index + 1}, ${where}: ${error.message.split("\n")[0]}`);
+      throw new ManifestError(origin, `not a valid manifest: document ${index + 1}, ${where}: ${yamlErrorText(error.message)}`);
     }
     const duplicate = firstDuplicateKey(document, lines);
     if (duplicate) throw new ManifestError(origin, `not a valid manifest: document ${index + 1}, ${duplicate}`);
@@ -67,7 +68,7 @@ export function parseManifests(text: string, origin: string): unknown[] {
     try {
       value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (cause) {
-      throw new ManifestError(origin, `not a valid manifest: document ${index + 1}: ${(cause as Error).message.split("\n")[0]}`);
+      throw new ManifestError(origin, `not a valid manifest: document ${index + 1}: ${yamlErrorText((cause as Error).message)}`);
     }
     expanded += JSON.stringify(value ?? null).length;
     if (expanded > budget) {

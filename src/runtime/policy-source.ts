@@ -1,13 +1,21 @@
 import type { Logger } from "pino";
 import { Gauge, type Counter, type Registry } from "prom-client";
 import { loadPolicyOffThread } from "../policy/load-off-thread.js";
-import { builtInPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { builtInPolicy, loadPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
 import { readPolicyFile } from "../policy/read-file.js";
 import { FileSetWatcher, type FileSetRead } from "../util/file-set-watcher.js";
 
+/** The policy installed in the cluster, read through the API: its text, or undefined when there is none. */
+export interface InstalledPolicy {
+  readonly where: string;
+  read(): Promise<string | undefined>;
+}
+
 export interface PolicySourceOptions {
-  /** The policy file (a mounted ConfigMap), hot reloaded; undefined for the built-in policy. */
+  /** The policy file (a mounted ConfigMap), hot reloaded; undefined for the installed or the built-in policy. */
   readonly file: string | undefined;
+  /** Without a file: the installed policy, read again every poll; without either, the built-in one. */
+  readonly installed?: InstalledPolicy | undefined;
   readonly logger: Logger;
   readonly pollMs?: number | undefined;
   /** Where the source's own metrics go. */
@@ -29,6 +37,8 @@ export class PolicySource {
   private policy: CompiledPolicy;
   private closed = false;
   private readonly watcher: FileSetWatcher | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private installedText: string | undefined;
   private readonly info: Gauge<"revision">;
   private readonly refused: Gauge;
 
@@ -51,12 +61,39 @@ export class PolicySource {
     if (options.file) this.watcher = new FileSetWatcher([options.file], (read) => this.onChange(read), { ...poll, maxBytes: MAX_POLICY_BYTES });
   }
 
-  /** Reads the policy (throwing a PolicyError that says what to fix) and watches the file. */
+  /** Reads the policy (throwing a PolicyError that says what to fix) and watches where it comes from. */
   static async open(options: PolicySourceOptions): Promise<PolicySource> {
-    const initial = options.file ? await readPolicyFile(options.file) : builtInPolicy();
+    let initial: CompiledPolicy;
+    let installedText: string | undefined;
+    if (options.file) initial = await readPolicyFile(options.file);
+    else if (options.installed) {
+      installedText = await options.installed.read();
+      initial = installedText === undefined ? builtInPolicy() : loadPolicy(installedText, options.installed.where);
+    } else initial = builtInPolicy();
     const source = new PolicySource(options, initial);
+    source.installedText = installedText;
     source.watcher?.start([Buffer.from(initial.source)]);
+    if (!options.file && options.installed) source.poll(options.installed);
     return source;
+  }
+
+  /** The installed policy, read again every poll; a change is loaded as a file's is. */
+  private poll(installed: InstalledPolicy): void {
+    this.poller = setInterval(() => {
+      installed.read().then(
+        (text) => {
+          if (this.closed || text === this.installedText) return;
+          this.installedText = text;
+          void this.onChange(text === undefined ? { ok: true, contents: [Buffer.from(builtInPolicy().source)] } : { ok: true, contents: [Buffer.from(text)] });
+        },
+        (error: unknown) =>
+          this.options.logger.warn(
+            { err: { message: (error as Error).message }, policy: installed.where },
+            "installed policy not read; the current one stays in force",
+          ),
+      );
+    }, this.options.pollMs ?? 10_000);
+    this.poller.unref();
   }
 
   get current(): CompiledPolicy {
@@ -65,7 +102,7 @@ export class PolicySource {
 
   /** Where the policy comes from, for logs. */
   get origin(): string {
-    return this.options.file ?? "built-in";
+    return this.options.file ?? this.options.installed?.where ?? "built-in";
   }
 
   /** Reads the file now instead of waiting for an event or the poll. */
@@ -76,11 +113,12 @@ export class PolicySource {
   close(): void {
     this.closed = true;
     this.watcher?.close();
+    clearInterval(this.poller);
   }
 
   private async onChange(read: FileSetRead): Promise<void> {
     const { logger, reloads } = this.options;
-    const path = this.options.file ?? "";
+    const path = this.origin;
     try {
       if (!read.ok) throw new PolicyError(path, [`cannot read the file (${read.error.message})`]);
       const next = await loadPolicyOffThread(read.contents[0]!.toString("utf8"), path);

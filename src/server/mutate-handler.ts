@@ -13,6 +13,8 @@ import type { Metrics, RequestOutcome } from "./metrics.js";
 
 // A log field copied from a request is cut here: one request must not write a megabyte of log.
 const LOG_FIELD_LIMIT = 256;
+// The warnings an admission logs: their text says what was overridden or declined, and why.
+const LOG_WARNINGS = 10;
 const logField = (value: unknown): string | undefined => (typeof value === "string" ? truncate(value, LOG_FIELD_LIMIT) : undefined);
 
 export interface MutateOptions {
@@ -39,7 +41,8 @@ export interface AdmissionLog {
   outcome: RequestOutcome;
   reason?: string | undefined;
   mutations?: readonly string[] | undefined;
-  warnings?: number | undefined;
+  /** Their text, each cut to LOG_FIELD_LIMIT, at most LOG_WARNINGS of them (and how many more). */
+  warnings?: readonly string[] | undefined;
   durationMs: number;
 }
 
@@ -159,7 +162,10 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
           log.workload = logField(summary.workload);
           log.service = logField(summary.service);
           log.mutations = summary.applied;
-          log.warnings = summary.warnings;
+          if (summary.warnings.length > 0) {
+            log.warnings = summary.warnings.slice(0, LOG_WARNINGS).map((w) => truncate(w, LOG_FIELD_LIMIT));
+            if (summary.warnings.length > LOG_WARNINGS) log.warnings = [...log.warnings, `and ${summary.warnings.length - LOG_WARNINGS} more`];
+          }
           for (const name of summary.applied) metrics.mutationsApplied.labels(name).inc();
           for (const failure of summary.failures) {
             metrics.mutationFailures.labels(failure.mutation).inc();

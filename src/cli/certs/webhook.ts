@@ -54,6 +54,28 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
   }
   if (values["if-missing"] && values.force) throw new UsageError("--if-missing keeps an existing Secret and --force replaces it: choose one");
 
+  const secretName = values.secret ?? "mesh-tailor-tls";
+  if (values.apply && values["if-missing"]) {
+    // An existing Secret is kept: nothing is issued or written here, only its CA trusted.
+    const kept = await applyToCluster(values.context, async (api, apply) => {
+      const existing = await apply.existingWebhookCa(api, namespace, secretName);
+      if (!existing.exists) return undefined;
+      if (!existing.caPem)
+        throw new apply.ApplyRefusedError(
+          `Secret ${namespace}/${secretName} has no ca.crt, so no caBundle can trust it; delete it, or rotate it with --force instead of --if-missing`,
+        );
+      const messages = values["no-ca-bundle"] ? [] : [await apply.patchCaBundle(api, values["webhook-configuration"] ?? "00-mesh-tailor", existing.caPem)];
+      return { caPem: existing.caPem, messages };
+    });
+    if (kept) {
+      for (const message of kept.messages) write(io.stderr, message);
+      write(io.stderr, `Secret ${namespace}/${secretName} exists: kept (--if-missing); nothing was written to ${dir}`);
+      write(io.stderr, "caBundle (base64 of the kept ca.crt):");
+      write(io.stdout, Buffer.from(kept.caPem).toString("base64"));
+      return EXIT_OK;
+    }
+  }
+
   const why = "pass --force to replace the webhook's certificate.";
   const hosts = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, ...ips];
   const { files } = await writeCertificateSet(
@@ -80,7 +102,7 @@ export async function webhook(argv: readonly string[], io: CliIO): Promise<numbe
         api,
         {
           namespace,
-          secretName: values.secret ?? "mesh-tailor-tls",
+          secretName,
           webhookConfiguration: values["webhook-configuration"] ?? "00-mesh-tailor",
           certPem: files[0]!.content,
           keyPem: files[1]!.content,

@@ -3,7 +3,9 @@ import { X509Certificate } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { issueServingBundle, type ServingBundle } from "../../certs/serving.js";
 import { builtInPolicy, loadPolicy } from "../../policy/load.js";
+import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { cli } from "../../../test/fixtures/run-cli.js";
 import type { DoctorCheck } from "./check.js";
 import { caBundle } from "./checks/ca-bundle.js";
 import { controller, webhook } from "./checks/deployments.js";
@@ -53,6 +55,8 @@ function healthy(): Facts {
     now: new Date(),
     serverVersion: "v1.34.4",
     policy: { policy: builtInPolicy(), origin: "built-in" },
+    policyValidity: { origin: "built-in", problems: undefined, revision: builtInPolicy().revision, services: 0, meshEnabled: true },
+    servedPolicy: { read: true, revisions: [builtInPolicy().revision], refused: false },
     configurations: [meshTailorConfiguration(serving.caPem), ISTIO],
     installNamespace: "mesh-tailor",
     webhookDeployment: deployment("mesh-tailor", 3, 3),
@@ -228,16 +232,78 @@ describe("doctor's declarations", () => {
       },
       list<T>(path: string): Promise<{ items: T[]; resourceVersion: string }> {
         asked.push(`LIST ${path}`);
-        return Promise.resolve({ items: [] as T[], resourceVersion: "1" });
+        // The webhook's one pod, running: its /metrics say what it serves.
+        const items = path.endsWith("/pods") ? [{ metadata: { name: "mesh-tailor-0" }, status: { phase: "Running" } }] : [];
+        return Promise.resolve({ items: items as T[], resourceVersion: "1" });
+      },
+      getText(path: string): Promise<string> {
+        asked.push(`GET ${path}`);
+        assert.equal(path, "/api/v1/namespaces/mesh-tailor/pods/https:mesh-tailor-0:8443/proxy/metrics");
+        return Promise.resolve('# HELP x\nmesh_tailor_policy_info{revision="0123abcd4567"} 1\nmesh_tailor_policy_refused 1\n');
       },
     };
     const results = await doctor(api, undefined);
     assert.equal(new Set(asked).size, asked.length, `each fact read once: ${asked.join(", ")}`);
     const policyRow = results.find((r) => r.check === "policy")!;
     assert.equal(policyRow.status, "error");
-    assert.match(policyRow.detail, /policy is invalid.*mesh\.enabled/);
+    assert.match(policyRow.detail, /mesh-tailor-policy policy\.yaml is invalid: mesh\.enabled/);
+    assert.match(policyRow.detail, /the webhook serves revision 0123abcd4567 \(and refuses the policy it was last given\)/);
     assert.equal(results.find((r) => r.check === "kubernetes-version")!.status, "error", "needs the policy");
     assert.equal(results.find((r) => r.check === "webhook-order")!.status, "error", "judged without the policy: nothing installed");
     assert.match(results.find((r) => r.check === "webhook-order")!.detail, /no MutatingWebhookConfiguration/);
+  });
+});
+
+describe("doctor's fixes", () => {
+  before(async () => {
+    [serving, other, meshRoot] = await Promise.all([
+      issueServingBundle({ hosts: ["mesh-tailor", "mesh-tailor.mesh-tailor.svc"], days: 365 }),
+      issueServingBundle({ hosts: ["mesh-tailor.mesh-tailor.svc"], days: 365 }),
+      issueServingBundle({ hosts: ["istiod.istio-system.svc"], days: 1 }),
+    ]);
+  });
+
+  /** Every command a fix names (mesh-tailor's own and kubectl's), as it would be typed. */
+  const commandsIn = (fix: string): string[][] =>
+    fix.split(/;|\||\(|\)|\s{2,}/).flatMap((segment) => {
+      const start = segment.search(/\b(mesh-tailor|kubectl) /);
+      return start === -1 ? [] : [segment.slice(start).trim().split(/\s+/)];
+    });
+
+  it("print only commands that parse as written: mesh-tailor's with its own parser, kubectl's with kubectl's", async () => {
+    const broken: Facts[] = [
+      {
+        ...healthy(),
+        tlsSecret: undefined,
+        meshCa: undefined,
+        webhookDeployment: deployment("mesh-tailor", 0, 3),
+        controllerDeployment: undefined,
+        istiods: [],
+        namespaces: [{ metadata: { name: "payments", labels: { "istio-injection": "enabled" } } }],
+        policyValidity: { origin: "ConfigMap mesh-tailor/mesh-tailor-policy", problems: ["mesh.enabled: expected boolean"] },
+        policy: resolved("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    revision: canary\n"),
+      },
+      {
+        ...healthy(),
+        configurations: [meshTailorConfiguration(other.caPem), ISTIO],
+        webhookDeployment: deployment("mesh-tailor", 1, 3),
+        now: new Date(Date.now() + 30 * DAY),
+      },
+      { ...healthy(), configurations: [ISTIO], servedPolicy: { read: true, revisions: ["0123"], refused: true } },
+    ];
+    const fixes = new Set((await Promise.all(broken.map((facts) => runChecks(facts)))).flat().flatMap((r) => (r.fix ? [r.fix] : [])));
+    const commands = [...fixes].flatMap(commandsIn);
+    assert.ok(commands.length >= 10, `the broken installations give commands to run: ${[...fixes].join(" | ")}`);
+    for (const command of commands) {
+      const [tool, ...args] = command;
+      // --help after the flags: each tool parses every flag first, and refuses one it does not know.
+      if (tool === "mesh-tailor") {
+        const run = await cli([...args, "--help"]);
+        assert.equal(run.code, 0, `${command.join(" ")}: ${run.stderr}`);
+      } else {
+        const run = spawnSync("kubectl", [...args, "--help"], { encoding: "utf8" });
+        assert.equal(run.status, 0, `${command.join(" ")}: ${run.stderr}`);
+      }
+    }
   });
 });

@@ -36,7 +36,7 @@ async function runCheck(check: DoctorCheck, facts: { pick(names: readonly FactNa
  * at all fails doctor itself.
  */
 export async function doctor(
-  api: Pick<KubeApi, "get" | "list">,
+  api: Pick<KubeApi, "get" | "getText" | "list">,
   configFile: string | undefined,
   now = new Date(),
   checks: readonly DoctorCheck[] = DOCTOR_CHECKS,

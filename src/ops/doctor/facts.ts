@@ -2,6 +2,7 @@ import { isForbidden, isNotFound } from "../../kube/errors.js";
 import type { KubeApi } from "../../kube/client.js";
 import type { KubeObject } from "../../kube/object.js";
 import { installNamespaceOf, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "../../namespaces/webhook-configurations.js";
+import { PolicyError } from "../../policy/load.js";
 import { resolvePolicy, type ResolvedPolicy } from "../installed-policy.js";
 import { COLLECTIONS } from "../snapshot.js";
 
@@ -30,7 +31,18 @@ export interface Facts {
   readonly meshCa: Readable<Secret>;
   readonly istiods: readonly Deployment[];
   readonly namespaces: readonly KubeObject[];
+  /** The installed (or --config) policy as text was judged: valid, or its problems; never throws for an invalid one. */
+  readonly policyValidity: PolicyValidity;
+  /** What the webhook's pods say they serve (their /metrics, through the API server's pod proxy). */
+  readonly servedPolicy: ServedPolicy;
 }
+
+export type PolicyValidity =
+  | { readonly origin: string; readonly problems: undefined; readonly revision: string; readonly services: number; readonly meshEnabled: boolean }
+  | { readonly origin: string; readonly problems: readonly string[] };
+
+export type ServedPolicy =
+  { readonly read: true; readonly revisions: readonly string[]; readonly refused: boolean } | { readonly read: false; readonly why: string };
 
 export type FactName = keyof Facts;
 
@@ -70,14 +82,59 @@ const READERS: Readers = {
   istiods: async (facts) =>
     (await orUndefined(facts.api.list<Deployment>("/apis/apps/v1/namespaces/istio-system/deployments", { labelSelector: "app=istiod" })))?.items ?? [],
   namespaces: async (facts) => (await facts.api.list(COLLECTIONS.namespaces, {}, { metadataOnly: true })).items,
+  policyValidity: async (facts) => {
+    try {
+      const { origin, policy } = await facts.get("policy");
+      return { origin, problems: undefined, revision: policy.revision, services: policy.policy.services.length, meshEnabled: policy.policy.mesh.enabled };
+    } catch (error) {
+      if (error instanceof PolicyError) return { origin: error.origin, problems: error.problems };
+      throw error;
+    }
+  },
+  servedPolicy: async (facts) => readServedPolicy(facts.api, await facts.get("installNamespace")),
 };
+
+/** A metric's samples in a Prometheus text page: label set to value. */
+const samples = (page: string, name: string): { labels: string; value: number }[] =>
+  page.split("\n").flatMap((line) => {
+    const match = new RegExp(`^${name}(\\{[^}]*\\})?\\s+(\\S+)$`).exec(line);
+    return match ? [{ labels: match[1] ?? "", value: Number(match[2]) }] : [];
+  });
+
+/**
+ * The policy revisions the webhook's running pods serve, from their /metrics
+ * (mesh_tailor_policy_info, mesh_tailor_policy_refused), read through the API server's pod
+ * proxy: what a refused policy leaves in force. A user without pods/proxy learns why not.
+ */
+async function readServedPolicy(api: Pick<KubeApi, "getText" | "list">, namespace: string): Promise<ServedPolicy> {
+  try {
+    const { items } = await api.list(`/api/v1/namespaces/${namespace}/pods`, {
+      labelSelector: "app.kubernetes.io/name=mesh-tailor,app.kubernetes.io/component=webhook",
+    });
+    const running = items.filter((pod) => (pod["status"] as { phase?: string } | undefined)?.phase === "Running").slice(0, 3);
+    if (running.length === 0) return { read: false, why: `no running webhook pod in ${namespace}` };
+    const pages = await Promise.all(
+      running.map((pod) => api.getText(`/api/v1/namespaces/${namespace}/pods/https:${pod.metadata.name}:8443/proxy/metrics`, { timeoutMs: 5_000 })),
+    );
+    const revisions = new Set<string>();
+    let refused = false;
+    for (const page of pages) {
+      for (const sample of samples(page, "mesh_tailor_policy_info"))
+        if (sample.value === 1) revisions.add(/revision="([^"]*)"/.exec(sample.labels)?.[1] ?? "?");
+      if (samples(page, "mesh_tailor_policy_refused").some((s) => s.value === 1)) refused = true;
+    }
+    return { read: true, revisions: [...revisions], refused };
+  } catch (error) {
+    return { read: false, why: isForbidden(error) ? "forbidden to this user (it needs get on pods/proxy)" : (error as Error).message };
+  }
+}
 
 /** Reads each fact once, when a check first asks for it; a fact that cannot be read fails only the checks that need it. */
 export class FactReader {
   private readonly read = new Map<FactName, Promise<unknown>>();
 
   constructor(
-    readonly api: Pick<KubeApi, "get" | "list">,
+    readonly api: Pick<KubeApi, "get" | "getText" | "list">,
     readonly configFile: string | undefined,
     readonly nowDate: Date,
   ) {}

@@ -5,6 +5,7 @@ import { istio } from "./istio.js";
 import { kubernetesVersion } from "./kubernetes-version.js";
 import { meshCa } from "./mesh-ca.js";
 import { policy } from "./policy.js";
+import { revisions } from "./revisions.js";
 import { servingCertificate } from "./serving-certificate.js";
 import { untailoredNamespaces } from "./untailored-namespaces.js";
 import { webhookOrder } from "./webhook-order.js";
@@ -20,5 +21,6 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   controller,
   kubernetesVersion,
   istio,
+  revisions,
   untailoredNamespaces,
 ];

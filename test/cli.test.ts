@@ -145,6 +145,15 @@ describe("the mesh-tailor CLI", () => {
     }
   });
 
+  it("ends quietly, with its own exit code, when the reader of its output goes away (status | head)", () => {
+    // Output well past a pipe's buffer, so that writes are still pending when head leaves.
+    const many = Array.from({ length: 400 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}, labels: {app: reviews}}\nspec: {containers: [{name: app, image: app:1}]}\n`).join("---\n");
+    const manifest = file("many-pods.yaml", many);
+    const run = spawnSync("bash", ["-c", `"${process.execPath}" "${CLI}" inject -f "${manifest}" | head -2 >/dev/null; exit \${PIPESTATUS[0]}`], { encoding: "utf8", timeout: 30_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /EPIPE/, "no EPIPE stack");
+  });
+
   it("cluster commands exit 1 saying what to fix when there is no cluster to talk to", () => {
     // A process of its own: the kubeconfig is found through the process's KUBECONFIG.
     const run = (args: string[], kubeconfig: string) =>

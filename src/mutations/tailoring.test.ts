@@ -59,9 +59,28 @@ const withoutRecords = (pod: Pod): Pod => {
   return { ...pod, metadata: { ...pod.metadata, annotations } };
 };
 
+/**
+ * TEMPLATE as the webhook receives a pod made from it: with what the ReplicaSet and kube-apiserver
+ * add before admission webhooks run (a pod-template-hash label, the ServiceAccount's token volume
+ * mounted in every container), which the template that status judges does not have.
+ */
+function asCreated(template: Pod): Pod {
+  const mount = { name: "kube-api-access-x", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true };
+  return {
+    ...template,
+    metadata: { ...template.metadata, labels: { ...template.metadata?.labels, "pod-template-hash": "7d9f8b6c5d" } },
+    spec: {
+      ...template.spec,
+      serviceAccountName: "default",
+      volumes: [...((template.spec["volumes"] as unknown[] | undefined) ?? []), { name: "kube-api-access-x", projected: { sources: [] } }],
+      containers: template.spec.containers.map((c) => ({ ...c, volumeMounts: [...((c["volumeMounts"] as unknown[] | undefined) ?? []), mount] })),
+    },
+  };
+}
+
 /** A pod made from TEMPLATE under POLICY, as it runs: admitted, injected by Istio when selected, admitted again. */
 function admit(template: Pod, policy: CompiledPolicy): KubeObject {
-  const first = runPipeline({ pod: template, namespace: "shop" }, policy);
+  const first = runPipeline({ pod: asCreated(template), namespace: "shop" }, policy);
   const pod = first.decision?.selected ? runPipeline({ pod: withClassicProxy(first.pod), namespace: "shop" }, policy).pod : first.pod;
   return { ...pod, metadata: { ...pod.metadata, name: "p", namespace: "shop" } } as KubeObject;
 }

@@ -7,11 +7,21 @@ import type { Pod } from "../pod/types.js";
 const token = (key: string): string => key.replace(/~/g, "~0").replace(/\//g, "~1");
 const RECORD_PATHS = new Set(meshTailor.RECORDS.map((key) => `/metadata/annotations/${token(key)}`));
 
-/** Every leaf of VALUE under PATH, as JSON text, by its JSON pointer; empty objects and arrays are leaves too. */
+const namedItems = (value: readonly unknown[]): value is readonly { name: string }[] =>
+  value.length > 0 && value.every((item) => item !== null && typeof item === "object" && typeof (item as { name?: unknown }).name === "string");
+
+/**
+ * Every leaf of VALUE under PATH, as JSON text, by its path. An empty object or list is no leaf:
+ * `labels: {}` and no labels at all are the same to what the webhook writes. A list of named items (containers, volumes) is keyed by name, its order a leaf of its
+ * own, so that moving the proxy first changes two leaves, not every field of every container
+ * after it (fields the API server added to them, which a pod template does not have, included).
+ */
 function flatten(value: unknown, path: string, into: Map<string, string>): Map<string, string> {
-  if (value !== null && typeof value === "object") {
+  if (Array.isArray(value) && namedItems(value)) {
+    into.set(`${path}#order`, JSON.stringify(value.map((item) => item.name)));
+    for (const item of value) flatten(item, `${path}[${token(item.name)}]`, into);
+  } else if (value !== null && typeof value === "object") {
     const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-    if (entries.length === 0) into.set(path, Array.isArray(value) ? "[]" : "{}");
     for (const [key, child] of entries) flatten(child, `${path}/${token(key)}`, into);
   } else if (value !== undefined) {
     into.set(path, JSON.stringify(value));

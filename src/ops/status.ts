@@ -148,6 +148,8 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     let service = verdict?.service;
     let inMesh = verdict?.selected;
     let entryIndex = verdict?.entryIndex;
+    // Bare pods have no template: the verdict on the first of them stands for the row.
+    let rowVerdict = verdict;
     for (const pod of pods) {
       const judged = judgePod(pod, template, true, policy, verdict, snapshot.webhookConfigurations ? revisions : undefined);
       if (judged.hasProxy) withProxy += 1;
@@ -158,6 +160,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       service ??= judged.verdict.service;
       if (!template && inMesh === undefined) inMesh = judged.verdict.selected;
       entryIndex ??= judged.verdict.entryIndex;
+      rowVerdict ??= judged.verdict;
     }
     if (!matchesService(service ?? "")) return;
     rows.push({
@@ -172,7 +175,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       withoutProxy: pods.length - withProxy,
       stale,
       staleReason,
-      problem: problemOf(verdict, namespace),
+      problem: problemOf(rowVerdict, namespace),
       entryIndex,
     });
   };

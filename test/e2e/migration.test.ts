@@ -175,13 +175,14 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
 
     const dryRun = await cluster.cli(["rollout", "--namespace", "shop", "--dry-run"]);
     assert.equal(dryRun.code, 0, dryRun.stderr);
-    assert.match(dryRun.stderr, /restart 2 workload\(s\):\n {2}shop\/deployment\/blocked\n {2}shop\/deployment\/ratings/);
+    assert.match(dryRun.stdout, /restart 2 workload\(s\):\n {2}shop\/deployment\/blocked\n {2}shop\/deployment\/ratings/, "the plan is what --dry-run was asked for: on stdout");
 
     const wave = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "1", "--timeout", "60s", "--yes"]);
     assert.equal(wave.code, 1, `a failed wave exits 1: ${wave.stderr}`);
     const failed = events(wave).find((e) => e["event"] === "failed");
     assert.equal(failed?.["target"]!["name"], "blocked");
     assert.match(failed["reason"]!, /progress deadline exceeded|timed out/);
+    assert.match(failed["reason"]!, /1 pod\(s\) not scheduled: Unschedulable: .*node/, "the failure says why: the pods' scheduling");
     assert.deepEqual(
       events(wave)
         .filter((e) => e["event"] === "started")

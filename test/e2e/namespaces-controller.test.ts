@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Pod } from "@kubernetes/client-node";
 import type { Sidecar } from "../../src/namespaces/default-sidecar.js";
+import type { StatusReport } from "../../src/ops/status.js";
 import type { Explanation } from "../../src/ops/explain.js";
 import type { NamespaceRow } from "../../src/ops/namespaces.js";
 import { serviceAccountKubeconfig, startController, type ControllerProcess } from "./harness/controller-process.js";
@@ -219,8 +220,14 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     await cluster.createPod("legacy", pod("ratings-1", "ratings"));
     const list = await cluster.cli(["namespaces", "list", "--config", cluster.policyFile]);
     assert.equal(list.code, 1, "a revision the namespace label overrides is a conflict");
-    assert.match(list.stderr, /conflict: legacy: 1 pod\(s\) whose service has a revision, which istio-injection=enabled overrides/);
-    assert.match(list.stdout, /^legacy\s+yes\s+istio-injection=enabled\s+managed\s+1\s+1\s+1\s+0$/m);
+    assert.match(list.stderr, /conflict: legacy: 1 pod\(s\) the policy cannot take effect on: injected by revision default, not revision "canary": namespace legacy's Istio label overrides the revision/);
+    // Stale: injected by the default revision where the policy asks for canary (status agrees).
+    assert.match(list.stdout, /^legacy\s+yes\s+istio-injection=enabled\s+managed\s+1\s+1\s+1\s+1$/m);
+    const status = await cluster.cli(["status", "--namespace", "legacy", "--config", cluster.policyFile, "-o", "json"]);
+    assert.equal(status.code, 1, "status agrees: a policy that cannot take effect here");
+    const [ratings] = (JSON.parse(status.stdout) as StatusReport).workloads;
+    assert.match(ratings!.staleReason ?? "", /injected by revision default; the policy asks for canary/);
+    assert.match(ratings!.problem ?? "", /not revision "canary": namespace legacy's Istio label overrides the revision/);
   });
 
   it("explains a pod Istio's injector will inject and one it will not, from the live webhooks", async () => {
@@ -228,7 +235,7 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     assert.equal(injected.code, 0, injected.stderr);
     assert.match(injected.stdout, /namespace enabled:\s+yes; no Istio namespace label/);
     assert.match(injected.stdout, /policy entry:\s+services\[0\] \{"namespace":"\*","name":"reviews"/);
-    assert.match(injected.stdout, /decision:\s+INTO the mesh, because a services entry matches it \(inject: true\)/);
+    assert.match(injected.stdout, /decision:\s+INTO the mesh, because a services entry matches its service name "reviews" \(inject: true\)/);
     assert.match(injected.stdout, /Istio injection:\s+INJECTED by object.sidecar-injector.istio.io \(istio-sidecar-injector\)/);
     // A bare pod is judged as it stands: Istio's proxy is in it, so the proxy's preStop applies too.
     assert.match(injected.stdout, /customizations:\s+inject, hold, prestop, branch/);
@@ -247,7 +254,7 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     const canary = await cluster.cli(["explain", "-n", "shop", "deployment/ratings", "--config", cluster.policyFile, "-o", "json"]);
     assert.equal(canary.code, 0, canary.stderr);
     const explained = JSON.parse(canary.stdout) as Explanation;
-    assert.deepEqual(explained.decision, { selected: true, reason: "a services entry matches it (inject: true)" });
+    assert.deepEqual(explained.decision, { selected: true, reason: 'a services entry matches its service name "ratings" (inject: true)' });
     assert.equal(explained.sets["istio.io/rev"], "canary");
     assert.deepEqual(
       explained.injectors.filter((i) => i.injects),

@@ -86,7 +86,10 @@ describe("the mesh-tailor CLI", () => {
       assert.equal(run.code, 0, command.name);
       assert.match(run.stdout, /Usage:/, command.name);
     }
-    assert.equal((await cli(["--help"])).code, 0);
+    const help = await cli(["--help"]);
+    assert.equal(help.code, 0);
+    // The longest name still stands apart from its summary.
+    assert.match(help.stdout, /^ {2}namespaces {2}enable, disable and list/m);
   });
 
   it("has --help on every certs subcommand, and refuses stray arguments with exit 2", async () => {
@@ -147,9 +150,15 @@ describe("the mesh-tailor CLI", () => {
 
   it("ends quietly, with its own exit code, when the reader of its output goes away (status | head)", () => {
     // Output well past a pipe's buffer, so that writes are still pending when head leaves.
-    const many = Array.from({ length: 400 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}, labels: {app: reviews}}\nspec: {containers: [{name: app, image: app:1}]}\n`).join("---\n");
+    const many = Array.from(
+      { length: 400 },
+      (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}, labels: {app: reviews}}\nspec: {containers: [{name: app, image: app:1}]}\n`,
+    ).join("---\n");
     const manifest = file("many-pods.yaml", many);
-    const run = spawnSync("bash", ["-c", `"${process.execPath}" "${CLI}" inject -f "${manifest}" | head -2 >/dev/null; exit \${PIPESTATUS[0]}`], { encoding: "utf8", timeout: 30_000 });
+    const run = spawnSync("bash", ["-c", `"${process.execPath}" "${CLI}" inject -f "${manifest}" | head -2 >/dev/null; exit \${PIPESTATUS[0]}`], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.doesNotMatch(run.stderr, /EPIPE/, "no EPIPE stack");
   });

@@ -84,6 +84,20 @@ describe("HTTP routes", () => {
     assert.equal(typeof fields["durationMs"], "number");
   });
 
+  it("logs the text of the warnings an admission answers with, bounded", async () => {
+    const { app, lines } = appUnderTest();
+    // A user's own branch and inject label, both overridden or kept with a warning.
+    const pod = appPod({ labels: { branch: "feature-x", "sidecar.istio.io/inject": "false" } });
+    const response = await request(app)
+      .post("/mutate")
+      .send(podCreateReview(pod, { uid: "uid-w" }))
+      .expect(200);
+    const warnings = (response.body as AnsweredReview).response.warnings ?? [];
+    assert.ok(warnings.length > 0, "the pod earns warnings");
+    const fields = lines.find((l) => l["msg"] === "admission")!["admission"] as Record<string, unknown>;
+    assert.deepEqual(fields["warnings"], warnings, "the log line carries what kubectl prints");
+  });
+
   it("POST /mutate answers a v1beta1 review in v1beta1", async () => {
     const { app } = appUnderTest();
     const response = await request(app)

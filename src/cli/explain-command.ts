@@ -30,7 +30,8 @@ const FLAGS = {
   output: { type: "string", short: "o" },
 } as const;
 
-function render(e: Explanation): string {
+/** An explanation as text, one line a fact; a value is never broken across lines. */
+export function renderExplanation(e: Explanation): string {
   const lines: string[] = [];
   const yesNo = (value: boolean) => (value ? "yes" : "no");
   lines.push(`${e.target} in namespace ${e.namespace.name}`);
@@ -82,7 +83,7 @@ export const explainCommand: Command = {
     const namespace = values.namespace;
     return withClusterPolicy(values.context, values.config, import("../ops/explain.js"), async (api, { policy, origin }, { explain }) => {
       const explanation = await explain(api, namespace, target, policy, origin);
-      write(io.stdout, format === "json" ? JSON.stringify(explanation, null, 2) : render(explanation));
+      write(io.stdout, format === "json" ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation));
       return EXIT_OK;
     });
   },

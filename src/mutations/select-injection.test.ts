@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appPod, classicInjected, migratingPolicy, nativeInjected, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
+import { runPipeline } from "./pipeline.js";
 import { selectInjection } from "./select-injection.js";
 
 const labels = (r: ReturnType<typeof runMutation>) => r.pod.metadata?.labels ?? {};
@@ -29,6 +30,17 @@ describe("select-injection: per-service migration and rollback", () => {
     const pod = appPod();
     delete pod.metadata!.labels!["app"];
     assert.equal(labels(runMutation(selectInjection, pod, migratingPolicy()))["sidecar.istio.io/inject"], "true");
+  });
+
+  it("matches an entry by the workload's name when the service label names something else (a Helm chart's name)", () => {
+    // Release "reviews" of chart "demo": app.kubernetes.io/name is the chart's name on every pod.
+    const pod = appPod({ labels: { "app.kubernetes.io/name": "demo" } });
+    const result = runMutation(selectInjection, pod, migratingPolicy());
+    assert.equal(labels(result)["sidecar.istio.io/inject"], "true");
+    const decided = runPipeline({ pod, namespace: "shop" }, migratingPolicy()).decision!;
+    assert.equal(decided.matchedBy, `its Deployment's name "reviews"`);
+    assert.match(decided.reason, /a services entry matches its Deployment's name "reviews"/);
+    assert.equal(runPipeline({ pod: appPod(), namespace: "shop" }, migratingPolicy()).decision!.matchedBy, `its service name "reviews"`);
   });
 
   it("lets a per-service entry with inject: false take a service out", () => {

@@ -18,3 +18,28 @@ describe("explain's target", () => {
     assert.equal(parseTarget(""), undefined);
   });
 });
+
+describe("explain's text", () => {
+  it("never breaks a line inside a value (a ProxyConfig's YAML is quoted)", async () => {
+    const { renderExplanation } = await import("../cli/explain-command.js");
+    const text = renderExplanation({
+      target: "Deployment/reviews",
+      namespace: { name: "shop", enabled: true, istioLabels: [] },
+      policy: { origin: "built-in", revision: "abc" },
+      service: "reviews",
+      workload: "Deployment/reviews",
+      entry: undefined,
+      decision: { selected: true, reason: "because" },
+      meshTailorWebhookCalled: true,
+      injectors: [],
+      sets: { "proxy.istio.io/config": "holdApplicationUntilProxyStarts: true\nconcurrency: 2\n", "sidecar.istio.io/inject": "true" },
+      customizations: ["inject", "hold"],
+      warnings: [],
+      pods: { total: 0, withProxy: 0, stale: [] },
+    });
+    const line = text.split("\n").find((l) => l.includes("sets before Istio"))!;
+    assert.ok(line.includes('proxy.istio.io/config="holdApplicationUntilProxyStarts: true\\nconcurrency: 2\\n"'), line);
+    assert.ok(line.includes("sidecar.istio.io/inject=true"));
+    assert.ok(!text.split("\n").some((l) => l.startsWith("concurrency")), "no line starts inside a value");
+  });
+});

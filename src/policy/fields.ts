@@ -28,7 +28,11 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
     comment: "per-service entries, first match wins; globs (*, ?) in namespace and name",
   },
   { path: "services[].namespace", meaning: "glob (`*`, `?`, `[...]`) on the namespace" },
-  { path: "services[].name", meaning: "glob on the service name (else on the workload's name: a Helm release's pods named after their chart are still found)", defaultText: "required" },
+  {
+    path: "services[].name",
+    meaning: "glob on the service name (else on the workload's name: a Helm release's pods named after their chart are still found)",
+    defaultText: "required",
+  },
   { path: "services[].inject", meaning: "listing a service migrates it; `false` keeps it out" },
   { path: "services[].revision", meaning: "`istio.io/rev`, to move one service to a canary control plane" },
   { path: "services[].hostPassthrough", meaning: "`none`, `outbound`, `inbound`, `both`" },

@@ -145,3 +145,13 @@ describe("loadPolicy", () => {
     assert.notEqual(loadPolicy(`${text}  - name: ratings\n`).revision, loadPolicy(text).revision);
   });
 });
+
+describe("a policy that is not YAML", () => {
+  it("is refused with where and what, in words (no dangling colon, no source excerpt)", () => {
+    assert.throws(
+      () => loadPolicy("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: [a\n", "p.yaml"),
+      (error: PolicyError) =>
+        error.problems.length === 1 && /^not valid YAML at line \d+, column \d+: .*[^:]$/.test(error.problems[0]!) && !error.problems[0]!.includes("\n"),
+    );
+  });
+});

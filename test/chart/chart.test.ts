@@ -173,7 +173,10 @@ describe("charts/mesh-tailor", () => {
       [{ webhook: { failurePolicy: "Sometimes" } }, /\/webhook\/failurePolicy': value must be one of 'Ignore', 'Fail'/],
       [{ webhook: { namespaceSelectorExtraTerms: [{ key: "team", operator: "Equals" }] } }, /\/webhook\/namespaceSelectorExtraTerms\/0\/operator'/],
       // A policy must reach the cluster at least as YAML and as a TailorPolicy.
-      [{ policy: "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices: [\n" }, /values\.policy is not valid YAML .*mesh-tailor policy validate FILE/],
+      [
+        { policy: "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices: [\n" },
+        /values\.policy is not valid YAML .*mesh-tailor policy validate FILE/,
+      ],
       [{ policy: "apiVersion: v1\nkind: ConfigMap\n" }, /values\.policy is not a TailorPolicy/],
     ] as const) {
       const result = run(HELM, ["template", "mesh-tailor", CHART, "--kube-version", KUBE_VERSION, "-f", valuesFile(values)]);

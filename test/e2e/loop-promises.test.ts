@@ -29,10 +29,15 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
   let apps: AppsV1Api;
 
   const available = (name: string, replicas: number) =>
-    waitFor(`deployment ${name} to have ${replicas} available replicas`, 120_000, async () => {
-      const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
-      return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
-    }, 500);
+    waitFor(
+      `deployment ${name} to have ${replicas} available replicas`,
+      120_000,
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
+        return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
+      },
+      500,
+    );
   const status = async (...args: string[]) => {
     const run = await cluster.cli(["status", "--namespace", "shop", "-o", "json", ...args]);
     return { code: run.code, stderr: run.stderr, report: run.stdout.startsWith("{") ? (JSON.parse(run.stdout) as StatusReport) : undefined };
@@ -41,17 +46,20 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
   const generation = async (name: string) => (await apps.readNamespacedDeployment({ namespace: "shop", name })).metadata?.generation ?? 0;
   const rollout = (...args: string[]) => cluster.cli(["rollout", "--namespace", "shop", "--yes", "--timeout", "90s", ...args]);
 
-  before(async () => {
-    cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
-    apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
-    await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
-    for (const body of [deployment("reviews", 2), deployment("ratings", 1)]) await apps.createNamespacedDeployment({ namespace: "shop", body });
-    await available("reviews", 2);
-    await available("ratings", 1);
-    await cluster.servePolicy(REVIEWS);
-    const migrated = await rollout();
-    assert.equal(migrated.code, 0, migrated.stderr);
-  }, { timeout: 300_000 });
+  before(
+    async () => {
+      cluster = await startMeshCluster(NOTHING, { workloads: true, injectorServer: true });
+      apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
+      await cluster.createNamespace("shop", { "mesh-tailor.io/enabled": "true" });
+      for (const body of [deployment("reviews", 2), deployment("ratings", 1)]) await apps.createNamespacedDeployment({ namespace: "shop", body });
+      await available("reviews", 2);
+      await available("ratings", 1);
+      await cluster.servePolicy(REVIEWS);
+      const migrated = await rollout();
+      assert.equal(migrated.code, 0, migrated.stderr);
+    },
+    { timeout: 300_000 },
+  );
 
   after(async () => {
     await cluster?.stop();
@@ -61,7 +69,9 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
     const { code, report } = await status();
     assert.equal(code, 0, "after the migration, nothing is stale");
     assert.equal(row(report, "reviews")?.withProxy, 2);
-    await cluster.servePolicy(`${REVIEWS}  - name: payments\n    revision: canary\nnamespaces:\n  defaultSidecar:\n    egressHosts: ["./*", "istio-system/*", "shared/*"]\n`);
+    await cluster.servePolicy(
+      `${REVIEWS}  - name: payments\n    revision: canary\nnamespaces:\n  defaultSidecar:\n    egressHosts: ["./*", "istio-system/*", "shared/*"]\n`,
+    );
     const after = await status();
     assert.equal(after.code, 0, `still clean: ${JSON.stringify(after.report?.summary)}`);
   });
@@ -94,6 +104,10 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
     const validate = await cluster.cli(["policy", "validate", cluster.policyFile, "--cluster"]);
     assert.equal(validate.code, 1, validate.stdout);
     assert.match(validate.stdout, /error: shop\/deployment\/ratings \(service ratings\): no Istio injection webhook injects it/);
+    await cluster.writePolicy(`${REVIEWS}  - name: detials\n`);
+    const typo = await cluster.cli(["policy", "validate", cluster.policyFile, "--cluster"]);
+    assert.equal(typo.code, 0, "a warning only");
+    assert.match(typo.stdout, /warning: services\[1\] \(name: detials, namespace: \*\) decides for no workload in the cluster/);
     await cluster.servePolicy(REVIEWS);
   });
 
@@ -107,7 +121,10 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
       await cluster.startWebhook();
     }
     assert.equal(failed.code, 1, failed.stderr);
-    assert.match(failed.stderr, /failed shop\/deployment\/ratings: rolled out, but 1 of 1 pod\(s\) are not as the policy wants them: pod ratings-\S+: admitted without mesh-tailor; no proxy, but the policy selects it/);
+    assert.match(
+      failed.stderr,
+      /failed shop\/deployment\/ratings: rolled out, but 1 of 1 pod\(s\) are not as the policy wants them: pod ratings-\S+: admitted without mesh-tailor; no proxy, but the policy selects it/,
+    );
     const rerun = await rollout("--service", "ratings");
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.equal(row((await status()).report, "ratings")?.withProxy, 1);
@@ -117,12 +134,19 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
     const invalid = `${HEADER}mesh:\n  enabled: maybe\n`;
     const configMaps = { namespace: "mesh-tailor", name: "mesh-tailor-policy" };
     // The ConfigMap only: the webhook (its file) keeps serving the last valid policy, as it would.
-    await cluster.core.patchNamespacedConfigMap({ ...configMaps, body: { data: { "policy.yaml": invalid } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    await cluster.core.patchNamespacedConfigMap(
+      { ...configMaps, body: { data: { "policy.yaml": invalid } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
     try {
       const doctor = await cluster.cli(["doctor", "-o", "json"]);
       assert.equal(doctor.code, 1);
       const checks = (JSON.parse(doctor.stdout) as { checks: CheckResult[] }).checks;
-      assert.deepEqual([...new Set(checks.map((c) => c.check))], DOCTOR_CHECKS.map((c) => c.name), "every check reported");
+      assert.deepEqual(
+        [...new Set(checks.map((c) => c.check))],
+        DOCTOR_CHECKS.map((c) => c.name),
+        "every check reported",
+      );
       const policy = checks.find((c) => c.check === "policy")!;
       assert.equal(policy.status, "error");
       assert.match(policy.detail, /mesh-tailor-policy policy\.yaml is invalid: mesh\.enabled/);

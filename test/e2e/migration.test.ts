@@ -175,7 +175,11 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
 
     const dryRun = await cluster.cli(["rollout", "--namespace", "shop", "--dry-run"]);
     assert.equal(dryRun.code, 0, dryRun.stderr);
-    assert.match(dryRun.stdout, /restart 2 workload\(s\):\n {2}shop\/deployment\/blocked\n {2}shop\/deployment\/ratings/, "the plan is what --dry-run was asked for: on stdout");
+    assert.match(
+      dryRun.stdout,
+      /restart 2 workload\(s\):\n {2}shop\/deployment\/blocked\n {2}shop\/deployment\/ratings/,
+      "the plan is what --dry-run was asked for: on stdout",
+    );
 
     const wave = await cluster.cli(["rollout", "--namespace", "shop", "--max-in-flight", "1", "--timeout", "60s", "--yes"]);
     assert.equal(wave.code, 1, `a failed wave exits 1: ${wave.stderr}`);

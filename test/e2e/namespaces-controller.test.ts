@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Pod } from "@kubernetes/client-node";
+import { execFile } from "node:child_process";
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type CoreV1Event, type V1Pod } from "@kubernetes/client-node";
+import { CLI } from "../fixtures/serve-process.js";
 import type { Sidecar } from "../../src/namespaces/default-sidecar.js";
 import type { StatusReport } from "../../src/ops/status.js";
 import type { Explanation } from "../../src/ops/explain.js";
@@ -220,7 +222,10 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     await cluster.createPod("legacy", pod("ratings-1", "ratings"));
     const list = await cluster.cli(["namespaces", "list", "--config", cluster.policyFile]);
     assert.equal(list.code, 1, "a revision the namespace label overrides is a conflict");
-    assert.match(list.stderr, /conflict: legacy: 1 pod\(s\) the policy cannot take effect on: injected by revision default, not revision "canary": namespace legacy's Istio label overrides the revision/);
+    assert.match(
+      list.stderr,
+      /conflict: legacy: 1 pod\(s\) the policy cannot take effect on: injected by revision default, not revision "canary": namespace legacy's Istio label overrides the revision/,
+    );
     // Stale: injected by the default revision where the policy asks for canary (status agrees).
     assert.match(list.stdout, /^legacy\s+yes\s+istio-injection=enabled\s+managed\s+1\s+1\s+1\s+1$/m);
     const status = await cluster.cli(["status", "--namespace", "legacy", "--config", cluster.policyFile, "-o", "json"]);
@@ -266,6 +271,70 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     const missing = await cluster.cli(["explain", "-n", "shop", "deployment/nope"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /deployment\/nope not found in namespace shop/);
+
+    // A name alone: no pod is called "ratings", the Deployment is.
+    const byName = await cluster.cli(["explain", "-n", "shop", "ratings", "--config", cluster.policyFile]);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.match(byName.stdout, /^deployment\/ratings in namespace shop/);
+    const none = await cluster.cli(["explain", "-n", "shop", "nothing-by-this-name"]);
+    assert.match(none.stderr, /no pod, deployment, statefulset, daemonset, cronjob, job named nothing-by-this-name in namespace shop/);
+  });
+
+  it("a label selector never enables Kubernetes' and Istio's own namespaces; naming them does", async () => {
+    const swept = await cluster.cli(["namespaces", "enable", "-l", "!no-such-label", "--dry-run", "-o", "json"]);
+    const rows = JSON.parse(swept.stdout) as { namespace: string; result: string; notes: string[] }[];
+    for (const name of ["kube-public", "kube-node-lease", "istio-system"]) {
+      const row = rows.find((r) => r.namespace === name)!;
+      assert.equal(row.result, "refused", name);
+      assert.match(row.notes.join(" "), /matched by -l, but enabled only when named/);
+    }
+    const named = await cluster.cli(["namespaces", "enable", "kube-public", "--dry-run", "-o", "json"]);
+    assert.equal((JSON.parse(named.stdout) as { result: string }[])[0]!.result, "would enable");
+  });
+
+  it("people who only read need only the reader roles; without them they are told which to ask for", async () => {
+    const admin = cluster.controlPlane.kubeConfig;
+    const core = admin.makeApiClient(CoreV1Api);
+    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+    for (const name of ["alice", "bob"]) await core.createNamespacedServiceAccount({ namespace: "default", body: { metadata: { name } } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: "alice-reader" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "mesh-tailor-reader" },
+        subjects: [{ kind: "ServiceAccount", name: "alice", namespace: "default" }],
+      },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: "mesh-tailor",
+      body: {
+        metadata: { name: "alice-policy" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "mesh-tailor-policy-reader" },
+        subjects: [{ kind: "ServiceAccount", name: "alice", namespace: "default" }],
+      },
+    });
+    const as = async (who: string, args: string[]) => {
+      const kubeconfig = await serviceAccountKubeconfig(cluster, "default", who);
+      return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig } }, (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    };
+    // RBAC takes a moment to reach the authorizer's cache.
+    await waitFor(
+      "alice's roles to take effect",
+      30_000,
+      async () => ((await as("alice", ["namespaces", "list"])).stderr.includes("forbidden") ? undefined : true),
+      500,
+    );
+    for (const args of [["namespaces", "list"], ["status"], ["explain", "-n", "shop", "ratings"], ["policy", "validate", cluster.policyFile, "--cluster"]]) {
+      const run = await as("alice", args);
+      assert.doesNotMatch(run.stderr, /forbidden/i, `${args.join(" ")}: ${run.stderr}`);
+      assert.ok([0, 1, 3].includes(run.code), `${args.join(" ")} ran (exit ${run.code}): ${run.stderr}`);
+    }
+    const bob = await as("bob", ["status"]);
+    assert.equal(bob.code, 1);
+    assert.match(bob.stderr, /cannot read the installed policy .*forbidden to this user\. Ask for the mesh-tailor-reader ClusterRole/);
   });
 
   it("never lets two replicas act at once, and hands over when the leader stops", async () => {

@@ -12,16 +12,18 @@ const namedItems = (value: readonly unknown[]): value is readonly { name: string
 
 /**
  * Every leaf of VALUE under PATH, as JSON text, by its path. An empty object or list is no leaf:
- * `labels: {}` and no labels at all are the same to what the webhook writes. A list of named items (containers, volumes) is keyed by name, its order a leaf of its
- * own, so that moving the proxy first changes two leaves, not every field of every container
- * after it (fields the API server added to them, which a pod template does not have, included).
+ * `labels: {}` and no labels at all are the same to what the webhook writes. A list of named
+ * items (containers, volumes) is keyed by name, its order a leaf of its own, so that moving the
+ * proxy first changes two leaves, not every field of every container after it (fields the API
+ * server added to them, which a pod template does not have, included).
  */
 function flatten(value: unknown, path: string, into: Map<string, string>): Map<string, string> {
-  if (Array.isArray(value) && namedItems(value)) {
-    into.set(`${path}#order`, JSON.stringify(value.map((item) => item.name)));
-    for (const item of value) flatten(item, `${path}[${token(item.name)}]`, into);
+  const list: readonly unknown[] | undefined = Array.isArray(value) ? (value as unknown[]) : undefined;
+  if (list && namedItems(list)) {
+    into.set(`${path}#order`, JSON.stringify(list.map((item) => item.name)));
+    for (const item of list) flatten(item, `${path}[${token(item.name)}]`, into);
   } else if (value !== null && typeof value === "object") {
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    const entries = list ? list.map((v, i) => [String(i), v] as const) : Object.entries(value);
     for (const [key, child] of entries) flatten(child, `${path}/${token(key)}`, into);
   } else if (value !== undefined) {
     into.set(path, JSON.stringify(value));

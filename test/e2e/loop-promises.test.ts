@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment } from "@kubernetes/client-node";
 import type { CheckResult } from "../../src/ops/doctor/check.js";
 import { DOCTOR_CHECKS } from "../../src/ops/doctor/checks/index.js";
 import type { StatusReport } from "../../src/ops/status.js";
+import { CLI } from "../fixtures/serve-process.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
 
@@ -44,6 +46,21 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
   };
   const row = (report: StatusReport | undefined, name: string) => report?.workloads.find((w) => w.name === name);
   const generation = async (name: string) => (await apps.readNamespacedDeployment({ namespace: "shop", name })).metadata?.generation ?? 0;
+  /** The CLI on a pseudo-terminal (`script`), as a person runs it, answering INPUT. */
+  const answered = (input: string, args: string[]) =>
+    new Promise<{ code: number; output: string }>((resolve) => {
+      const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
+      const child = spawn("script", ["-qfec", command, "/dev/null"], {
+        env: { ...process.env, KUBECONFIG: cluster.controlPlane.kubeconfigPath },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("[y/N]") && !child.stdin.writableEnded) child.stdin.end(input);
+      });
+      child.once("exit", (code) => resolve({ code: code ?? 1, output }));
+    });
   const rollout = (...args: string[]) => cluster.cli(["rollout", "--namespace", "shop", "--yes", "--timeout", "90s", ...args]);
 
   before(
@@ -82,6 +99,13 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
     assert.equal(code, 3);
     assert.equal(row(report, "reviews")?.stale, 2, "in the mesh: to be rolled back");
     assert.equal(row(report, "ratings")?.stale, 0, "never in the mesh: nothing changes for it");
+    // On a terminal, rollout asks; "n" restarts nothing, and says so.
+    const before = await generation("reviews");
+    const asked = await answered("n\n", ["rollout", "--namespace", "shop"]);
+    assert.match(asked.output, /restart 1 workload\(s\)\? \[y\/N\]/);
+    assert.match(asked.output, /nothing restarted \(not confirmed\)/);
+    assert.equal(asked.code, 0);
+    assert.equal(await generation("reviews"), before);
     await cluster.servePolicy(REVIEWS);
     assert.equal((await status()).code, 0, "back to the policy they were admitted under");
   });

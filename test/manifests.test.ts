@@ -94,7 +94,14 @@ describe("manifests/ (kustomize)", () => {
       { key: "mesh-tailor.io/enabled", operator: "In", values: ["true"] },
       { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "mesh-tailor"] },
     ]);
-    assert.deepEqual(webhook.objectSelector!.matchExpressions, [{ key: "mesh-tailor.io/skip", operator: "NotIn", values: ["true"] }]);
+    // A pod's own labels never keep it from mesh-tailor (and so from the rollback): it judges mesh-tailor.io/skip itself.
+    assert.equal(webhook.objectSelector, undefined);
+    // mesh-tailor's own pods (labelled to be skipped too) are kept out by their namespace.
+    const excluded = webhook.namespaceSelector!.matchExpressions.find((e) => e.key === "kubernetes.io/metadata.name")!.values;
+    const withPods = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"].includes(o.kind));
+    assert.ok(withPods.length >= 2);
+    for (const object of withPods)
+      assert.ok(excluded.includes(object.metadata.namespace!), `${object.kind}/${object.metadata.name} in ${object.metadata.namespace}`);
     assert.deepEqual(webhook.clientConfig.service, { name: "mesh-tailor", namespace: "mesh-tailor", path: "/mutate", port: 443 });
   });
 

@@ -140,6 +140,8 @@ describe("the mesh-tailor CLI", () => {
       [["rollout", "--timeout", "0"], /--timeout must be more than 0/],
       [["rollout", "--max-in-flight", "0"], /--max-in-flight must be a positive whole number/],
       [["rollout", "--all", "--stale"], /--all and --stale exclude each other/],
+      [["status", "--namespace", "{shop,pay}"], /--namespace "\{shop,pay\}": braces \(\{a,b\}\) are not supported/],
+      [["rollout", "--service", "!reviews"], /--service "!reviews": a leading ! \(negation\) is not supported/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(args);

@@ -25,9 +25,13 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   {
     path: "services",
     meaning: "per-service entries; **first match wins**",
-    comment: "per-service entries, first match wins; globs (*, ?) in namespace and name",
+    comment: "per-service entries, first match wins; globs (*, ?, [a-z], [!a-z]) in namespace and name",
   },
-  { path: "services[].namespace", meaning: "glob (`*`, `?`, `[...]`) on the namespace" },
+  {
+    path: "services[].namespace",
+    meaning: "glob (`*`, `?`, `[a-z]`, `[!a-z]`, `\\`; see [Globs](#globs)) on the namespace",
+    comment: "glob (*, ?, [a-z], [!a-z], \\) on the namespace",
+  },
   {
     path: "services[].name",
     meaning: "glob on the service name (else on the workload's name: a Helm release's pods named after their chart are still found)",

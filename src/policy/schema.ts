@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isDns1123Label, isLabelValue, isQualifiedName } from "../pod/k8s-names.js";
+import { globProblem } from "./glob.js";
 import { managedKeyProblem, managedProxyConfigFieldProblem } from "./settable-keys.js";
 
 // A Kubernetes resource quantity (k8s.io/apimachinery/pkg/api/resource), or "" for "not set".
@@ -8,7 +9,13 @@ const quantity = z.string().refine((v) => v === "" || QUANTITY.test(v), { messag
 
 const labelKey = z.string().refine(isQualifiedName, { message: "must be a valid Kubernetes label key" });
 const labelValue = z.string().refine(isLabelValue, { message: "must be a valid Kubernetes label value (63 characters of [A-Za-z0-9-_.])" });
-const glob = z.string().min(1, { message: 'must not be empty (use "*" for any)' });
+const glob = z
+  .string()
+  .min(1, { message: 'must not be empty (use "*" for any)' })
+  .superRefine((pattern, ctx) => {
+    const problem = pattern === "" ? undefined : globProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const HOST_PASSTHROUGH_MODES = ["none", "outbound", "inbound", "both"] as const;
 

@@ -61,7 +61,11 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "locality.default", meaning: "`region.zone.subzone` for pods that pin none" },
   { path: "sandbox.enabled", meaning: "branch labels" },
   { path: "sandbox.labelKey", meaning: "the label key" },
-  { path: "sandbox.namespacePattern", meaning: "must have a `(?<branch>...)` group" },
+  {
+    path: "sandbox.namespacePattern",
+    meaning: "must have a `(?<branch>...)` group; refused if it can backtrack (see [Namespace patterns](#namespace-patterns))",
+    comment: "must have a (?<branch>...) group; refused if it can backtrack",
+  },
   { path: "sandbox.defaultBranch", meaning: "branch of every pod outside a sandbox" },
   { path: "sandbox.autoEnable", meaning: "the controller enables a sandbox namespace when its base namespace (the `(?<base>...)` group) is enabled" },
   {

@@ -9,7 +9,7 @@ import { MAX_POLICY_BYTES } from "../src/policy/load.js";
 import type { ServerLimits } from "../src/server/limits.js";
 import { WebhookServer } from "../src/server/webhook-server.js";
 import { appPod } from "./fixtures/pods.js";
-import { podCreateReview, type Refusal } from "./fixtures/reviews.js";
+import { podCreateReview, type AnsweredReview, type Refusal } from "./fixtures/reviews.js";
 import { SecretVolume } from "./fixtures/secret-volume.js";
 
 const quietLogger = () => createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, done) => done() }) });
@@ -371,6 +371,40 @@ describe("policy reloads", () => {
       assert.equal(server.currentPolicy.policy.services.length, 12_000);
       // Parsed on this thread, the reload would be one long turn: the loop could not turn at all.
       assert.ok(turns > 20, `the event loop turned ${turns} times during the reload`);
+    } finally {
+      await server.shutdown();
+      volume.remove();
+    }
+  });
+
+  it("refuses a namespace pattern that backtracks, keeps the last good policy, and answers a pod in a 63-character namespace at once", async () => {
+    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
+    const volume = new SecretVolume({ "policy.yaml": `${HEADER}services:\n  - name: reviews\n` });
+    const server = await WebhookServer.start({
+      port: 0,
+      host: "127.0.0.1",
+      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+      policyFile: volume.path("policy.yaml"),
+      logger: quietLogger(),
+      pollMs: 60_000,
+    });
+    try {
+      const good = server.currentPolicy.revision;
+      // Issue 22's pattern: in force, this namespace would hold the event loop for longer than anyone would wait.
+      volume.update({ "policy.yaml": `${HEADER}sandbox:\n  namespacePattern: "^(?<base>([a-z0-9]+-?)+)--(?<branch>box-[a-z0-9]+)$"\n` });
+      await server.reloadNow();
+      assert.equal(server.currentPolicy.revision, good);
+      const metrics = await server.metrics.registry.metrics();
+      assert.match(metrics, /mesh_tailor_reloads_total\{kind="policy",result="failure"\} 1/);
+      assert.match(metrics, /mesh_tailor_policy_refused 1/);
+      const namespace = `o${"0".repeat(62)}`;
+      const started = performance.now();
+      const answer = await send(server.port, bundle.caPem, { chunks: [JSON.stringify(podCreateReview(appPod(), { namespace }))] });
+      const elapsed = performance.now() - started;
+      assert.equal(answer.status, 200);
+      assert.equal((JSON.parse(answer.body) as AnsweredReview).response.allowed, true);
+      // Measured at 50–90 ms, the TLS handshake most of it; the bound is for a busy 2-core machine.
+      assert.ok(elapsed < 1_000, `answered in ${elapsed} ms`);
     } finally {
       await server.shutdown();
       volume.remove();

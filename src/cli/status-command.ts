@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import type { StatusReport } from "../ops/status.js";
 import { withClusterPolicy } from "./cluster-session.js";
-import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, globFlag, parseCommandLine, UsageError, write, type Command } from "./command.js";
 import { formatTable } from "./table.js";
 
 /** Exit code when something is stale, so `status` can gate a pipeline. */
@@ -30,7 +30,7 @@ change the exit code (a skip-labelled pod comes back skipped after a restart, an
 reaches it regardless): they are listed.
 
 Flags:
-  --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [...])
+  --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [a-z], [!a-z], \\)
   --service GLOB       only services matching
   --stale              only workloads with stale pods
   --config FILE        the policy to judge by (default: the installed mesh-tailor/mesh-tailor-policy
@@ -93,8 +93,9 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
+    const filter = { namespace: globFlag("--namespace", values.namespace), service: globFlag("--service", values.service), staleOnly: values.stale };
     return withClusterPolicy(values.context, values.config, import("../ops/status.js"), async (api, { policy, origin }, { readStatus }) => {
-      const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });
+      const report = await readStatus(api, policy, filter);
       // What reading the cluster cost the API server, for whoever gates on it or measures it.
       const document = { policy: { origin, revision: policy.revision }, ...report, apiRequests: api.requests };
       if (format === "json") write(io.stdout, JSON.stringify(document, null, 2));

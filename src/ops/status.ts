@@ -1,5 +1,5 @@
-import picomatch from "picomatch";
 import type { Pod } from "../pod/types.js";
+import { compileGlob } from "../policy/glob.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
@@ -91,8 +91,8 @@ const controllerOf = (object: KubeObject) => object.metadata.ownerReferences?.fi
  * tailored). Pure: the snapshot in, the report out.
  */
 export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, filter: StatusFilter = {}): StatusReport {
-  const matchesNamespace = filter.namespace ? picomatch(filter.namespace, { dot: true }) : () => true;
-  const matchesService = filter.service ? picomatch(filter.service, { dot: true }) : () => true;
+  const matchesNamespace = filter.namespace ? compileGlob(filter.namespace).matches : () => true;
+  const matchesService = filter.service ? compileGlob(filter.service).matches : () => true;
   const enabled = new Set(
     (snapshot.namespaces ?? [])
       .filter((n) => (filter.allNamespaces ? n.metadata.name !== "kube-system" : isEnabled(n)) && matchesNamespace(n.metadata.name))

@@ -242,6 +242,12 @@ describe("the mesh-tailor CLI", () => {
       // Measured at 0.3–0.6 s, most of it loading the checker; the bound is for a busy 2-core machine.
       assert.ok(elapsed < 5_000, `took ${elapsed} ms`);
     });
+    it("validate refuses a policy over a cost limit, naming the limit", async () => {
+      const many = file("many.yaml", `apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n${"  - {name: s}\n".repeat(20_001)}`);
+      const run = await cli(["policy", "validate", many]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /services: 20001 entries, over the limit of 20000 entries per policy/);
+    });
     it("validate exits 1 on a missing file and 2 on missing arguments", async () => {
       const missing = await cli(["policy", "validate", join(dir, "nope.yaml")]);
       assert.equal(missing.code, 1);

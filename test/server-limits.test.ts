@@ -411,6 +411,32 @@ describe("policy reloads", () => {
     }
   });
 
+  it("refuses a reloaded policy over a cost limit, naming it, and keeps the last good one", async () => {
+    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
+    const volume = new SecretVolume({ "policy.yaml": `${HEADER}services:\n  - name: reviews\n` });
+    const logged: string[] = [];
+    const logger = createLogger({ level: "error", destination: new Writable({ write: (chunk: Buffer, _e, done) => (logged.push(chunk.toString()), done()) }) });
+    const server = await WebhookServer.start({
+      port: 0,
+      host: "127.0.0.1",
+      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+      policyFile: volume.path("policy.yaml"),
+      logger,
+      pollMs: 60_000,
+    });
+    try {
+      const good = server.currentPolicy.revision;
+      const slow = Array.from({ length: 200 }, (_, i) => `  - name: "*${"a".repeat(31)}b${i}"\n`).join("");
+      volume.update({ "policy.yaml": `${HEADER}services:\n${slow}` });
+      await server.reloadNow();
+      assert.equal(server.currentPolicy.revision, good);
+      assert.match(logged.join(""), /new policy refused.*over the limit of 4096 per lookup|over the limit of 4096 per lookup.*new policy refused/);
+    } finally {
+      await server.shutdown();
+      volume.remove();
+    }
+  });
+
   it("refuses a policy file over 1 MiB without parsing it, and keeps the last good one", async () => {
     const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
     const volume = new SecretVolume({ "policy.yaml": HEADER });

@@ -135,8 +135,12 @@ function matchTokens(tokens: readonly Token[], name: string): boolean {
   return t === tokens.length;
 }
 
+// Most entries name one service: no parsing, and nothing held but the name.
+const PLAIN_NAME = /^[A-Za-z0-9._-]+$/;
+
 /** Why PATTERN is not a glob mesh-tailor matches, or undefined when it is one. */
 export function globProblem(pattern: string): string | undefined {
+  if (PLAIN_NAME.test(pattern)) return undefined;
   try {
     parse(pattern);
     return undefined;
@@ -148,10 +152,22 @@ export function globProblem(pattern: string): string | undefined {
 
 /** Compiles PATTERN; throws an Error saying what is wrong with it (globProblem's text). */
 export function compileGlob(pattern: string): Glob {
+  if (PLAIN_NAME.test(pattern)) return { literal: pattern, matches: (name) => name === pattern };
+  if (pattern === "*") return { literal: undefined, matches: () => true };
   const tokens = parse(pattern);
   if (tokens.every((t) => t.kind === "char")) {
     const literal = tokens.map((t) => (t.kind === "char" ? t.char : "")).join("");
     return { literal, matches: (name) => name === literal };
   }
   return { literal: undefined, matches: (name) => matchTokens(tokens, name) };
+}
+
+/**
+ * What trying PATTERN on a name costs, in pattern characters (each tried at most once per
+ * character of the name): 0 for a literal, looked up rather than tried, and for "*", which
+ * matches at once. PATTERN must be a valid glob.
+ */
+export function globCost(pattern: string): number {
+  if (pattern === "*" || compileGlob(pattern).literal !== undefined) return 0;
+  return pattern.length;
 }

@@ -3,6 +3,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { firstDuplicateKey } from "../util/yaml-keys.js";
 import { DEFAULT_POLICY_YAML } from "./default-policy.js";
+import { documentSizeProblem, lookupCostProblem } from "./limits.js";
 import { policySchema, type TailorPolicy } from "./schema.js";
 import { ServiceIndex } from "./service-index.js";
 import { yamlErrorText } from "../util/yaml-error.js";
@@ -101,8 +102,13 @@ export function validatePolicy(text: string, origin = "policy"): TailorPolicy {
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
     throw new PolicyError(origin, ["the document must be a mapping with apiVersion: mesh-tailor.io/v1alpha1 and kind: TailorPolicy"]);
   }
+  // Counted before validation, which would otherwise pay for what is too large.
+  const tooLarge = documentSizeProblem(document);
+  if (tooLarge) throw new PolicyError(origin, [tooLarge]);
   const result = policySchema.safeParse(document);
   if (!result.success) throw new PolicyError(origin, describeIssues(result.error.issues));
+  const tooSlow = lookupCostProblem(result.data);
+  if (tooSlow) throw new PolicyError(origin, [tooSlow]);
   return result.data;
 }
 

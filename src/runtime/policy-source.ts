@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { Gauge, type Counter, type Registry } from "prom-client";
 import { loadPolicyOffThread } from "../policy/load-off-thread.js";
-import { builtInPolicy, loadPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
-import { readPolicyFile } from "../policy/read-file.js";
+import { builtInPolicy, MAX_POLICY_BYTES, PolicyError, type CompiledPolicy } from "../policy/load.js";
+import { readPolicyText } from "../policy/read-file.js";
 import { FileSetWatcher, type FileSetRead } from "../util/file-set-watcher.js";
 
 /** The policy installed in the cluster, read through the API: its text, or undefined when there is none. */
@@ -39,6 +39,10 @@ export class PolicySource {
   private readonly watcher: FileSetWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private installedText: string | undefined;
+  /** Reloads run one at a time: at most one policy being parsed beside the one in force. */
+  private reloading: Promise<void> = Promise.resolve();
+  /** The newest installed text not yet loaded; a newer one replaces it rather than queueing. */
+  private pendingRead: FileSetRead | undefined;
   private readonly info: Gauge<"revision">;
   private readonly refused: Gauge;
 
@@ -65,10 +69,12 @@ export class PolicySource {
   static async open(options: PolicySourceOptions): Promise<PolicySource> {
     let initial: CompiledPolicy;
     let installedText: string | undefined;
-    if (options.file) initial = await readPolicyFile(options.file);
+    // Parsed in a worker, as every reload is: what parsing costs stays within the worker's
+    // bounded heap, and is given back when it ends.
+    if (options.file) initial = await loadPolicyOffThread(await readPolicyText(options.file), options.file);
     else if (options.installed) {
       installedText = await options.installed.read();
-      initial = installedText === undefined ? builtInPolicy() : loadPolicy(installedText, options.installed.where);
+      initial = installedText === undefined ? builtInPolicy() : await loadPolicyOffThread(installedText, options.installed.where);
     } else initial = builtInPolicy();
     const source = new PolicySource(options, initial);
     source.installedText = installedText;
@@ -84,7 +90,9 @@ export class PolicySource {
         (text) => {
           if (this.closed || text === this.installedText) return;
           this.installedText = text;
-          void this.onChange(text === undefined ? { ok: true, contents: [Buffer.from(builtInPolicy().source)] } : { ok: true, contents: [Buffer.from(text)] });
+          const read: FileSetRead =
+            text === undefined ? { ok: true, contents: [Buffer.from(builtInPolicy().source)] } : { ok: true, contents: [Buffer.from(text)] };
+          this.enqueue(read);
         },
         (error: unknown) =>
           this.options.logger.warn(
@@ -94,6 +102,22 @@ export class PolicySource {
       );
     }, this.options.pollMs ?? 10_000);
     this.poller.unref();
+  }
+
+  private enqueue(read: FileSetRead): void {
+    const queued = this.pendingRead !== undefined;
+    this.pendingRead = read;
+    if (queued) return;
+    this.reloading = this.reloading.then(() => {
+      const next = this.pendingRead!;
+      this.pendingRead = undefined;
+      return this.onChange(next);
+    });
+  }
+
+  /** Resolves once every installed policy read so far has been loaded or refused. */
+  settled(): Promise<void> {
+    return this.reloading;
   }
 
   get current(): CompiledPolicy {

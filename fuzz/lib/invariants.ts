@@ -82,7 +82,7 @@ export function checkAnswer(answer: Answer, review: { uid: string; object: unkno
   const response = field(json, "response");
   const uid = field(response, "uid");
   const patch = field(response, "patch");
-  if (field(response, "allowed") !== true) problems.push(`denied: ${JSON.stringify(response).slice(0, 200)}`);
+  if (field(response, "allowed") !== true) problems.push(`denied: ${String(JSON.stringify(response)).slice(0, 200)}`);
   if (uid !== review.uid) problems.push(`answered uid ${JSON.stringify(uid)?.slice(0, 80)}, not the request's`);
   if (patch === undefined) return { problems };
   let operations: Operation[];
@@ -110,9 +110,22 @@ export function checkAnswer(answer: Answer, review: { uid: string; object: unkno
 /** The second call, on the patched object, must change nothing. */
 export function checkIdempotent(answer: Answer): string[] {
   if (answer.status !== 200) return [`the patched pod got ${answer.status}`];
-  const patch = field(field(JSON.parse(answer.body), "response"), "patch");
+  // Whatever the server sent is reported as a failure, never thrown: the run goes on and counts it.
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.body);
+  } catch {
+    return [`the answer for the patched pod is not JSON: ${answer.body.slice(0, 200)}`];
+  }
+  const patch = field(field(json, "response"), "patch");
   if (patch === undefined) return [];
-  if (typeof patch !== "string") throw new TypeError("the patch is not a string"); // as Buffer.from would have thrown
-  const operations = JSON.parse(Buffer.from(patch, "base64").toString("utf8")) as Operation[];
+  let operations: unknown;
+  try {
+    if (typeof patch !== "string") throw new TypeError("not a string");
+    operations = JSON.parse(Buffer.from(patch, "base64").toString("utf8"));
+  } catch {
+    return ["the patch for the patched pod is not base64 JSON"];
+  }
+  if (!Array.isArray(operations)) return ["the patch for the patched pod is not a JSON Patch array"];
   return operations.length === 0 ? [] : [`applying the patch twice changes more: ${JSON.stringify(operations).slice(0, 300)}`];
 }

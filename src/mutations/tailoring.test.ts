@@ -142,3 +142,77 @@ describe("stale means what re-admission would change", () => {
     assert.deepEqual(judge(pod("reviews")), ["policy", "injection"], "in the mesh: to be rolled back, and its proxy to go");
   });
 });
+
+// changesOf's definition: every leaf of both pods, compared path by path. changesOf itself skips
+// what the two share, so a pod of megabytes costs what the webhook wrote into it.
+function leaves(value: unknown, path: string, into: Map<string, string>): Map<string, string> {
+  const named =
+    Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === "object" && typeof (v as { name?: unknown }).name === "string");
+  if (named) {
+    const list = value as { name: string }[];
+    into.set(`${path}#order`, JSON.stringify(list.map((item) => item.name)));
+    for (const item of list) leaves(item, `${path}[${item.name.replace(/~/g, "~0").replace(/\//g, "~1")}]`, into);
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, child] of Object.entries(value)) leaves(child, `${path}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`, into);
+  } else if (value !== undefined) into.set(path, JSON.stringify(value));
+  return into;
+}
+const RECORDS = new Set(meshTailor.RECORDS.map((key) => `/metadata/annotations/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`));
+function changesByDefinition(before: unknown, after: unknown): string[] {
+  const was = leaves(before, "", new Map());
+  const is = leaves(after, "", new Map());
+  return [...new Set([...was.keys(), ...is.keys()])]
+    .filter((path) => !RECORDS.has(path) && was.get(path) !== is.get(path))
+    .map((path) => `${path} ${is.get(path) ?? "(removed)"}`)
+    .sort();
+}
+
+describe("changesOf", () => {
+  const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: "small" },
+      fc.constantFrom(null, 0, 1, "", "a", true),
+      fc.array(tie("value"), { maxLength: 3 }),
+      fc.array(fc.record({ name: fc.constantFrom("app", "istio-proxy", "a/b", "x~y"), image: tie("value") }), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom("a", "b", "0", "constructor", "__proto__", "x/y", "mesh-tailor.io/tailoring"), tie("value"), { maxKeys: 3 }),
+    ),
+  })).value;
+
+  /** AFTER built from BEFORE the way mutations build it: new objects along the edits, the rest shared. */
+  const edited = (before: unknown, edits: readonly { path: readonly number[]; value: unknown }[]): unknown => {
+    let after = before;
+    for (const { path, value } of edits) {
+      const rebuild = (node: unknown, depth: number): unknown => {
+        if (node === null || typeof node !== "object") return value;
+        const keys = Object.keys(node);
+        if (keys.length === 0 || depth === path.length) return value;
+        const key = keys[path[depth]! % keys.length]!;
+        const copy: Record<string, unknown> = Array.isArray(node) ? ([...(node as unknown[])] as unknown as Record<string, unknown>) : { ...node };
+        if (key === "__proto__")
+          Object.defineProperty(copy, key, {
+            value: rebuild((node as Record<string, unknown>)[key], depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        else copy[key] = rebuild((node as Record<string, unknown>)[key], depth + 1);
+        return copy;
+      };
+      after = rebuild(after, 0);
+    }
+    return after;
+  };
+  const edits = fc.array(fc.record({ path: fc.array(fc.nat(5), { maxLength: 4 }), value: json }), { maxLength: 3 });
+
+  it("finds what the definition finds, whether the two pods share structure or not", () => {
+    fc.assert(
+      fc.property(json, json, edits, (before, other, changes) => {
+        const after = edited(before, changes);
+        assert.deepEqual(changesOf(before as Pod, after as Pod), changesByDefinition(before, after));
+        assert.deepEqual(changesOf(before as Pod, structuredClone(after) as Pod), changesByDefinition(before, after));
+        assert.deepEqual(changesOf(before as Pod, other as Pod), changesByDefinition(before, other));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});

@@ -31,16 +31,56 @@ function flatten(value: unknown, path: string, into: Map<string, string>): Map<s
   return into;
 }
 
+type Shape = "named" | "plain" | "leaf";
+const shapeOf = (value: unknown): Shape =>
+  Array.isArray(value) && namedItems(value) ? "named" : value !== null && typeof value === "object" ? "plain" : "leaf";
+
+/** The items of a named list by name, or undefined when two share one (flatten then merges their leaves). */
+function byName(list: readonly { name: string }[]): Map<string, unknown> | undefined {
+  const items = new Map(list.map((item) => [item.name, item] as const));
+  return items.size === list.length ? items : undefined;
+}
+
+/** The leaves under PATH that differ, found by flattening both sides whole. */
+function diffFlattened(before: unknown, after: unknown, path: string, changes: string[]): void {
+  const was = flatten(before, path, new Map());
+  const is = flatten(after, path, new Map());
+  for (const leaf of new Set([...was.keys(), ...is.keys()])) {
+    const now = is.get(leaf);
+    if (was.get(leaf) !== now && !RECORD_PATHS.has(leaf)) changes.push(`${leaf} ${now ?? "(removed)"}`);
+  }
+}
+
+/**
+ * The leaves that differ between BEFORE and AFTER under PATH, as flatten would find them, but
+ * without visiting what the mutations left as it was: they build a new object only along what
+ * they change and share the rest, so a pod of megabytes costs what was written into it.
+ */
+function diff(before: unknown, after: unknown, path: string, changes: string[]): void {
+  if (before === after) return;
+  const shape = shapeOf(before);
+  if (shape !== shapeOf(after) || shape === "leaf") return diffFlattened(before, after, path, changes);
+  if (shape === "named") {
+    const wasList = before as readonly { name: string }[];
+    const isList = after as readonly { name: string }[];
+    const was = byName(wasList);
+    const is = byName(isList);
+    if (!was || !is) return diffFlattened(before, after, path, changes);
+    const order = JSON.stringify(isList.map((item) => item.name));
+    if (JSON.stringify(wasList.map((item) => item.name)) !== order) changes.push(`${path}#order ${order}`);
+    for (const name of new Set([...was.keys(), ...is.keys()])) diff(was.get(name), is.get(name), `${path}[${token(name)}]`, changes);
+    return;
+  }
+  // Own keys only: a key such as "constructor" on one side must not find the prototype's on the other.
+  const own = (value: object, key: string): unknown => (Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined);
+  for (const key of new Set([...Object.keys(before as object), ...Object.keys(after as object)]))
+    diff(own(before as object, key), own(after as object, key), `${path}/${token(key)}`, changes);
+}
+
 /** What turned BEFORE into AFTER, leaf by leaf, sorted by path; the admission's own records left out. */
 export function changesOf(before: Pod, after: Pod): string[] {
-  const was = flatten(before, "", new Map());
-  const is = flatten(after, "", new Map());
   const changes: string[] = [];
-  for (const path of new Set([...was.keys(), ...is.keys()])) {
-    if (RECORD_PATHS.has(path)) continue;
-    const now = is.get(path);
-    if (was.get(path) !== now) changes.push(`${path} ${now ?? "(removed)"}`);
-  }
+  diff(before, after, "", changes);
   return changes.sort();
 }
 

@@ -77,7 +77,15 @@ interface PodReview {
 export async function startIstioInjector(istio: RenderedIstio, tls: { cert: string; key: string }): Promise<IstioInjector> {
   const calls: InjectorCall[] = [];
   const answer = async (body: string, res: ServerResponse) => {
-    const review = JSON.parse(body) as PodReview;
+    let review: PodReview;
+    try {
+      review = JSON.parse(body) as PodReview;
+    } catch {
+      // A body cut short (kube-apiserver gave up on the call): answered, never a rejection no one handles.
+      res.statusCode = 400;
+      res.end();
+      return;
+    }
     const request = review.request;
     const received = { labels: { ...request.object?.metadata?.labels }, annotations: { ...request.object?.metadata?.annotations } };
     const call: InjectorCall = { uid: request.uid, namespace: request.namespace, received };

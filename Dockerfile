@@ -1,11 +1,13 @@
 # syntax=docker/dockerfile:1
-# Build with the dev dependencies (TypeScript), run with the production ones only.
+# Build with the dev dependencies (TypeScript), run with the production ones only, and no
+# optional ones: recheck's native binary and Java jar (52 MB) are never used (its pure-JavaScript
+# checker is; src/policy/pattern-check.ts).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --omit=optional
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

@@ -19,17 +19,22 @@ const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const policyOf = (services: number) =>
   `${HEADER}services:\n${Array.from({ length: services }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
 
-function idleConnection(port: number, ca: string): Promise<TLSSocket> {
+// Each client address gets a share of the connections and of the body budget (README "Limits"):
+// the bounds as a whole are reached from many addresses, here several of 127.0.0.0/8.
+const clientAddress = (i: number): string => `127.0.1.${1 + i}`;
+
+function idleConnection(port: number, ca: string, from: string): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, ca, servername: "127.0.0.1" }, () => resolve(socket));
+    const socket = connect({ host: "127.0.0.1", port, ca, servername: "127.0.0.1", ...({ localAddress: from } as object) }, () => resolve(socket));
     socket.once("error", reject);
   });
 }
 
 /** An upload that declares BYTES and stops one byte short, holding its reservation. */
-function stalledUpload(port: number, ca: string, bytes: number): { stop(): void } {
+function stalledUpload(port: number, ca: string, bytes: number, from: string): { stop(): void } {
   const req = request({
     host: "127.0.0.1",
+    localAddress: from,
     port,
     path: "/mutate",
     method: "POST",
@@ -56,10 +61,13 @@ async function main(): Promise<void> {
   const uploads: { stop(): void }[] = [];
   try {
     // Leave a few connections under the cap for the requests below.
-    for (let i = 0; i < DEFAULT_LIMITS.maxConnections - 16; i++) sockets.push(await idleConnection(server.port, bundle.caPem));
+    for (let i = 0; i < DEFAULT_LIMITS.maxConnections - 16; i++)
+      sockets.push(await idleConnection(server.port, bundle.caPem, clientAddress(Math.floor(i / (DEFAULT_LIMITS.maxConnectionsPerAddress - 1)))));
     const afterConnections = server.memory().rssMb;
     const uploadBytes = DEFAULT_LIMITS.bodyBytes;
-    for (let i = 0; i < Math.floor(DEFAULT_LIMITS.bufferedBodiesBytes / uploadBytes); i++) uploads.push(stalledUpload(server.port, bundle.caPem, uploadBytes));
+    const perAddress = Math.floor(DEFAULT_LIMITS.bufferedBodiesPerAddressBytes / uploadBytes);
+    for (let i = 0; i < Math.floor(DEFAULT_LIMITS.bufferedBodiesBytes / uploadBytes); i++)
+      uploads.push(stalledUpload(server.port, bundle.caPem, uploadBytes, clientAddress(10 + Math.floor(i / perAddress))));
     writeFileSync(policyFile, policyOf(12_000)); // about 0.8 MB; reloaded in a worker meanwhile
     const big = JSON.stringify(podCreateReview(appPod({ annotations: { big: "x".repeat(6 * 1024 * 1024) } })));
     let answered = 0;

@@ -22,9 +22,19 @@ const only = onlyFlag === -1 ? undefined : process.argv[onlyFlag + 1];
 // Cases of each kind (a case whose answer carries a patch is sent twice): the full run takes
 // about five minutes on two cores, --quick under one.
 const COUNTS = quick
-  ? { "generated pod": 3_000, "wrong type": 3_000, "prototype pollution": 1_000, malformed: 2_000, huge: 40 }
-  : { "generated pod": 15_000, "wrong type": 15_000, "prototype pollution": 5_000, malformed: 10_000, huge: 250 };
-const ARBITRARIES = { "generated pod": generatedPods, "wrong type": wrongTypes, "prototype pollution": pollution, malformed, huge };
+  ? { "generated pod": 3_000, "generated pod, rollback": 1_000, "wrong type": 3_000, "prototype pollution": 1_000, malformed: 2_000, huge: 40 }
+  : { "generated pod": 15_000, "generated pod, rollback": 5_000, "wrong type": 15_000, "prototype pollution": 5_000, malformed: 10_000, huge: 250 };
+const ARBITRARIES = {
+  "generated pod": generatedPods,
+  "generated pod, rollback": generatedPods,
+  "wrong type": wrongTypes,
+  "prototype pollution": pollution,
+  malformed,
+  huge,
+};
+// Sent to a second server whose policy has the system-wide rollback on: a skip-labelled pod is
+// tailored there (the injection decision alone), and must be as idempotent as any other.
+const UNDER_ROLLBACK: ReadonlySet<string> = new Set(["generated pod, rollback"]);
 const ANSWER_BOUND_MS = 10_000;
 // The Deployment's memory limit (manifests/deployment.yaml).
 const MEMORY_LIMIT_MB = 384;
@@ -44,6 +54,7 @@ locality:
 jobs:
   nativeSidecar: true
 `;
+const ROLLBACK_POLICY = POLICY.replace("kind: TailorPolicy\n", "kind: TailorPolicy\nmesh:\n  enabled: false\n");
 
 const post = (port: number, ca: string, body: string | Buffer): Promise<Answer> => postReview(port, ca, body, { timeoutMs: ANSWER_BOUND_MS });
 
@@ -104,7 +115,12 @@ async function main(): Promise<void> {
   writeFileSync(tls.cert, bundle.certPem);
   writeFileSync(tls.key, bundle.keyPem);
   writeFileSync(join(dir, "policy.yaml"), POLICY);
+  writeFileSync(join(dir, "rollback.yaml"), ROLLBACK_POLICY);
   const server = await startMeshTailor("fuzz", dir, tls, join(dir, "policy.yaml"));
+  const rollback = await startMeshTailor("fuzz-rollback", dir, tls, join(dir, "rollback.yaml")).catch(async (error: unknown) => {
+    await server.stop().catch(() => undefined);
+    throw error;
+  });
   const failures: Failure[] = [];
   let requests = 0;
   const started = Date.now();
@@ -125,10 +141,16 @@ async function main(): Promise<void> {
     for (const [category, count] of Object.entries(COUNTS) as [keyof typeof COUNTS, number][]) {
       if (only && category !== only) continue;
       const cases = fc.sample(ARBITRARIES[category], { numRuns: count, seed: seed + category.length });
-      const sent = await sendAll(server, bundle.caPem, cases, failures);
+      const target = UNDER_ROLLBACK.has(category) ? rollback : server;
+      const sent = await sendAll(
+        target,
+        bundle.caPem,
+        cases.map((c) => ({ ...c, category })),
+        failures,
+      );
       requests += sent;
       process.stdout.write(
-        `  ${category.padEnd(20)} ${String(sent).padStart(7)} requests  ${failures.filter((f) => f.category === category).length} failures  RSS ${server.memory().rssMb.toFixed(0)} MB\n`,
+        `  ${category.padEnd(24)} ${String(sent).padStart(7)} requests  ${failures.filter((f) => f.category === category).length} failures  RSS ${target.memory().rssMb.toFixed(0)} MB\n`,
       );
     }
     // Nothing sent may have changed how the server answers an ordinary pod (a polluted prototype would).
@@ -145,15 +167,20 @@ async function main(): Promise<void> {
       failures.push({ category: "memory", problems: [`peak RSS ${memory.peakRssMb.toFixed(0)} MB is over the ${MEMORY_LIMIT_MB} MB limit`], body: "" });
     process.stdout.write(`  peak RSS ${memory.peakRssMb.toFixed(0)} MB, now ${memory.rssMb.toFixed(0)} MB; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   } finally {
-    const alive = (() => {
+    const alive = (pid: number) => {
       try {
-        return readFileSync(`/proc/${server.pid}/status`, "utf8").length > 0;
+        return readFileSync(`/proc/${pid}/status`, "utf8").length > 0;
       } catch {
         return false;
       }
-    })();
-    if (!alive) failures.push({ category: "crash", problems: ["the server process is gone"], body: "" });
-    await server.stop().catch(() => undefined);
+    };
+    for (const [name, each] of [
+      ["the server", server],
+      ["the server under the rollback", rollback],
+    ] as const) {
+      if (!alive(each.pid)) failures.push({ category: "crash", problems: [`${name} process is gone`], body: "" });
+      await each.stop().catch(() => undefined);
+    }
     rmSync(dir, { recursive: true, force: true });
   }
   for (const failure of failures.slice(0, 10))

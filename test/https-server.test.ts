@@ -188,22 +188,31 @@ describe("starting the server", () => {
     );
   });
 
-  it("refuses to start with an invalid policy file, naming the field", async () => {
-    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
-    const volume = new SecretVolume({ "policy.yaml": `${POLICY_HEADER}defaults:\n  inject: sometimes\n` });
-    try {
-      await assert.rejects(
-        WebhookServer.start({
-          port: 0,
-          host: "127.0.0.1",
-          tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
-          policyFile: volume.path("policy.yaml"),
-          logger: quietLogger(),
-        }),
-        /defaults\.inject:/,
-      );
-    } finally {
-      volume.remove();
-    }
-  });
+  for (const [what, policy, problem] of [
+    ["an invalid policy file, naming the field", `${POLICY_HEADER}defaults:\n  inject: sometimes\n`, /defaults\.inject:/],
+    [
+      "a namespace pattern that backtracks, saying so",
+      `${POLICY_HEADER}sandbox:\n  namespacePattern: "^(?<base>([a-z0-9]+-?)+)--(?<branch>box-[a-z0-9]+)$"\n`,
+      /sandbox\.namespacePattern: backtracks in exponential time/,
+    ],
+  ] as const) {
+    it(`refuses to start with ${what}`, async () => {
+      const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
+      const volume = new SecretVolume({ "policy.yaml": policy });
+      try {
+        await assert.rejects(
+          WebhookServer.start({
+            port: 0,
+            host: "127.0.0.1",
+            tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
+            policyFile: volume.path("policy.yaml"),
+            logger: quietLogger(),
+          }),
+          problem,
+        );
+      } finally {
+        volume.remove();
+      }
+    });
+  }
 });

@@ -122,7 +122,14 @@ describe("manifests/ (kustomize)", () => {
       { key: "mesh-tailor.io/enabled", operator: "In", values: ["true"] },
       { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "mesh-tailor"] },
     ]);
-    assert.deepEqual(webhook.objectSelector!.matchExpressions, [{ key: "mesh-tailor.io/skip", operator: "NotIn", values: ["true"] }]);
+    // A pod's own labels never keep it from mesh-tailor (and so from the rollback): it judges mesh-tailor.io/skip itself.
+    assert.equal(webhook.objectSelector, undefined);
+    // mesh-tailor's own pods (labelled to be skipped too) are kept out by their namespace.
+    const excluded = webhook.namespaceSelector!.matchExpressions.find((e) => e.key === "kubernetes.io/metadata.name")!.values;
+    const withPods = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"].includes(o.kind));
+    assert.ok(withPods.length >= 2);
+    for (const object of withPods)
+      assert.ok(excluded.includes(object.metadata.namespace!), `${object.kind}/${object.metadata.name} in ${object.metadata.namespace}`);
     assert.deepEqual(webhook.clientConfig.service, { name: "mesh-tailor", namespace: "mesh-tailor", path: "/mutate", port: 443 });
   });
 
@@ -148,16 +155,36 @@ describe("manifests/ (kustomize)", () => {
     assert.equal(namespace.metadata.labels?.["mesh-tailor.io/enabled"], "false");
   });
 
-  it("lets traffic reach only the webhook's port, and none leave it", () => {
+  it("lets traffic reach only the webhook's port and its probe port, and none leave it", () => {
     const policy = find("NetworkPolicy", "mesh-tailor");
     const deployment = find("Deployment");
     const podLabels = deployment.spec!.template.metadata!.labels!;
     for (const [key, value] of Object.entries(policy.spec!.podSelector.matchLabels!))
       assert.equal(podLabels[key], value, `selects the webhook's pods by ${key}`);
     assert.deepEqual(policy.spec!.policyTypes, ["Ingress", "Egress"]);
-    assert.deepEqual(policy.spec!.ingress, [{ ports: [{ port: 8443, protocol: "TCP" }] }]);
+    assert.deepEqual(policy.spec!.ingress, [
+      {
+        ports: [
+          { port: 8443, protocol: "TCP" },
+          { port: 8080, protocol: "TCP" },
+        ],
+      },
+    ]);
     assert.deepEqual(policy.spec!.egress, []);
-    assert.equal(deployment.spec!.template.spec!.containers[0]!.ports![0]!.containerPort, 8443);
+    const container = deployment.spec!.template.spec!.containers[0]!;
+    assert.deepEqual(
+      container.ports!.map((p) => [p.name, p.containerPort]),
+      [
+        ["https", 8443],
+        ["http-probes", 8080],
+      ],
+    );
+    // The probes, on their own listener, which admission traffic cannot starve.
+    assert.ok(container.args!.includes("--probe-port=8080"));
+    for (const probe of [container.readinessProbe!, container.livenessProbe!]) {
+      assert.equal(probe.httpGet!.port, "http-probes");
+      assert.equal(probe.httpGet!.scheme, undefined, "plain HTTP");
+    }
   });
 
   it("keeps a busy replica alive and scheduled: critical priority, a patient liveness probe, a measured memory limit", () => {

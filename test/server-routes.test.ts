@@ -27,8 +27,10 @@ function appUnderTest(
     metrics,
     currentPolicy: typeof policy === "function" ? policy : () => policy,
     notReadyReasons: () => options.notReady ?? [],
-    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
-    ...(options.bufferedBodiesLimit ? { bufferedBodiesLimit: options.bufferedBodiesLimit } : {}),
+    limits: {
+      ...(options.bodyLimit ? { bodyBytes: options.bodyLimit } : {}),
+      ...(options.bufferedBodiesLimit ? { bufferedBodiesBytes: options.bufferedBodiesLimit, bufferedBodiesPerAddressBytes: options.bufferedBodiesLimit } : {}),
+    },
   });
   return { app, metrics, lines };
 }

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { globProblem } from "../policy/glob.js";
 
 export interface CliIO {
   readonly stdout: NodeJS.WritableStream;
@@ -88,6 +89,14 @@ export function port(flag: string, value: string | undefined, fallback: number):
   const number = nonNegativeInteger(flag, value, fallback);
   if (number > 65535) throw new UsageError(`${flag} must be at most 65535, got ${number}`);
   return number;
+}
+
+/** A glob from a flag (--namespace, --service), refused here with what is wrong rather than after reading the cluster. */
+export function globFlag(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const problem = globProblem(value);
+  if (problem) throw new UsageError(`${flag} ${JSON.stringify(value)}: ${problem}`);
+  return value;
 }
 
 export const write = (stream: NodeJS.WritableStream, text: string): void => {

@@ -1,7 +1,19 @@
 import { createInterface } from "node:readline/promises";
 import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../ops/rollout.js";
 import { withClusterPolicy } from "./cluster-session.js";
-import { duration, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, positiveInteger, UsageError, write, type CliIO, type Command } from "./command.js";
+import {
+  duration,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  globFlag,
+  parseCommandLine,
+  positiveInteger,
+  UsageError,
+  write,
+  type CliIO,
+  type Command,
+} from "./command.js";
 import { summaryLine } from "./status-command.js";
 
 const EXIT_INTERRUPTED = 130;
@@ -27,7 +39,7 @@ Exit codes: 0 done (or nothing stale), 1 a workload failed or timed out, 2 bad u
 130 interrupted.
 
 Flags:
-  --namespace GLOB       only namespaces matching
+  --namespace GLOB       only namespaces matching (globs as in the policy: *, ?, [a-z], [!a-z], \\)
   --service GLOB         only services matching
   --all                  every matching workload, not only the stale ones
   --max-in-flight N      restarts at a time (default 5)
@@ -97,13 +109,14 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
+    const filter = { namespace: globFlag("--namespace", values.namespace), service: globFlag("--service", values.service) };
     const modules = Promise.all([import("../ops/status.js"), import("../ops/rollout.js"), import("../ops/rollout-verify.js")]);
     return withClusterPolicy(
       values.context,
       values.config,
       modules,
       async (api, { policy }, [{ readStatus }, { planRollout, runRollout }, { tailoredCheck }]) => {
-        const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service });
+        const report = await readStatus(api, policy, filter);
         write(io.stderr, summaryLine(report));
         const plan = planRollout(report, values.all === true);
         printPlan(values["dry-run"] ? io.stdout : io.stderr, plan);

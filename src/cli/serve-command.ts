@@ -10,13 +10,15 @@ import { EXIT_OK, nonNegativeInteger, parseCommandLine, port, positiveInteger, U
 
 const HELP = `Usage: mesh-tailor serve [flags]
 
-Serves the mutating admission webhook over HTTPS: POST /mutate, GET /healthz, /readyz, /metrics.
+Serves the mutating admission webhook over HTTPS: POST /mutate, GET /healthz, /readyz, /metrics;
+with --probe-port, also the last three over plain HTTP on a port of their own.
 With no TLS flags it generates an in-memory CA and serving certificate (development only);
 with no --config it uses the built-in policy. Certificate and policy files are hot reloaded.
 
 Flags (environment variable in brackets):
   --port N                    HTTPS port (default 8443) [MESH_TAILOR_PORT]
   --host ADDR                 address to bind (default: all) [MESH_TAILOR_HOST]
+  --probe-port N              HTTP port for probes and metrics alone (default: none) [MESH_TAILOR_PROBE_PORT]
   --tls-cert FILE             PEM certificate (chain) to serve [MESH_TAILOR_TLS_CERT]
   --tls-key FILE              PEM private key of that certificate [MESH_TAILOR_TLS_KEY]
   --config FILE               TailorPolicy YAML [MESH_TAILOR_CONFIG]
@@ -30,6 +32,7 @@ Logs are JSON lines, or readable lines when stdout is a terminal; LOG_FORMAT=jso
 const FLAGS = {
   port: { type: "string" },
   host: { type: "string" },
+  "probe-port": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   config: { type: "string" },
@@ -56,6 +59,9 @@ export const serveCommand: Command = {
     const { values } = parsed;
     const env = io.env;
     const listenPort = port("--port", values.port ?? env["MESH_TAILOR_PORT"], 8443);
+    const probeValue = values["probe-port"] ?? env["MESH_TAILOR_PROBE_PORT"];
+    const probePort = probeValue === undefined ? undefined : port("--probe-port", probeValue, 0);
+    if (probePort !== undefined && probePort !== 0 && probePort === listenPort) throw new UsageError("--probe-port must differ from --port");
     const certFile = values["tls-cert"] ?? env["MESH_TAILOR_TLS_CERT"];
     const keyFile = values["tls-key"] ?? env["MESH_TAILOR_TLS_KEY"];
     if (Boolean(certFile) !== Boolean(keyFile))
@@ -98,6 +104,7 @@ export const serveCommand: Command = {
         const { WebhookServer } = await import("../server/webhook-server.js");
         server = await WebhookServer.start({
           port: listenPort,
+          probePort,
           ...((values.host ?? env["MESH_TAILOR_HOST"]) ? { host: values.host ?? env["MESH_TAILOR_HOST"]! } : {}),
           tls,
           policyFile: configFile,

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import type { StatusReport } from "../ops/status.js";
 import { withClusterPolicy } from "./cluster-session.js";
-import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { EXIT_FAILED, EXIT_OK, globFlag, parseCommandLine, UsageError, write, type Command } from "./command.js";
 import { formatTable } from "./table.js";
 
 /** Exit code when something is stale, so `status` can gate a pipeline. */
@@ -20,11 +20,17 @@ A workload the policy cannot take effect on is listed after the table with why: 
 injection webhook injects its pods (a revision without an injector), or a namespace label sends
 them to another revision. Restarting does not fix either.
 
+So is every workload with pods that run Istio's proxy without mesh-tailor's tailoring (bypassed):
+labelled mesh-tailor.io/skip: "true", which mesh-tailor leaves alone while the mesh is enabled,
+or admitted without mesh-tailor (the webhook down: these are stale as well).
+
 Exit codes: 0 nothing is stale, 3 something is (restart it: mesh-tailor rollout), 1 a workload
-the policy cannot take effect on (or the work failed), 2 bad usage.
+the policy cannot take effect on (or the work failed), 2 bad usage. Bypassed pods alone do not
+change the exit code (a skip-labelled pod comes back skipped after a restart, and the rollback
+reaches it regardless): they are listed.
 
 Flags:
-  --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [...])
+  --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [a-z], [!a-z], \\)
   --service GLOB       only services matching
   --stale              only workloads with stale pods
   --config FILE        the policy to judge by (default: the installed mesh-tailor/mesh-tailor-policy
@@ -61,12 +67,22 @@ export function statusTable(report: StatusReport): string {
 export function summaryLine(report: StatusReport): string {
   const s = report.summary;
   const problems = s.problems > 0 ? `, ${s.problems} the policy cannot take effect on` : "";
-  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods${problems} (policy ${report.policyRevision})`;
+  const bypassed = s.bypassedPods > 0 ? `, ${s.bypassedPods} pods injected by Istio without tailoring` : "";
+  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods${problems}${bypassed} (policy ${report.policyRevision})`;
 }
 
 /** One line per workload the policy cannot take effect on, with why. */
 export function problemLines(report: StatusReport): string[] {
   return report.workloads.filter((w) => w.problem).map((w) => `cannot take effect: ${w.namespace}/${w.kind.toLowerCase()}/${w.name}: ${w.problem}`);
+}
+
+/** One line per workload whose pods run Istio's proxy without mesh-tailor's tailoring, with why. */
+export function bypassLines(report: StatusReport): string[] {
+  return report.workloads
+    .filter((w) => w.bypassed > 0)
+    .map(
+      (w) => `bypassed tailoring: ${w.namespace}/${w.kind.toLowerCase()}/${w.name}: ${w.bypassed} pod(s) with Istio's proxy, not tailored: ${w.bypassReason}`,
+    );
 }
 
 export const statusCommand: Command = {
@@ -77,15 +93,16 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
+    const filter = { namespace: globFlag("--namespace", values.namespace), service: globFlag("--service", values.service), staleOnly: values.stale };
     return withClusterPolicy(values.context, values.config, import("../ops/status.js"), async (api, { policy, origin }, { readStatus }) => {
-      const report = await readStatus(api, policy, { namespace: values.namespace, service: values.service, staleOnly: values.stale });
+      const report = await readStatus(api, policy, filter);
       // What reading the cluster cost the API server, for whoever gates on it or measures it.
       const document = { policy: { origin, revision: policy.revision }, ...report, apiRequests: api.requests };
       if (format === "json") write(io.stdout, JSON.stringify(document, null, 2));
       else if (format === "yaml") write(io.stdout, stringify(document));
       else {
         if (report.workloads.length > 0) write(io.stdout, statusTable(report));
-        for (const line of problemLines(report)) write(io.stdout, line);
+        for (const line of [...problemLines(report), ...bypassLines(report)]) write(io.stdout, line);
         write(io.stdout, summaryLine(report));
       }
       if (report.summary.problems > 0) return EXIT_FAILED;

@@ -95,6 +95,8 @@ export async function runController(settings: ControllerSettings): Promise<numbe
     port: settings.port,
     host: settings.host,
     app: createProbeApp({ registry: metrics.registry, notReadyReasons: () => [...(stopping ? ["shutting down"] : []), ...running.staleness()] }),
+    registry: metrics.registry,
+    logger,
   });
   running.start();
   void elector.start();

@@ -2,7 +2,11 @@
 
 /** On a namespace: "true" opts it in (the webhook configuration's namespaceSelector). */
 export const ENABLED = "mesh-tailor.io/enabled";
-/** On a pod: "true" keeps the webhook away from it (the webhook configuration's objectSelector). */
+/**
+ * On a pod: "true" asks mesh-tailor not to tailor it while the mesh is enabled. It never exempts
+ * a pod from the system-wide rollback (mesh.enabled: false), and `status` and `doctor` list such
+ * pods that Istio injected.
+ */
 export const SKIP = "mesh-tailor.io/skip";
 /** The customizations in force on a pod, comma-separated, or "none". */
 export const APPLIED = "mesh-tailor.io/applied";

@@ -1,5 +1,7 @@
 import * as istio from "../keys/istio.js";
+import * as meshTailor from "../keys/mesh-tailor.js";
 import { annotationOf, labelOf } from "../pod/edit.js";
+import { isSkipLabelled } from "../pod/skip-label.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
 import type { CompiledPolicy } from "../policy/load.js";
@@ -47,9 +49,14 @@ export function decideInjection(
 
   if (!policy.mesh.enabled) {
     selected = false;
-    reason = "mesh-wide rollback is on (mesh.enabled: false)";
+    const skip = isSkipLabelled(pod);
+    const unhonoured = `${meshTailor.SKIP}="true" is not honoured while the rollback is on`;
+    reason = `mesh-wide rollback is on (mesh.enabled: false)${skip ? `; ${unhonoured}` : ""}`;
     if (userValue === "true")
-      warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"`);
+      warnings.push(
+        `mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"${skip ? `; ${unhonoured}` : ""}`,
+      );
+    else if (skip) warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${unhonoured}; ${who} gets ${istio.SIDECAR_INJECT}="false"`);
   } else if (pod.spec.hostNetwork === true) {
     // Istio never injects hostNetwork pods: the proxy's iptables rules would capture the node's traffic.
     selected = false;

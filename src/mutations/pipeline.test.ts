@@ -48,6 +48,47 @@ describe("the customization pipeline", () => {
     assert.equal(result.skipped, "mirror pod");
   });
 
+  it('skips a pod labelled mesh-tailor.io/skip: "true" while the mesh is enabled, and only that value', () => {
+    const skipping = appPod({ labels: { [meshTailor.SKIP]: "true", "sidecar.istio.io/inject": "true" } });
+    const result = runPipeline({ pod: skipping, namespace: "shop" }, policy);
+    assert.equal(result.pod, skipping, "no edit at all");
+    assert.match(result.skipped!, /labelled mesh-tailor\.io\/skip: "true"/);
+    assert.equal(result.decision, undefined);
+    for (const value of ["false", "True", "yes", ""]) {
+      const other = runPipeline({ pod: appPod({ labels: { [meshTailor.SKIP]: value } }), namespace: "shop" }, policy);
+      assert.equal(other.skipped, undefined, `"${value}" does not skip`);
+      assert.equal(other.pod.metadata?.annotations?.[meshTailor.APPLIED], "inject,hold,branch");
+    }
+  });
+
+  it("does not skip a skip-labelled pod under the system-wide rollback: it gets the injection decision and the records, nothing else", () => {
+    const rolledBack = migratingPolicy({ mesh: { enabled: false }, jobs: { nativeSidecar: true }, locality: { default: "r.z" } }, ["reviews"]);
+    const skipping = appPod({ labels: { [meshTailor.SKIP]: "true", "sidecar.istio.io/inject": "true" }, preStop: sleep30 });
+    const result = runPipeline({ pod: skipping, namespace: "shop--box-9" }, rolledBack);
+    assert.equal(result.skipped, undefined);
+    assert.equal(result.decision?.selected, false);
+    assert.match(result.decision.reason, /mesh-tailor\.io\/skip="true" is not honoured while the rollback is on/);
+    assert.deepEqual(result.warnings, [
+      'mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): sidecar.istio.io/inject="true" on service "reviews" overridden to "false"; mesh-tailor.io/skip="true" is not honoured while the rollback is on',
+    ]);
+    const { labels, annotations } = result.pod.metadata!;
+    assert.deepEqual(labels, { ...skipping.metadata!.labels, "sidecar.istio.io/inject": "false" }, "no branch label, nothing but the decision");
+    assert.deepEqual(Object.keys(annotations!).sort(), [meshTailor.APPLIED, meshTailor.POLICY_REVISION, meshTailor.TAILORING]);
+    assert.equal(annotations![meshTailor.APPLIED], "none");
+    assert.deepEqual(result.pod.spec, skipping.spec);
+    assert.deepEqual(runPipeline({ pod: result.pod, namespace: "shop--box-9" }, rolledBack).pod, result.pod, "idempotent");
+    // Without the user's "true", the warning says the label was not honoured.
+    const quiet = runPipeline({ pod: appPod({ labels: { [meshTailor.SKIP]: "true" } }), namespace: "shop" }, rolledBack);
+    assert.match(
+      quiet.warnings.join("\n"),
+      /mesh-tailor\.io\/skip="true" is not honoured while the rollback is on; service "reviews" gets sidecar\.istio\.io\/inject="false"/,
+    );
+    // The same pod without the label is rolled back alike, with everything else the policy asks for.
+    const unlabelled = runPipeline({ pod: appPod({ preStop: sleep30 }), namespace: "shop--box-9" }, rolledBack);
+    assert.equal(unlabelled.pod.metadata?.labels?.["branch"], "box-9");
+    assert.doesNotMatch(unlabelled.decision!.reason, /skip/);
+  });
+
   it("runs a customization only when its declarations hold, and never calls it otherwise", () => {
     const calls: string[] = [];
     const spy = (name: string, declared: Partial<Mutation>): Mutation => ({
@@ -120,14 +161,16 @@ describe("the customization pipeline", () => {
     );
   });
 
-  it("is idempotent across Istio's injection in between (reinvocation)", () => {
+  it("is idempotent across Istio's injection in between (reinvocation), under the rollback too", () => {
+    const rolledBack = migratingPolicy({ mesh: { enabled: false } }, ["reviews"]);
     fc.assert(
-      fc.property(arbitraryPod, fc.constantFrom("classic", "native"), (generated, mode) => {
+      fc.property(arbitraryPod, fc.constantFrom("classic", "native"), fc.boolean(), (generated, mode, meshEnabled) => {
         if (generated.spec.containers.some((c) => c.name === "istio-proxy") || generated.spec.initContainers?.some((c) => c.name === "istio-proxy")) return;
-        const before = runPipeline({ pod: generated, namespace: "shop" }, policy).pod;
+        const chosen = meshEnabled ? policy : rolledBack;
+        const before = runPipeline({ pod: generated, namespace: "shop" }, chosen).pod;
         const injected = mode === "classic" ? classicInjected(before) : nativeInjected(before);
-        const after = runPipeline({ pod: injected, namespace: "shop" }, policy).pod;
-        assert.deepEqual(runPipeline({ pod: after, namespace: "shop" }, policy).pod, after);
+        const after = runPipeline({ pod: injected, namespace: "shop" }, chosen).pod;
+        assert.deepEqual(runPipeline({ pod: after, namespace: "shop" }, chosen).pod, after);
       }),
       { numRuns: 300 },
     );

@@ -20,6 +20,7 @@ import { serviceSettings } from "./service-settings.js";
 import { changesOf, tailoringOf, withClassicProxy } from "./tailoring.js";
 import { appliesTo, type InjectionDecision, type Mutation, type MutationContext } from "./types.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
+import { isSkipLabelled } from "../pod/skip-label.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 
@@ -62,11 +63,21 @@ export interface PipelineResult {
   readonly decision?: InjectionDecision;
 }
 
-function skipReason(pod: Pod, namespace: string): string | undefined {
+function skipReason(pod: Pod, namespace: string, policy: CompiledPolicy): string | undefined {
   if (SYSTEM_NAMESPACES.has(namespace)) return `namespace ${namespace} is never mutated`;
   if (annotationOf(pod, k8s.CONFIG_MIRROR) !== undefined) return "mirror pod";
+  // The skip label exempts a pod from tailoring, never from the rollback: see inForceFor.
+  if (isSkipLabelled(pod) && policy.policy.mesh.enabled) return `labelled ${meshTailor.SKIP}: "true" (only the system-wide rollback reaches it)`;
   return undefined;
 }
+
+/**
+ * The customizations that run on a pod. A pod labelled to be skipped gets here only while the
+ * system-wide rollback is on, and then gets the injection decision alone ("false", overriding
+ * its own "true"), so that every pod Istio would inject in an enabled namespace is rolled back.
+ */
+const inForceFor = (pod: Pod, mutations: readonly Mutation[]): readonly Mutation[] =>
+  isSkipLabelled(pod) ? mutations.filter((m) => m.name === selectInjection.name) : mutations;
 
 /**
  * Runs every customization over a pod. Pure: the input is never modified. A mutation that
@@ -76,12 +87,13 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
   const { namespace } = input;
   const workload = input.workload ?? workloadOf(input.pod);
   const serviceName = serviceNameOf(input.pod, policy.policy.mesh.serviceLabelKeys, workload);
-  const skipped = skipReason(input.pod, namespace);
+  const skipped = skipReason(input.pod, namespace, policy);
   if (skipped) return { pod: input.pod, warnings: [], applied: [], failures: [], skipped, workload, serviceName };
 
   const decision = decideInjection(input.pod, namespace, serviceName, policy, workload);
   const context: MutationContext = { namespace, workload, serviceName, decision, policy };
-  const run = applyMutations(input.pod, context, mutations);
+  const inForce = inForceFor(input.pod, mutations);
+  const run = applyMutations(input.pod, context, inForce);
   const { warnings, applied, failures } = run;
   let pod = withAnnotation(run.pod, meshTailor.APPLIED, applied.length > 0 ? applied.join(",") : "none");
   const recorded = annotationOf(pod, meshTailor.POLICY_REVISION);
@@ -93,7 +105,7 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
       );
     pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
   }
-  const tailoring = tailoringRecorded(input.pod, policy) ?? tailoringOf(changesOf(input.pod, run.pod), proxyEdits(run.pod, context, mutations));
+  const tailoring = tailoringRecorded(input.pod, policy) ?? tailoringOf(changesOf(input.pod, run.pod), proxyEdits(run.pod, context, inForce));
   if (annotationOf(pod, meshTailor.TAILORING) !== tailoring) pod = withAnnotation(pod, meshTailor.TAILORING, tailoring);
   return { pod, warnings, applied, failures, workload, serviceName, decision };
 }

@@ -32,6 +32,14 @@ describe("sandbox-branch: every workload carries its branch", () => {
     assert.equal(branch(runMutation(sandboxBranch, appPod(), policy, "shop--box-1"), "example.com/branch"), "main");
   });
 
+  it("takes base and branch from a pattern's named groups, in a namespace as long as Kubernetes allows, and never tries a longer one", () => {
+    const policy = policyWith({ sandbox: { namespacePattern: "^(?<base>[a-z0-9-]+?)--(?<branch>feat-[a-z0-9]+)$" } });
+    const longest = `${"s".repeat(50)}--feat-abcdef`;
+    assert.equal(longest.length, 63);
+    assert.equal(branch(runMutation(sandboxBranch, appPod(), policy, longest)), "feat-abcdef");
+    assert.equal(branch(runMutation(sandboxBranch, appPod(), policy, `s${longest}`)), "master");
+  });
+
   it("can be turned off", () => {
     const pod = appPod();
     assert.equal(runMutation(sandboxBranch, pod, policyWith({ sandbox: { enabled: false } }), "shop--box-1").pod, pod);

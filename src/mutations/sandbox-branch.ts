@@ -11,7 +11,7 @@ export const sandboxBranch: Mutation = {
   enabledBy: (policy) => policy.sandbox.enabled,
   apply(pod, { namespace, policy }) {
     const sandbox = policy.policy.sandbox;
-    const branch = policy.sandboxPattern.exec(namespace)?.groups?.["branch"] ?? sandbox.defaultBranch;
+    const branch = policy.sandboxGroups(namespace)?.["branch"] ?? sandbox.defaultBranch;
     if (!isLabelValue(branch)) {
       return unchanged(pod, false, [
         `mesh-tailor: branch "${branch}" taken from namespace "${namespace}" is not a valid label value; ${sandbox.labelKey} not set`,

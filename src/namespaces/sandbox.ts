@@ -3,7 +3,7 @@ import type { CompiledPolicy } from "../policy/load.js";
 
 /** The base namespace a sandbox namespace belongs to under the policy's pattern, if it is one. */
 export function sandboxBaseOf(namespace: string, policy: CompiledPolicy): string | undefined {
-  const base = policy.sandboxPattern.exec(namespace)?.groups?.["base"];
+  const base = policy.sandboxGroups(namespace)?.["base"];
   return base && base !== namespace ? base : undefined;
 }
 

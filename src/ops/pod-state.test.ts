@@ -53,6 +53,20 @@ describe("whether a running pod is stale", () => {
     assert.ok(judged.reasons.includes("a proxy, but the policy leaves it out"), judged.reasons.join("; "));
   });
 
+  it('never judges a pod labelled mesh-tailor.io/skip: "true" while the mesh is enabled; under the rollback, only its proxy', () => {
+    const rolledBack = loadPolicy(`${HEADER}mesh:\n  enabled: false\nservices:\n${REVIEWS}`);
+    const skipping = appPod({ labels: { "mesh-tailor.io/skip": "true", "sidecar.istio.io/inject": "true" } });
+    const injected = admitted(skipping, before);
+    assert.equal(injected.metadata.annotations?.["mesh-tailor.io/tailoring"], undefined, "untouched by mesh-tailor");
+    const enabled = judgePod(injected, skipping, true, before);
+    assert.deepEqual([enabled.hasProxy, enabled.verdict.selected, enabled.stale], [true, undefined, false]);
+    assert.deepEqual(judgePod(injected, skipping, true, rolledBack).reasons, ["a proxy, but the policy leaves it out"]);
+    const noProxy = appPod({ labels: { "mesh-tailor.io/skip": "true" } });
+    assert.equal(judgePod(admitted(noProxy, before), noProxy, true, rolledBack).stale, false, "nothing for the rollback to take out");
+    // A template no longer labelled: its pods are judged as any other.
+    assert.deepEqual(judgePod(admitted(noProxy, before), template, true, rolledBack).reasons, ["admitted without mesh-tailor"]);
+  });
+
   it("is stale when it has no record of mesh-tailor, and never in a namespace mesh-tailor does not tailor", () => {
     const untouched = { ...template, metadata: { ...template.metadata, name: "reviews-1", namespace: "shop" } } as unknown as KubeObject;
     assert.deepEqual(judgePod(untouched, template, true, before).reasons, ["admitted without mesh-tailor", "no proxy, but the policy selects it"]);

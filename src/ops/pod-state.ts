@@ -4,6 +4,7 @@ import { runPipeline, type PipelineResult } from "../mutations/pipeline.js";
 import { changesOf } from "../mutations/tailoring.js";
 import { injectedRevision } from "../namespaces/injection.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
+import { isSkipLabelled } from "../pod/skip-label.js";
 import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
 import type { CompiledPolicy } from "../policy/load.js";
@@ -11,7 +12,7 @@ import type { KubeObject } from "../kube/object.js";
 
 /** What the current policy makes of a pod template: the webhook's own pipeline, run on it. */
 export interface TemplateVerdict {
-  /** Whether a pod made from it now goes into the mesh; undefined when mesh-tailor skips it. */
+  /** Whether a pod made from it now goes into the mesh; undefined when mesh-tailor skips it (such a pod is never stale). */
   readonly selected: boolean | undefined;
   readonly service: string | undefined;
   readonly revision: string | undefined;
@@ -111,8 +112,13 @@ export function judgePod(
   const why: StaleReason[] = [];
   if (namespaceEnabled && verdict.selected !== undefined) {
     const recorded = pod.metadata.annotations?.[meshTailor.TAILORING];
-    if (recorded === undefined) why.push({ kind: "untailored", text: "admitted without mesh-tailor" });
-    else if (retailored) {
+    if (recorded === undefined) {
+      // A skip-labelled pod is judged here only under the rollback, which would give it nothing
+      // but "false": it is stale for its proxy alone (below), so a rollback restarts only those
+      // of them that run one.
+      if (!(isSkipLabelled(pod) && isSkipLabelled({ metadata: { labels: verdict.labels } })))
+        why.push({ kind: "untailored", text: "admitted without mesh-tailor" });
+    } else if (retailored) {
       const then = pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?";
       why.push({ kind: "policy", text: `admitted under policy ${then}; admitted now, under policy ${policy.revision}, it would be tailored differently` });
     }

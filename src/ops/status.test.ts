@@ -68,7 +68,7 @@ describe("status", () => {
         ["Pod", "(bare pods)", "debug", false, 1, 0, 0],
       ],
     );
-    assert.deepEqual(report.summary, { workloads: 3, servicesInMesh: 1, pendingMigration: 0, pendingRollback: 0, stalePods: 0, problems: 0 });
+    assert.deepEqual(report.summary, { workloads: 3, servicesInMesh: 1, pendingMigration: 0, pendingRollback: 0, stalePods: 0, problems: 0, bypassedPods: 0 });
   });
 
   it("marks a migrated service stale until restarted, and only it", () => {
@@ -91,6 +91,69 @@ describe("status", () => {
     );
     assert.equal(report.summary.pendingRollback, 1);
     assert.equal(statusFromSnapshot(cluster(REVIEWS), NONE, { namespace: "other" }).workloads.length, 0);
+  });
+});
+
+describe("pods that bypassed tailoring while Istio injected them", () => {
+  const ROLLED_BACK = loadPolicy(`${HEADER}mesh:\n  enabled: false\nservices:\n  - name: reviews\n`);
+  const SKIP = { "mesh-tailor.io/skip": "true", "sidecar.istio.io/inject": "true" };
+  /** Deployment legacy (labelled to be skipped, asking Istio for its proxy) and its pods, admitted as kube-apiserver would under POLICY. */
+  function withLegacy(admittedUnder: CompiledPolicy, labels: Record<string, string> = SKIP, webhookUp = true) {
+    const template: Pod = { metadata: { labels: { app: "legacy", ...labels } }, spec: { containers: [{ name: "app", image: "legacy:1" }] } };
+    const rs = { kind: "ReplicaSet", name: "legacy-6b7c8d9f5", uid: "rs-legacy" };
+    const pod = (name: string): KubeObject => {
+      const created = {
+        ...template,
+        metadata: { ...template.metadata, name, namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", ...rs, controller: true }] },
+      };
+      const first = webhookUp ? runPipeline({ pod: created, namespace: "shop" }, admittedUnder).pod : created;
+      // Istio's object webhook injects a pod labelled "true", whoever labelled it.
+      const injected = first.metadata?.labels?.["sidecar.istio.io/inject"] === "true" ? classicInjected(first) : first;
+      return (webhookUp ? runPipeline({ pod: injected, namespace: "shop" }, admittedUnder).pod : injected) as unknown as KubeObject;
+    };
+    const base = cluster(REVIEWS);
+    return {
+      ...base,
+      deployments: [...base.deployments, object("Deployment", "legacy", "deploy-legacy", { spec: { template } })],
+      replicaSets: [
+        ...base.replicaSets,
+        object("ReplicaSet", rs.name, rs.uid, { spec: { template } }, { kind: "Deployment", name: "legacy", uid: "deploy-legacy" }),
+      ],
+      pods: [...base.pods, pod("legacy-a"), pod("legacy-b")],
+    };
+  }
+  const legacy = (report: ReturnType<typeof statusFromSnapshot>) => report.workloads.find((w) => w.name === "legacy")!;
+
+  it("lists skip-labelled pods Istio injected, never stale while the mesh is enabled, and rollout leaves them", () => {
+    const report = statusFromSnapshot(withLegacy(REVIEWS), REVIEWS);
+    const row = legacy(report);
+    assert.deepEqual([row.inMesh, row.pods, row.withProxy, row.stale, row.bypassed], [undefined, 2, 2, 0, 2]);
+    assert.equal(row.bypassReason, 'labelled mesh-tailor.io/skip: "true"');
+    assert.equal(report.summary.bypassedPods, 2);
+    assert.equal(report.summary.stalePods, 0, "nothing to restart: a restart would change nothing");
+    assert.deepEqual(planRollout(report).restart, []);
+  });
+
+  it("under the rollback, makes stale the skip-labelled pods that run a proxy, and only those", () => {
+    const report = statusFromSnapshot(withLegacy(REVIEWS), ROLLED_BACK);
+    const row = legacy(report);
+    assert.deepEqual([row.inMesh, row.stale, row.bypassed], [false, 2, 2]);
+    assert.equal(row.staleReason, "a proxy, but the policy leaves it out");
+    assert.ok(planRollout(report).restart.some((t) => t.name === "legacy"));
+    // Labelled to be skipped, but not asking for a proxy: nothing for the rollback to take out.
+    const quiet = legacy(statusFromSnapshot(withLegacy(REVIEWS, { "mesh-tailor.io/skip": "true" }), ROLLED_BACK));
+    assert.deepEqual([quiet.withProxy, quiet.stale, quiet.bypassed], [0, 0, 0]);
+    // Once restarted under the rollback, they are current: no proxy, tailored.
+    const restarted = legacy(statusFromSnapshot(withLegacy(ROLLED_BACK), ROLLED_BACK));
+    assert.deepEqual([restarted.withProxy, restarted.stale, restarted.bypassed], [0, 0, 0]);
+  });
+
+  it("counts pods admitted without mesh-tailor that Istio injected, which are stale as well", () => {
+    const report = statusFromSnapshot(withLegacy(REVIEWS, { "sidecar.istio.io/inject": "true" }, false), REVIEWS);
+    const row = legacy(report);
+    assert.deepEqual([row.withProxy, row.stale, row.bypassed], [2, 2, 2]);
+    assert.equal(row.bypassReason, "admitted without mesh-tailor");
+    assert.match(row.staleReason!, /admitted without mesh-tailor/);
   });
 });
 

@@ -1,11 +1,12 @@
-import picomatch from "picomatch";
 import type { Pod } from "../pod/types.js";
+import { compileGlob } from "../policy/glob.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
 import { injectionProblem } from "../namespaces/injection.js";
 import { isEnabled } from "../namespaces/namespace-labels.js";
 import { injectableRevisions, istioInjectorsFor, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
+import { bypassOf } from "./bypass.js";
 import { judgePod, judgeTemplate, withoutOwnDecision, type TemplateVerdict } from "./pod-state.js";
 import { readSnapshot, type Snapshot } from "./snapshot.js";
 
@@ -28,6 +29,13 @@ export interface WorkloadStatus {
   /** Why its first stale pod is stale. */
   readonly staleReason: string | undefined;
   /**
+   * Its pods that run Istio's proxy without mesh-tailor's tailoring (no mesh-tailor.io/tailoring
+   * record): labelled mesh-tailor.io/skip, or admitted without mesh-tailor (those are stale too).
+   */
+  readonly bypassed: number;
+  /** Why, each reason once, in the order its pods give them. */
+  readonly bypassReason: string | undefined;
+  /**
    * What keeps its pods from the injection the policy asks for (no Istio webhook injects them,
    * or a namespace label sends them to another revision): a restart cannot fix it.
    */
@@ -46,6 +54,8 @@ export interface StatusSummary {
   readonly stalePods: number;
   /** Workloads the policy cannot take effect on as it stands (a WorkloadStatus problem). */
   readonly problems: number;
+  /** Pods that run Istio's proxy without mesh-tailor's tailoring (a WorkloadStatus bypassed). */
+  readonly bypassedPods: number;
 }
 
 export interface StatusReport {
@@ -77,11 +87,12 @@ const controllerOf = (object: KubeObject) => object.metadata.ownerReferences?.fi
 /**
  * One row per workload in the namespaces mesh-tailor tailors, from one paged LIST per kind:
  * what the current policy decides for its pod template (the webhook's own pipeline), and how its
- * pods stand against that (with and without a proxy, stale). Pure: the snapshot in, the report out.
+ * pods stand against that (with and without a proxy, stale, injected by Istio without being
+ * tailored). Pure: the snapshot in, the report out.
  */
 export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, filter: StatusFilter = {}): StatusReport {
-  const matchesNamespace = filter.namespace ? picomatch(filter.namespace, { dot: true }) : () => true;
-  const matchesService = filter.service ? picomatch(filter.service, { dot: true }) : () => true;
+  const matchesNamespace = filter.namespace ? compileGlob(filter.namespace).matches : () => true;
+  const matchesService = filter.service ? compileGlob(filter.service).matches : () => true;
   const enabled = new Set(
     (snapshot.namespaces ?? [])
       .filter((n) => (filter.allNamespaces ? n.metadata.name !== "kube-system" : isEnabled(n)) && matchesNamespace(n.metadata.name))
@@ -145,6 +156,8 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     let withProxy = 0;
     let stale = 0;
     let staleReason: string | undefined;
+    let bypassed = 0;
+    const bypassReasons = new Set<string>();
     let service = verdict?.service;
     let inMesh = verdict?.selected;
     let entryIndex = verdict?.entryIndex;
@@ -156,6 +169,11 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       if (judged.stale) {
         stale += 1;
         staleReason ??= judged.reasons.join("; ");
+      }
+      const bypass = bypassOf(pod);
+      if (bypass) {
+        bypassed += 1;
+        bypassReasons.add(bypass.text);
       }
       service ??= judged.verdict.service;
       if (!template && inMesh === undefined) inMesh = judged.verdict.selected;
@@ -175,6 +193,8 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       withoutProxy: pods.length - withProxy,
       stale,
       staleReason,
+      bypassed,
+      bypassReason: bypassed > 0 ? [...bypassReasons].join("; ") : undefined,
       problem: problemOf(rowVerdict, namespace),
       entryIndex,
     });
@@ -219,6 +239,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       pendingRollback: rows.filter((r) => r.inMesh === false && r.stale > 0).length,
       stalePods: rows.reduce((sum, r) => sum + r.stale, 0),
       problems: rows.filter((r) => r.problem !== undefined).length,
+      bypassedPods: rows.reduce((sum, r) => sum + r.bypassed, 0),
     },
   };
 }

@@ -25,9 +25,13 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   {
     path: "services",
     meaning: "per-service entries; **first match wins**",
-    comment: "per-service entries, first match wins; globs (*, ?) in namespace and name",
+    comment: "per-service entries, first match wins; globs (*, ?, [a-z], [!a-z]) in namespace and name",
   },
-  { path: "services[].namespace", meaning: "glob (`*`, `?`, `[...]`) on the namespace" },
+  {
+    path: "services[].namespace",
+    meaning: "glob (`*`, `?`, `[a-z]`, `[!a-z]`, `\\`; see [Globs](#globs)) on the namespace",
+    comment: "glob (*, ?, [a-z], [!a-z], \\) on the namespace",
+  },
   {
     path: "services[].name",
     meaning: "glob on the service name (else on the workload's name: a Helm release's pods named after their chart are still found)",
@@ -57,7 +61,11 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "locality.default", meaning: "`region.zone.subzone` for pods that pin none" },
   { path: "sandbox.enabled", meaning: "branch labels" },
   { path: "sandbox.labelKey", meaning: "the label key" },
-  { path: "sandbox.namespacePattern", meaning: "must have a `(?<branch>...)` group" },
+  {
+    path: "sandbox.namespacePattern",
+    meaning: "must have a `(?<branch>...)` group; refused if it can backtrack (see [Namespace patterns](#namespace-patterns))",
+    comment: "must have a (?<branch>...) group; refused if it can backtrack",
+  },
   { path: "sandbox.defaultBranch", meaning: "branch of every pod outside a sandbox" },
   { path: "sandbox.autoEnable", meaning: "the controller enables a sandbox namespace when its base namespace (the `(?<base>...)` group) is enabled" },
   {

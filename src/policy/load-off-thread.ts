@@ -1,8 +1,9 @@
 import { Worker } from "node:worker_threads";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "./load.js";
+import { knownVerdicts, remember, type Verdicts } from "./pattern-verdicts.js";
 import type { TailorPolicy } from "./schema.js";
 
-type WorkerAnswer = { ok: true; policy: TailorPolicy } | { ok: false; problems: string[] };
+type WorkerAnswer = ({ ok: true; policy: TailorPolicy } | { ok: false; problems: string[] }) & { verdicts: Verdicts };
 
 // A 1 MiB policy takes about a second of YAML parsing: done here, the server keeps answering.
 // The heap bound keeps a hostile document from costing the process more than this; a 1 MiB
@@ -13,13 +14,15 @@ const WORKER_HEAP_MB = 128;
 export function loadPolicyOffThread(text: string, origin: string): Promise<CompiledPolicy> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./validate-worker.js", import.meta.url), {
-      workerData: { text, origin },
+      // The namespace patterns already judged, so the worker does not judge them again.
+      workerData: { text, origin, verdicts: knownVerdicts() },
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });
     let settled = false;
     worker.once("message", (answer: WorkerAnswer) => {
       settled = true;
       void worker.terminate();
+      remember(answer.verdicts);
       if (answer.ok) resolve(compilePolicy(answer.policy, text));
       else reject(new PolicyError(origin, answer.problems));
     });

@@ -98,6 +98,37 @@ describe("loadPolicy", () => {
     assert.match(problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^(.*)--box$"\n`)[0]!, /named group \(\?<branch>/);
   });
 
+  it("refuses a sandbox pattern that backtracks (issue 22's held a webhook 8 s on one namespace), or over 256 characters", () => {
+    const [problem, ...others] = problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^(?<base>([a-z0-9]+-?)+)--(?<branch>box-[a-z0-9]+)$"\n`);
+    assert.deepEqual(others, []);
+    assert.match(problem!, /^sandbox\.namespacePattern: backtracks in exponential time on names such as .*: one such namespace would stall the webhook/);
+    const long = `^(?<base>[a-z]+)--(?<branch>${"x".repeat(250)})$`;
+    assert.match(
+      problemsOf(`${HEADER}sandbox:\n  namespacePattern: "${long}"\n`)[0]!,
+      new RegExp(`^sandbox\\.namespacePattern: is ${long.length} characters long, over the 256-character limit`),
+    );
+  });
+
+  it("matches sandboxes by the pattern's named groups, in namespaces as long as Kubernetes allows and no longer", () => {
+    const { sandboxGroups } = loadPolicy(`${HEADER}sandbox:\n  namespacePattern: "^(?<base>[a-z0-9-]+?)--(?<branch>box-[0-9]+)$"\n`);
+    assert.deepEqual({ ...sandboxGroups("shop--box-10326") }, { base: "shop", branch: "box-10326" });
+    assert.equal(sandboxGroups("shop"), undefined);
+    const longest = `${"a".repeat(53)}--box-1234`;
+    assert.equal(longest.length, 63);
+    assert.equal(sandboxGroups(longest)?.["branch"], "box-1234");
+    assert.equal(sandboxGroups(`a${longest}`), undefined, "64 characters: no namespace, so never tried");
+  });
+
+  it("accepts a quadratic pattern, which costs little on a 63-character namespace", () => {
+    const { sandboxGroups } = loadPolicy(`${HEADER}sandbox:\n  namespacePattern: "^(?<base>[a-z-]*)(?<branch>[a-z]*-x)$"\n`);
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) assert.equal(sandboxGroups("a".repeat(63)), undefined);
+    assert.equal(sandboxGroups("a".repeat(100_000)), undefined);
+    const elapsed = performance.now() - started;
+    // Measured about 1 ms for all of it; the bound is for a busy 2-core machine.
+    assert.ok(elapsed < 200, `took ${elapsed} ms`);
+  });
+
   it("refuses sandbox auto-enabling with a pattern that cannot name the base namespace", () => {
     const problems = problemsOf(`${HEADER}sandbox:\n  namespacePattern: "^sbx-(?<branch>[a-z0-9]+)$"\n`);
     assert.deepEqual(problems, [

@@ -11,7 +11,8 @@ import { yamlErrorText } from "../util/yaml-error.js";
 export interface CompiledPolicy {
   readonly policy: TailorPolicy;
   readonly services: ServiceIndex;
-  readonly sandboxPattern: RegExp;
+  /** The named groups of sandbox.namespacePattern in NAMESPACE, when it matches. */
+  readonly sandboxGroups: (namespace: string) => Readonly<Record<string, string>> | undefined;
   /** Short content hash, logged so an operator can tell which policy decided. */
   readonly revision: string;
   readonly source: string;
@@ -47,11 +48,20 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 
 const shortHash = (text: string): string => createHash("sha256").update(text).digest("hex").slice(0, 12);
 
+// Every namespace is a DNS label, 63 characters at most; pattern-check.ts bounds the pattern's cost
+// for names that long, so no longer string (a forged AdmissionReview's) is ever tried.
+const MAX_NAMESPACE_LENGTH = 63;
+
+function sandboxMatcher(source: string): CompiledPolicy["sandboxGroups"] {
+  const pattern = new RegExp(source);
+  return (namespace) => (namespace.length <= MAX_NAMESPACE_LENGTH ? pattern.exec(namespace)?.groups : undefined);
+}
+
 export function compilePolicy(policy: TailorPolicy, source: string): CompiledPolicy {
   return {
     policy,
     services: new ServiceIndex(policy.services),
-    sandboxPattern: new RegExp(policy.sandbox.namespacePattern),
+    sandboxGroups: sandboxMatcher(policy.sandbox.namespacePattern),
     revision: shortHash(source),
     source,
   };

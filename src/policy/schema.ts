@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { isDns1123Label, isLabelValue, isQualifiedName } from "../pod/k8s-names.js";
+import { globProblem } from "./glob.js";
+import { DEFAULT_NAMESPACE_PATTERN, MAX_PATTERN_LENGTH, namespacePatternProblem } from "./pattern-verdicts.js";
 import { managedKeyProblem, managedProxyConfigFieldProblem } from "./settable-keys.js";
 
 // A Kubernetes resource quantity (k8s.io/apimachinery/pkg/api/resource), or "" for "not set".
@@ -8,7 +10,13 @@ const quantity = z.string().refine((v) => v === "" || QUANTITY.test(v), { messag
 
 const labelKey = z.string().refine(isQualifiedName, { message: "must be a valid Kubernetes label key" });
 const labelValue = z.string().refine(isLabelValue, { message: "must be a valid Kubernetes label value (63 characters of [A-Za-z0-9-_.])" });
-const glob = z.string().min(1, { message: 'must not be empty (use "*" for any)' });
+const glob = z
+  .string()
+  .min(1, { message: 'must not be empty (use "*" for any)' })
+  .superRefine((pattern, ctx) => {
+    const problem = pattern === "" ? undefined : globProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const HOST_PASSTHROUGH_MODES = ["none", "outbound", "inbound", "both"] as const;
 
@@ -54,6 +62,10 @@ const locality = z.string().refine((v) => v === "" || (isLabelValue(v) && /^[^.]
 });
 
 const namespacePattern = z.string().superRefine((source, ctx) => {
+  if (source.length > MAX_PATTERN_LENGTH) {
+    ctx.addIssue({ code: "custom", message: `is ${source.length} characters long, over the ${MAX_PATTERN_LENGTH}-character limit` });
+    return;
+  }
   try {
     new RegExp(source);
   } catch (error) {
@@ -62,7 +74,10 @@ const namespacePattern = z.string().superRefine((source, ctx) => {
   }
   if (!source.includes("(?<branch>")) {
     ctx.addIssue({ code: "custom", message: "must have a named group (?<branch>...) that captures the branch" });
+    return;
   }
+  const problem = namespacePatternProblem(source);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 // An egress host of an Istio Sidecar: "namespace/dnsName", the namespace "*", "." (this one), "~"
@@ -107,7 +122,7 @@ export const policySchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       labelKey: labelKey.default("branch"),
-      namespacePattern: namespacePattern.default("^(?<base>[a-z0-9-]+?)--(?<branch>box-[a-z0-9]+)$"),
+      namespacePattern: namespacePattern.default(DEFAULT_NAMESPACE_PATTERN),
       defaultBranch: labelValue.default("master"),
       autoEnable: z.boolean().default(true),
     })

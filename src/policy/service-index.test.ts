@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import picomatch from "picomatch";
+import { compileGlob } from "./glob.js";
 import { policySchema, type ServiceEntry } from "./schema.js";
 import { ServiceIndex } from "./service-index.js";
 
@@ -32,17 +32,23 @@ describe("ServiceIndex finds the first matching services entry", () => {
     assert.equal(index.lookup("team-a", "api-v3"), undefined);
   });
 
+  it("looks a name with escapes up by the name it stands for", () => {
+    const index = new ServiceIndex([entry("*", "re\\views")]);
+    assert.ok(index.lookup("shop", "reviews"));
+  });
+
   it("agrees with a linear first-match scan for any entries and lookups", () => {
     const segment = fc.constantFrom("shop", "pay", "shop--box-1", "reviews", "ratings", "api");
     const pattern = fc.oneof(
       segment,
       segment.map((s) => `${s.slice(0, 2)}*`),
+      segment.map((s) => `?${s.slice(1)}`),
       fc.constant("*"),
     );
     fc.assert(
       fc.property(fc.array(fc.tuple(pattern, pattern, fc.boolean()), { maxLength: 12 }), segment, segment, (raw, namespace, name) => {
         const entries = raw.map(([ns, n, inject]) => entry(ns, n, inject));
-        const linear = entries.find((e) => picomatch.isMatch(namespace, e.namespace, { dot: true }) && picomatch.isMatch(name, e.name, { dot: true }));
+        const linear = entries.find((e) => compileGlob(e.namespace).matches(namespace) && compileGlob(e.name).matches(name));
         assert.equal(new ServiceIndex(entries).lookup(namespace, name), linear);
       }),
       { numRuns: 300 },

@@ -1,4 +1,4 @@
-import picomatch from "picomatch";
+import { compileGlob } from "./glob.js";
 import type { ServiceEntry } from "./schema.js";
 
 interface CompiledEntry {
@@ -6,13 +6,6 @@ interface CompiledEntry {
   readonly entry: ServiceEntry;
   readonly matchesNamespace: (namespace: string) => boolean;
   readonly matchesName: (name: string) => boolean;
-}
-
-const isGlob = (pattern: string): boolean => picomatch.scan(pattern).isGlob;
-
-function compileGlob(pattern: string): (value: string) => boolean {
-  if (!isGlob(pattern)) return (value) => value === pattern;
-  return picomatch(pattern, { dot: true });
 }
 
 /**
@@ -26,18 +19,14 @@ export class ServiceIndex {
 
   constructor(entries: readonly ServiceEntry[]) {
     entries.forEach((entry, order) => {
-      const compiled: CompiledEntry = {
-        order,
-        entry,
-        matchesNamespace: compileGlob(entry.namespace),
-        matchesName: compileGlob(entry.name),
-      };
-      if (isGlob(entry.name)) {
+      const name = compileGlob(entry.name);
+      const compiled: CompiledEntry = { order, entry, matchesNamespace: compileGlob(entry.namespace).matches, matchesName: name.matches };
+      if (name.literal === undefined) {
         this.globNamed.push(compiled);
       } else {
-        const list = this.byName.get(entry.name) ?? [];
+        const list = this.byName.get(name.literal) ?? [];
         list.push(compiled);
-        this.byName.set(entry.name, list);
+        this.byName.set(name.literal, list);
       }
     });
   }

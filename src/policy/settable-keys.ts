@@ -15,7 +15,7 @@ const MANAGED_KEYS: Readonly<Record<string, string>> = {
   [istio.PROXY_MEMORY_LIMIT]: "use services[].proxyResources",
   [meshTailor.HOST_PASSTHROUGH]: "use services[].hostPassthrough",
   [meshTailor.APPLIED]: "mesh-tailor writes it to record what it did",
-  [meshTailor.SKIP]: "it keeps the webhook away from a pod; set it on the workload itself",
+  [meshTailor.SKIP]: "it asks mesh-tailor to leave a pod untailored while the mesh is enabled (never under the rollback); set it on the workload itself",
   [meshTailor.ENABLED]: "it is a namespace label",
 };
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { ConnectionMetrics } from "../runtime/connection-metrics.js";
 
 export type RequestOutcome = "mutated" | "allowed" | "skipped" | "bad_request" | "error";
 export type ReloadKind = "policy" | "certificate";
@@ -14,6 +15,9 @@ export class Metrics {
   readonly reloads: Counter<"kind" | "result">;
   readonly handlerPanics: Counter;
   readonly certificateExpiry: Gauge;
+  readonly bodiesRefused: Counter<"reason">;
+  /** Connections refused or closed, and open, per listener (the HTTPS one and the probes'). */
+  readonly connections: ConnectionMetrics;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -50,6 +54,14 @@ export class Metrics {
       help: "When the certificate being served expires (Unix time).",
       registers,
     });
+    this.connections = new ConnectionMetrics(this.registry);
+    this.bodiesRefused = new Counter({
+      name: "mesh_tailor_request_bodies_refused_total",
+      help: "Request bodies refused before parsing: budget (all uploads), address_budget (one client's), too_slow, too_large.",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of ["budget", "address_budget", "too_slow", "too_large"]) this.bodiesRefused.labels(reason).inc(0);
     for (const outcome of ["mutated", "allowed", "skipped", "bad_request", "error"] as const) this.requests.labels(outcome).inc(0);
     for (const kind of ["policy", "certificate"] as const) for (const result of ["success", "failure"]) this.reloads.labels(kind, result).inc(0);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "mesh_tailor_" });

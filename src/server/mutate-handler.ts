@@ -8,8 +8,10 @@ import type { AdmissionReview } from "../admission/types.js";
 import type { Logger } from "../logging/logger.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import { truncate } from "../util/describe-value.js";
-import { DEFAULT_LIMITS } from "./limits.js";
+import { BodyBudget } from "./body-budget.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import type { Metrics, RequestOutcome } from "./metrics.js";
+import { UploadPace } from "./upload-pace.js";
 
 // A log field copied from a request is cut here: one request must not write a megabyte of log.
 const LOG_FIELD_LIMIT = 256;
@@ -22,12 +24,10 @@ export interface MutateOptions {
   readonly metrics: Metrics;
   /** The policy in force now; it may change between requests (hot reload). */
   readonly currentPolicy: () => CompiledPolicy;
-  /** Bytes; DEFAULT_LIMITS.bodyBytes by default. */
-  readonly bodyLimit?: number;
-  /** Bytes all bodies being received may hold at once; DEFAULT_LIMITS.bufferedBodiesBytes by default. */
-  readonly bufferedBodiesLimit?: number;
-  /** DEFAULT_LIMITS.discardAfterRefusalBytes by default. */
-  readonly discardAfterRefusal?: number;
+  /** The body bounds of ServerLimits; DEFAULT_LIMITS for any not given. */
+  readonly limits?: Partial<ServerLimits> | undefined;
+  /** Called when a body arriving too slowly is cut (its connection is closed), with the client's address. */
+  readonly onSlowBody?: ((address: string) => void) | undefined;
 }
 
 /** The one log line each AdmissionReview gets. */
@@ -66,10 +66,10 @@ function bodyErrorMessage(error: { type?: string; message?: string }, limit: num
  */
 export function createMutateHandler(options: MutateOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, metrics } = options;
-  const limit = options.bodyLimit ?? DEFAULT_LIMITS.bodyBytes;
-  const bufferedLimit = options.bufferedBodiesLimit ?? DEFAULT_LIMITS.bufferedBodiesBytes;
-  const discardLimit = options.discardAfterRefusal ?? DEFAULT_LIMITS.discardAfterRefusalBytes;
-  let buffered = 0;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limit = limits.bodyBytes;
+  const budget = new BodyBudget(limits.bufferedBodiesBytes, limits.bufferedBodiesPerAddressBytes);
+  const pace = new UploadPace(limits.minBodyBytesPerSecond, limits.minBodyGraceMs);
 
   const finish = (res: ServerResponse, status: number, value: unknown, log: AdmissionLog) => {
     sendJson(res, status, value);
@@ -89,25 +89,42 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
       refuse(res, 415, unacceptable, startedAt);
       return;
     }
-    // Each body reserves what it may hold until it is parsed, so stalled uploads cannot add up.
+    // Each body reserves what it may hold until it is parsed, so stalled uploads cannot add up,
+    // and one client's, however many, leave the rest to the others.
+    const address = (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
     const declared = Number(req.headers["content-length"]);
     const reserved = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
-    if (buffered + reserved > bufferedLimit) {
+    const release = budget.reserve(address, reserved);
+    if (typeof release !== "function") {
       req.resume();
       res.setHeader("Retry-After", "1");
-      refuse(res, 429, `too many request bodies are being received at once (${buffered} bytes held); retry`, startedAt);
+      metrics.bodiesRefused.labels(release === "address" ? "address_budget" : "budget").inc();
+      const held = release === "address" ? `this client's uploads hold ${budget.heldBy(address)} bytes` : `${budget.heldBy()} bytes are held`;
+      refuse(res, 429, `too many request bodies are being received at once (${held}); retry`, startedAt);
       return;
     }
-    buffered += reserved;
-    let released = false;
-    const release = () => {
-      if (!released) buffered -= reserved;
-      released = true;
+    // Exactly one answer, whichever comes first: the body, its error, or its being too slow.
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      release();
+      stopPacing();
+      return true;
     };
+    const stopPacing = pace.watch(req, () => {
+      if (!settle()) return;
+      metrics.bodiesRefused.labels("too_slow").inc();
+      options.onSlowBody?.(address);
+      res.setHeader("Connection", "close");
+      refuse(res, 408, `request body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s; send it at once`, startedAt);
+      // The rest of the body will not be read: the connection cannot serve another request.
+      res.once("finish", () => req.socket.destroy());
+    });
     getRawBody(req, { limit, length: req.headers["content-length"], encoding: "utf-8" })
       .then(
         (text) => {
-          release();
+          if (!settle()) return;
           let body: unknown;
           try {
             body = JSON.parse(text);
@@ -118,14 +135,17 @@ export function createMutateHandler(options: MutateOptions): (req: IncomingMessa
           answer(res, body, startedAt);
         },
         (error: { status?: number; type?: string; message?: string }) => {
-          release();
-          if (error.type === "entity.too.large") discardRest(req, discardLimit);
+          if (!settle()) return;
+          if (error.type === "entity.too.large") {
+            metrics.bodiesRefused.labels("too_large").inc();
+            discardRest(req, limits.discardAfterRefusalBytes);
+          }
           const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 400;
           refuse(res, status, bodyErrorMessage(error, limit), startedAt);
         },
       )
       .catch((error: unknown) => {
-        release();
+        settle();
         // A bug past every guard above: report it, never let it take the process down.
         metrics.handlerPanics.inc();
         logger.error({ err: error }, "admission request failed");

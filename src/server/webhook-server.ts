@@ -4,7 +4,10 @@ import type { AddressInfo } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import type { Logger } from "../logging/logger.js";
 import type { CompiledPolicy } from "../policy/load.js";
+import { ConnectionBudget } from "../runtime/connection-budget.js";
 import { PolicySource } from "../runtime/policy-source.js";
+import { createProbeApp } from "../runtime/probe-app.js";
+import { startProbeServer, type ProbeServer } from "../runtime/probe-server.js";
 import { checkCertificatePair, type CertificatePair } from "../tls/certificate-pair.js";
 import { TLS_SETTINGS } from "../tls/settings.js";
 import { FileSetWatcher, type FileSetRead } from "../util/file-set-watcher.js";
@@ -19,6 +22,12 @@ export type PolicyFile = string | undefined;
 export interface WebhookServerOptions {
   readonly port: number;
   readonly host?: string;
+  /**
+   * Plain HTTP for /healthz, /readyz and /metrics alone, apart from admission traffic, so the
+   * kubelet and Prometheus are never starved by it (the HTTPS port serves them too). None when
+   * undefined.
+   */
+  readonly probePort?: number | undefined;
   readonly tls: TlsSource;
   readonly policyFile: PolicyFile;
   readonly logger: Logger;
@@ -52,6 +61,8 @@ export class WebhookServer {
   private stopping: Promise<void> | undefined;
   private readonly watchers: FileSetWatcher[] = [];
   private readonly server: Server;
+  private readonly connections: ConnectionBudget;
+  private probes: ProbeServer | undefined;
 
   private constructor(
     private readonly options: WebhookServerOptions,
@@ -62,14 +73,20 @@ export class WebhookServer {
     this.metrics = metrics;
     this.policy = policy;
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.connections = new ConnectionBudget({
+      listener: "webhook",
+      caps: { total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress },
+      tls: true,
+      metrics: metrics.connections,
+      logger: options.logger,
+    });
     const app = createApp({
       logger: options.logger,
       metrics: this.metrics,
       currentPolicy: () => this.policy.current,
-      notReadyReasons: () => (this.shuttingDown ? ["shutting down"] : []),
-      bodyLimit: limits.bodyBytes,
-      bufferedBodiesLimit: limits.bufferedBodiesBytes,
-      discardAfterRefusal: limits.discardAfterRefusalBytes,
+      notReadyReasons: () => this.notReadyReasons(),
+      limits,
+      onSlowBody: (address) => this.connections.closed("slow_body", address),
     });
     this.server = createServer(
       {
@@ -89,7 +106,7 @@ export class WebhookServer {
         app(req, res);
       },
     );
-    this.server.maxConnections = limits.maxConnections;
+    this.connections.attach(this.server);
     this.server.on("tlsClientError", (error) => options.logger.debug({ err: error }, "TLS handshake failed"));
   }
 
@@ -114,9 +131,16 @@ export class WebhookServer {
     const instance = new WebhookServer(options, metrics, policy, pair);
     instance.metrics.certificateExpiry.set(expiresAt(certificate));
     await instance.listen();
+    if (options.probePort !== undefined) await instance.listenForProbes(options.probePort);
     instance.watch();
     options.logger.info(
-      { port: instance.port, policyRevision: policy.current.revision, policySource: policy.origin, services: policy.current.policy.services.length },
+      {
+        port: instance.port,
+        probePort: instance.probes?.port,
+        policyRevision: policy.current.revision,
+        policySource: policy.origin,
+        services: policy.current.policy.services.length,
+      },
       "mesh-tailor serving",
     );
     return instance;
@@ -124,6 +148,11 @@ export class WebhookServer {
 
   get port(): number {
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The probe listener's port, when there is one. */
+  get probePort(): number | undefined {
+    return this.probes?.port;
   }
 
   get currentPolicy(): CompiledPolicy {
@@ -156,7 +185,25 @@ export class WebhookServer {
     }, this.options.drainTimeoutMs ?? 10_000);
     await closed;
     clearTimeout(deadline);
+    this.connections.close();
+    await this.probes?.close();
     logger.info("shut down");
+  }
+
+  private notReadyReasons(): string[] {
+    return this.shuttingDown ? ["shutting down"] : [];
+  }
+
+  private async listenForProbes(port: number): Promise<void> {
+    const { logger } = this.options;
+    this.probes = await startProbeServer({
+      port,
+      host: this.options.host,
+      app: createProbeApp({ registry: this.metrics.registry, notReadyReasons: () => this.notReadyReasons(), logger }),
+      registry: this.metrics.registry,
+      logger,
+      connectionMetrics: this.metrics.connections,
+    });
   }
 
   private listen(): Promise<void> {

@@ -69,8 +69,8 @@ function valuesFile(values: unknown): string {
   return path;
 }
 
-function template(values: unknown = {}): K8sObject[] {
-  const result = run(HELM, ["template", "mesh-tailor", CHART, "--namespace", "mesh-tailor", "--kube-version", KUBE_VERSION, "-f", valuesFile(values)]);
+function template(values: unknown = {}, namespace = "mesh-tailor"): K8sObject[] {
+  const result = run(HELM, ["template", "mesh-tailor", CHART, "--namespace", namespace, "--kube-version", KUBE_VERSION, "-f", valuesFile(values)]);
   assert.equal(result.status, 0, result.stderr);
   return documents(result.stdout);
 }
@@ -136,6 +136,20 @@ describe("charts/mesh-tailor", () => {
       assert.ok(job.spec!.template.spec!.containers[0]!.args!.includes("--if-missing"), "an upgrade keeps the Secret");
     }
     assert.match(await validatesWithTheCli(find(objects, "ConfigMap", "mesh-tailor-policy").data!["policy.yaml"]!), /valid \(0 service entries/);
+  });
+
+  it("keeps the webhook from its own pods by their namespace, never by a pod's labels", () => {
+    for (const namespace of ["mesh-tailor", "platform"]) {
+      const objects = template({}, namespace);
+      const hook = find(objects, "MutatingWebhookConfiguration", "00-mesh-tailor").webhooks![0]!;
+      // A pod's own labels must not keep it from the system-wide rollback: mesh-tailor judges mesh-tailor.io/skip itself.
+      assert.equal(hook.objectSelector, undefined);
+      const excluded = hook.namespaceSelector!.matchExpressions!.find((e) => e.key === "kubernetes.io/metadata.name")!.values!;
+      const withPods = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"].includes(o.kind));
+      assert.ok(withPods.length >= 4, "the webhook, the controller and the certificate jobs");
+      for (const object of withPods)
+        assert.ok(excluded.includes(object.metadata.namespace ?? namespace), `${object.kind}/${object.metadata.name} in ${object.metadata.namespace}`);
+    }
   });
 
   it("takes the settings an operator changes from values", async () => {

@@ -203,8 +203,13 @@ describe("the controller under faults", { timeout: 1_200_000 }, () => {
   }
 
   it("kube-apiserver restarted with etcd compacted past the controllers' resourceVersion: they list again and converge", async () => {
-    await leader();
+    // Two replicas whose mirrors have listed (ready), so each watches from a resourceVersion: a
+    // replica just started by keepTwo may not have listed yet, and would only list, never resume.
+    await keepTwo();
     const running = replicas.filter(alive);
+    for (const replica of running)
+      await waitFor(`${replica.identity} to have listed (ready)`, 60_000, async () => ((await replica.process.readyz()) === 200 ? true : undefined), 500);
+    await leader();
     for (const replica of running) replica.proxy.blackhole();
     await cluster.createNamespace("after-compaction", { [ENABLED]: "true" });
     // Enough changes that the mirrors' resourceVersion falls behind what etcd keeps.

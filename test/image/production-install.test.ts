@@ -30,7 +30,7 @@ const sandboxed = (command: string[], writable = "") =>
 const canSandbox = process.getuid?.() === 0 && spawnSync("unshare", ["--mount", "true"]).status === 0;
 const skip = canSandbox ? false : process.env["MESH_TAILOR_REQUIRE_MOUNT"] ? false : "needs root and unshare(1) for a read-only mount namespace (CI has both)";
 
-/** The Dockerfile's two stages, on this machine: build with the dev dependencies, ship the production ones. */
+/** The Dockerfile's two stages, on this machine: build with the dev dependencies, ship the production ones (no optional ones). */
 function buildImage(into: string): string {
   const build = join(into, "build");
   mkdirSync(build);
@@ -39,7 +39,7 @@ function buildImage(into: string): string {
   const npm = (...args: string[]) => execFileSync("npm", args, { cwd: build, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NODE_ENV: "" } });
   npm("ci", "--no-audit", "--no-fund");
   npm("run", "build");
-  npm("prune", "--omit=dev");
+  npm("prune", "--omit=dev", "--omit=optional");
   const app = join(into, "app");
   mkdirSync(app);
   for (const path of ["package.json", "node_modules", "dist/src"]) cpSync(join(build, path), join(app, path), { recursive: true });
@@ -91,6 +91,21 @@ describe("the image as it ships: production dependencies only, UID 65532, read-o
       assert.throws(() => readFileSync(join(app, "node_modules", name, "package.json")), `${name} is not shipped`);
     }
     assert.ok(readFileSync(join(app, "node_modules", "express", "package.json")), "the runtime ones are");
+  });
+
+  it("ships recheck without its native binary or Java, and checks namespace patterns with it", () => {
+    for (const name of ["recheck-jar", "recheck-linux-x64"]) {
+      assert.throws(() => readFileSync(join(app, "node_modules", name, "package.json")), `${name} is not shipped`);
+    }
+    const policy = join(dir, "policy", "backtracking.yaml");
+    writeFileSync(
+      policy,
+      'apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nsandbox:\n  namespacePattern: "^(?<base>([a-z0-9]+-?)+)--(?<branch>box-[a-z0-9]+)$"\n',
+    );
+    const [command, args] = sandboxed([process.execPath, join(app, "dist/src/cli/main.js"), "policy", "validate", policy]);
+    const result = spawnSync(command, args, { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" } });
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /sandbox\.namespacePattern: backtracks in exponential time/);
   });
 
   it("really is read-only for UID 65532 (the check is real)", () => {

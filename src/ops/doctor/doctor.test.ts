@@ -20,6 +20,9 @@ import type { Facts } from "./facts.js";
 import { ApiError } from "../../kube/errors.js";
 import { ISTIO_SIDECAR_INJECTOR } from "../../../test/fixtures/istio-webhooks.js";
 import type { MutatingWebhookConfiguration } from "../../namespaces/webhook-configurations.js";
+import type { KubeObject } from "../../kube/object.js";
+import { appPod, classicInjected } from "../../../test/fixtures/pods.js";
+import { bypassedPods } from "./checks/bypassed-pods.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const DAY = 86_400_000;
@@ -68,8 +71,20 @@ function healthy(): Facts {
       { metadata: { name: "istiod", labels: { app: "istiod" } }, spec: { template: { spec: { containers: [{ image: "docker.io/istio/pilot:1.28.1" }] } } } },
     ],
     namespaces: [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true", "istio-injection": "enabled" } } }, { metadata: { name: "plain" } }],
+    pods: [],
   };
 }
+
+/** A stored pod in NAMESPACE that Istio injected; tailored by mesh-tailor or not, and labelled to be skipped or not. */
+const injectedPod = (namespace: string, name: string, options: { skip?: boolean; tailored?: boolean } = {}): KubeObject => ({
+  ...classicInjected(appPod()),
+  metadata: {
+    name,
+    namespace,
+    labels: { app: "legacy", ...(options.skip ? { "mesh-tailor.io/skip": "true" } : {}) },
+    annotations: { "sidecar.istio.io/status": "{}", ...(options.tailored ? { "mesh-tailor.io/tailoring": "0123456789ab" } : {}) },
+  },
+});
 
 /** CHECK's results on FACTS, as doctor reports them. */
 const judge = async (check: DoctorCheck, facts: Facts) => judgeAll(facts, [check]);
@@ -202,6 +217,38 @@ describe("doctor's checks", () => {
   });
 });
 
+describe("doctor's bypassed-pods check", () => {
+  it("lists the pods of enabled namespaces that run Istio's proxy without mesh-tailor's tailoring, with why and the fix", async () => {
+    const facts = {
+      ...healthy(),
+      pods: [
+        injectedPod("shop", "legacy-1", { skip: true }),
+        injectedPod("shop", "reviews-1", { tailored: true }),
+        injectedPod("shop", "ratings-1"),
+        injectedPod("plain", "elsewhere-1", { skip: true }),
+        { ...injectedPod("shop", "no-proxy", { skip: true }), spec: { containers: [{ name: "app" }] } } as KubeObject,
+      ],
+    };
+    const [result] = await judge(bypassedPods, facts);
+    assert.equal(result!.status, "warning");
+    assert.equal(
+      result!.detail,
+      `2 pod(s) in enabled namespaces run Istio's proxy without mesh-tailor's tailoring: shop/legacy-1 (labelled mesh-tailor.io/skip: "true"), shop/ratings-1 (admitted without mesh-tailor)`,
+    );
+    assert.match(result!.fix!, /^mesh-tailor rollout --namespace shop {3}\(/);
+    assert.match(result!.fix!, /; kubectl get pods -A -l mesh-tailor\.io\/skip=true {3}\(/);
+    assert.equal((await judge(bypassedPods, healthy()))[0]!.status, "ok");
+  });
+
+  it("names the first ten, and how many more", async () => {
+    const pods = Array.from({ length: 13 }, (_, i) => injectedPod("shop", `legacy-${String(i).padStart(2, "0")}`, { skip: true }));
+    const [result] = await judge(bypassedPods, { ...healthy(), pods });
+    assert.match(result!.detail, /^13 pod\(s\) .*shop\/legacy-09 \(labelled mesh-tailor\.io\/skip: "true"\), and 3 more$/);
+    assert.doesNotMatch(result!.detail, /legacy-10/);
+    assert.doesNotMatch(result!.fix!, /rollout/, "a restart does not tailor a skip-labelled pod");
+  });
+});
+
 describe("doctor's declarations", () => {
   it("list every check file, once, so that a new check is one file and one line", () => {
     const files = readdirSync(new URL("./checks/", import.meta.url)).filter((f) => f.endsWith(".js") && !f.endsWith(".test.js") && f !== "index.js");
@@ -279,7 +326,12 @@ describe("doctor's fixes", () => {
         webhookDeployment: deployment("mesh-tailor", 0, 3),
         controllerDeployment: undefined,
         istiods: [],
-        namespaces: [{ metadata: { name: "payments", labels: { "istio-injection": "enabled" } } }],
+        namespaces: [
+          { metadata: { name: "payments", labels: { "istio-injection": "enabled" } } },
+          { metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true" } } },
+          { metadata: { name: "shop-eu", labels: { "mesh-tailor.io/enabled": "true" } } },
+        ],
+        pods: [injectedPod("shop", "legacy-1", { skip: true }), injectedPod("shop", "ratings-1"), injectedPod("shop-eu", "ratings-1")],
         policyValidity: { origin: "ConfigMap mesh-tailor/mesh-tailor-policy", problems: ["mesh.enabled: expected boolean"] },
         policy: resolved("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    revision: canary\n"),
       },
@@ -290,6 +342,7 @@ describe("doctor's fixes", () => {
         now: new Date(Date.now() + 30 * DAY),
       },
       { ...healthy(), configurations: [ISTIO], servedPolicy: { read: true, revisions: ["0123"], refused: true } },
+      { ...healthy(), pods: [injectedPod("shop", "ratings-1")] },
     ];
     const fixes = new Set((await Promise.all(broken.map((facts) => runChecks(facts)))).flat().flatMap((r) => (r.fix ? [r.fix] : [])));
     const commands = [...fixes].flatMap(commandsIn);

@@ -4,7 +4,7 @@ import type { KubeObject } from "../../kube/object.js";
 import { installNamespaceOf, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "../../namespaces/webhook-configurations.js";
 import { PolicyError } from "../../policy/load.js";
 import { resolvePolicy, type ResolvedPolicy } from "../installed-policy.js";
-import { COLLECTIONS } from "../snapshot.js";
+import { COLLECTIONS, readSnapshot } from "../snapshot.js";
 
 export type Deployment = KubeObject & {
   spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[]; volumes?: { name: string; secret?: { secretName?: string } }[] } } };
@@ -31,6 +31,8 @@ export interface Facts {
   readonly meshCa: Readable<Secret>;
   readonly istiods: readonly Deployment[];
   readonly namespaces: readonly KubeObject[];
+  /** Every pod in the cluster (one paged LIST), whole: whether Istio's proxy is in it is in its spec. */
+  readonly pods: readonly KubeObject[];
   /** The installed (or --config) policy as text was judged: valid, or its problems; never throws for an invalid one. */
   readonly policyValidity: PolicyValidity;
   /** What the webhook's pods say they serve (their /metrics, through the API server's pod proxy). */
@@ -82,6 +84,7 @@ const READERS: Readers = {
   istiods: async (facts) =>
     (await orUndefined(facts.api.list<Deployment>("/apis/apps/v1/namespaces/istio-system/deployments", { labelSelector: "app=istiod" })))?.items ?? [],
   namespaces: async (facts) => (await facts.api.list(COLLECTIONS.namespaces, {}, { metadataOnly: true })).items,
+  pods: async (facts) => (await readSnapshot(facts.api, ["pods"])).pods ?? [],
   policyValidity: async (facts) => {
     try {
       const { origin, policy } = await facts.get("policy");

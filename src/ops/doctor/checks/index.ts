@@ -1,4 +1,5 @@
 import type { DoctorCheck } from "../check.js";
+import { bypassedPods } from "./bypassed-pods.js";
 import { caBundle } from "./ca-bundle.js";
 import { controller, webhook } from "./deployments.js";
 import { istio } from "./istio.js";
@@ -23,4 +24,5 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   istio,
   revisions,
   untailoredNamespaces,
+  bypassedPods,
 ];

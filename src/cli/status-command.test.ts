@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { StatusReport, WorkloadStatus } from "../ops/status.js";
+import { bypassLines, summaryLine } from "./status-command.js";
+
+const row = (name: string, bypassed: number, bypassReason?: string): WorkloadStatus => ({
+  namespace: "shop",
+  kind: "Deployment",
+  name,
+  service: name,
+  inMesh: undefined,
+  revision: undefined,
+  pods: 2,
+  withProxy: 2,
+  withoutProxy: 0,
+  stale: 0,
+  staleReason: undefined,
+  bypassed,
+  bypassReason,
+});
+
+const report = (workloads: WorkloadStatus[]): StatusReport => ({
+  policyRevision: "0123456789ab",
+  workloads,
+  summary: {
+    workloads: workloads.length,
+    servicesInMesh: 0,
+    pendingMigration: 0,
+    pendingRollback: 0,
+    stalePods: 0,
+    problems: 0,
+    bypassedPods: workloads.reduce((sum, w) => sum + w.bypassed, 0),
+  },
+});
+
+describe("status's text output", () => {
+  it("names every workload with pods Istio injected that mesh-tailor did not tailor, and counts them in the summary", () => {
+    const shown = report([row("legacy", 2, 'labelled mesh-tailor.io/skip: "true"'), row("reviews", 0)]);
+    assert.deepEqual(bypassLines(shown), [
+      `bypassed tailoring: shop/deployment/legacy: 2 pod(s) with Istio's proxy, not tailored: labelled mesh-tailor.io/skip: "true"`,
+    ]);
+    assert.match(summaryLine(shown), /, 2 pods injected by Istio without tailoring \(policy 0123456789ab\)$/);
+  });
+
+  it("says nothing of it when there is none", () => {
+    const clean = report([row("reviews", 0)]);
+    assert.deepEqual(bypassLines(clean), []);
+    assert.doesNotMatch(summaryLine(clean), /without tailoring/);
+  });
+});

@@ -272,6 +272,12 @@ describe("manifests/ (kustomize)", () => {
     assert.ok(
       certs.validations!.some((v) => v.expression.includes("object.metadata.name == 'mesh-tailor-tls'") && v.expression.includes("'kubernetes.io/tls'")),
     );
+    const controller = find("ValidatingAdmissionPolicy", "mesh-tailor-controller").spec!;
+    for (const bound of ["variables.onlyItsLabelAndAnnotation", "variables.marksOrUnmarksASandbox", "variables.newManaged", "'mesh-tailor-controller'"])
+      assert.ok(
+        controller.validations!.some((v) => v.expression.includes(bound)),
+        bound,
+      );
   });
 
   it("grants nothing by wildcard, to anyone", () => {

@@ -118,6 +118,44 @@ describe("what each ServiceAccount may do, on a real kube-apiserver", { timeout:
       assert.equal((await configuration()).webhooks![0]!.clientConfig!.caBundle, before.webhooks![0]!.clientConfig!.caBundle);
     });
 
+    it("does its own writes with the policy in force: creates the Secret and trusts its CA, then rotates both (--force)", async () => {
+      type Secret = KubeObject & { data: Record<string, string> };
+      const TLS = `${SECRETS}/mesh-tailor-tls`;
+      const before = await configuration();
+      const served = await admin.get<Secret>(TLS);
+      const caBundle = async () => (await configuration()).webhooks![0]!.clientConfig!.caBundle!;
+      try {
+        // As on a first install: no Secret yet. The job sets the caBundle (a JSON patch), then creates the Secret.
+        await admin.request("DELETE", TLS);
+        const first = await job.run(join(cluster.dir, "certs-first"), ["--ip", "127.0.0.1"]);
+        assert.equal(first.code, 0, first.stderr);
+        assert.match(first.stderr, /patched caBundle of 1 webhook\(s\)/);
+        assert.match(first.stderr, /created Secret mesh-tailor\/mesh-tailor-tls/);
+        const created = await admin.get<Secret & { type: string }>(TLS);
+        assert.equal(created.type, "kubernetes.io/tls");
+        assert.equal(await caBundle(), created.data["ca.crt"], "the caBundle is the new Secret's CA");
+
+        // A rotation, as `certs webhook --apply --force` does it: the caBundle trusts both CAs, then the Secret is replaced (an update).
+        const rotated = await job.run(join(cluster.dir, "certs-rotated"), ["--ip", "127.0.0.1", "--force"], ["--if-missing"]);
+        assert.equal(rotated.code, 0, rotated.stderr);
+        assert.match(rotated.stderr, /rotated Secret mesh-tailor\/mesh-tailor-tls/);
+        const replaced = await admin.get<Secret>(TLS);
+        assert.notEqual(replaced.data["ca.crt"], created.data["ca.crt"]);
+        const pem = (base64: string) => Buffer.from(base64, "base64").toString("utf8");
+        assert.equal(pem(await caBundle()), `${pem(replaced.data["ca.crt"]!).trimEnd()}\n${pem(created.data["ca.crt"]!)}`, "the caBundle trusts both CAs");
+      } finally {
+        // Back to the certificate the suite's webhook serves.
+        await outcome(admin.request("DELETE", TLS));
+        await admin.request("POST", SECRETS, {
+          body: { apiVersion: "v1", kind: "Secret", metadata: { name: "mesh-tailor-tls" }, type: "kubernetes.io/tls", data: served.data },
+        });
+        await admin.request("PATCH", CONFIGURATION, {
+          body: [{ op: "replace", path: "/webhooks/0/clientConfig/caBundle", value: before.webhooks![0]!.clientConfig!.caBundle }],
+          contentType: JSON_PATCH,
+        });
+      }
+    });
+
     it("is refused any other change to 00-mesh-tailor by the admission policy, and anything else by RBAC", async () => {
       const before = await configuration();
       const refusals: [string, unknown[]][] = [
@@ -243,9 +281,11 @@ describe("what each ServiceAccount may do, on a real kube-apiserver", { timeout:
       assert.ok(byRbac(await outcome(controller.get(`${sidecars("rbac-shop")}/reviews`)), "get"));
     });
 
-    it("may not create, update or delete a Sidecar of another name", async () => {
+    it("may not create, update or delete a Sidecar of another name, nor create one without its managed-by label", async () => {
       const created = await outcome(controller.request("POST", sidecars("rbac-shop"), { body: sidecar("rbac-shop", "other", MANAGED) }));
       assert.ok(byPolicy(created, CONTROLLER), created?.message ?? "created");
+      const unlabelled = await outcome(controller.request("POST", sidecars("rbac-shop"), { body: sidecar("rbac-shop", "default") }));
+      assert.ok(byPolicy(unlabelled, CONTROLLER), unlabelled?.message ?? "created");
       const theirs = await admin.get<KubeObject>(`${sidecars("rbac-shop")}/reviews`);
       assert.ok(
         byRbac(
@@ -259,7 +299,13 @@ describe("what each ServiceAccount may do, on a real kube-apiserver", { timeout:
 
     it("creates, restores and removes its managed default Sidecar, and never a user's own", async () => {
       const created = await controller.request<KubeObject>("POST", sidecars("rbac-shop"), { body: sidecar("rbac-shop", "default", MANAGED) });
-      await controller.request("PUT", `${sidecars("rbac-shop")}/default`, { body: { ...created, spec: { egress: [{ hosts: ["./*"] }] } } });
+      const edited = await controller.request<KubeObject>("PUT", `${sidecars("rbac-shop")}/default`, {
+        body: { ...created, spec: { egress: [{ hosts: ["./*"] }] } },
+      });
+      const disowned = await outcome(
+        controller.request("PUT", `${sidecars("rbac-shop")}/default`, { body: { ...edited, metadata: { ...edited.metadata, labels: {} } } }),
+      );
+      assert.ok(byPolicy(disowned, CONTROLLER), `its managed-by label taken off: ${disowned?.message ?? "updated"}`);
       await controller.request("DELETE", `${sidecars("rbac-shop")}/default`);
 
       const theirs = await admin.get<KubeObject>(`${sidecars("rbac-theirs")}/default`);
@@ -294,6 +340,27 @@ describe("what each ServiceAccount may do, on a real kube-apiserver", { timeout:
       }
       await merge({ labels: { "mesh-tailor.io/enabled": null }, annotations: { "mesh-tailor.io/sandbox-of": null } });
       assert.ok(byRbac(await outcome(controller.get(path)), "get"), "the mirror lists and watches; it never gets");
+      // The label and the mark go together, as a sandbox is enabled and disabled.
+      for (const [what, metadata] of [
+        ["the label without the mark", { labels: { "mesh-tailor.io/enabled": "true" } }],
+        ["the mark without the label", { annotations: { "mesh-tailor.io/sandbox-of": "shop" } }],
+        ["another value", { labels: { "mesh-tailor.io/enabled": "false" }, annotations: { "mesh-tailor.io/sandbox-of": "shop" } }],
+      ] as const) {
+        const error = await outcome(merge(metadata));
+        assert.ok(byPolicy(error, CONTROLLER), `${what}: ${error?.message ?? "accepted"}`);
+      }
+    });
+
+    it("never disables a namespace its owner enabled", async () => {
+      await cluster.createNamespace("rbac-owned", { "mesh-tailor.io/enabled": "true" });
+      const error = await outcome(
+        controller.request("PATCH", "/api/v1/namespaces/rbac-owned", {
+          body: { metadata: { labels: { "mesh-tailor.io/enabled": null }, annotations: { "mesh-tailor.io/sandbox-of": null } } },
+          contentType: MERGE_PATCH,
+        }),
+      );
+      assert.ok(byPolicy(error, CONTROLLER), error?.message ?? "disabled");
+      assert.equal((await admin.get<KubeObject>("/api/v1/namespaces/rbac-owned")).metadata.labels?.["mesh-tailor.io/enabled"], "true");
     });
 
     it("creates no Lease but its own", async () => {

@@ -18,8 +18,8 @@ export interface CertsJob {
   readonly objects: KubernetesObject[];
   /** Applies everything but the Job, and waits until kube-apiserver authorizes the ServiceAccount by it. */
   installRbac(): Promise<void>;
-  /** The Job's command with --out=OUT and EXTRA, as its ServiceAccount. */
-  run(out: string, extra?: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The Job's command with --out=OUT and EXTRA, less the arguments in WITHOUT, as its ServiceAccount. */
+  run(out: string, extra?: readonly string[], without?: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** `kubectl delete -k manifests/certs-job`: the ServiceAccount and its RBAC are gone. */
   remove(): Promise<void>;
 }
@@ -55,8 +55,13 @@ export function certsJob(
         return review.status?.allowed ? true : undefined;
       });
     },
-    async run(out, extra = []) {
-      const args = [...(job.spec!.template.spec!.containers[0]!.args ?? []).map((arg) => (arg.startsWith("--out=") ? `--out=${out}` : arg)), ...extra];
+    async run(out, extra = [], without = []) {
+      const args = [
+        ...(job.spec!.template.spec!.containers[0]!.args ?? [])
+          .filter((arg) => !without.includes(arg))
+          .map((arg) => (arg.startsWith("--out=") ? `--out=${out}` : arg)),
+        ...extra,
+      ];
       const path = await kubeconfig();
       return new Promise((resolve) =>
         execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KUBECONFIG: path } }, (error, stdout, stderr) =>

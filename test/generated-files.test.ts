@@ -5,7 +5,8 @@ import { DEFAULT_POLICY_YAML, policyTableMarkdown, schemaDefaults } from "../src
 import { docFor } from "../src/policy/fields.js";
 import { builtInPolicy, loadPolicy } from "../src/policy/load.js";
 import { policySchema } from "../src/policy/schema.js";
-import { copiesOfChartFiles, DOCTOR_BEGIN, DOCTOR_END, TABLE_BEGIN, TABLE_END, withDoctorTable, withPolicyTable } from "../scripts/generate.js";
+import { copiesOfChartFiles, DOCTOR_BEGIN, DOCTOR_END, TABLE_BEGIN, TABLE_END, withDoctorTable, withPolicyTable, withRbacTables } from "../scripts/generate.js";
+import { RBAC_TABLES, rbacBegin, rbacEnd } from "../scripts/rbac-tables.js";
 import { REPO } from "../scripts/repo.js";
 
 const STALE = "stale: run `npm run generate` and commit the result";
@@ -58,5 +59,11 @@ describe("one source of defaults: the schema", () => {
     const readme = readFileSync(`${REPO}README.md`, "utf8");
     assert.ok(readme.includes(DOCTOR_BEGIN) && readme.includes(DOCTOR_END));
     assert.equal(withDoctorTable(readme), readme, STALE);
+  });
+
+  it("keeps the README's RBAC tables equal to the rules of manifests/ and their comments", () => {
+    const readme = readFileSync(`${REPO}README.md`, "utf8");
+    for (const { account, files } of RBAC_TABLES) assert.ok(readme.includes(rbacBegin(account, files)) && readme.includes(rbacEnd(account)), account);
+    assert.equal(withRbacTables(readme), readme, STALE);
   });
 });

@@ -3,7 +3,10 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import type { IMutatingWebhookConfiguration } from "kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration";
+import type { IValidatingAdmissionPolicy } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
+import type { IValidatingAdmissionPolicyBinding } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IJob } from "kubernetes-models/batch/v1/Job";
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IClusterRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole";
@@ -13,6 +16,7 @@ import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { INamespace } from "kubernetes-models/v1/Namespace";
 import { parseAllDocuments } from "yaml";
 import { loadPolicy } from "../src/policy/load.js";
+import { grantedRules, RBAC_TABLES } from "../scripts/rbac-tables.js";
 
 const MANIFESTS = fileURLToPath(new URL("../../manifests", import.meta.url));
 
@@ -23,29 +27,53 @@ interface Kinds {
   ClusterRole: IClusterRole;
   ConfigMap: IConfigMap;
   Deployment: IDeployment;
+  Job: IJob;
   MutatingWebhookConfiguration: IMutatingWebhookConfiguration;
   Namespace: INamespace;
   NetworkPolicy: INetworkPolicy;
   PodDisruptionBudget: IPodDisruptionBudget;
   Role: IRole;
+  ValidatingAdmissionPolicy: IValidatingAdmissionPolicy;
+  ValidatingAdmissionPolicyBinding: IValidatingAdmissionPolicyBinding;
 }
 
 /** A kubernetes-models module: its model classes by kind, and the default export. */
 type Models = Record<string, (new (object: unknown) => { validate(): void }) | undefined>;
 
-function render(): K8sObject[] {
-  const result = spawnSync("kubectl", ["kustomize", MANIFESTS], { encoding: "utf8" });
+function render(dir = MANIFESTS): K8sObject[] {
+  const result = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
   if (result.error) throw new Error(`kubectl is needed to render the manifests: ${result.error.message}`);
   assert.equal(result.status, 0, result.stderr);
   return parseAllDocuments(result.stdout).map((d) => d.toJS() as K8sObject);
 }
 
 const objects = render();
-const find = <K extends keyof Kinds>(kind: K, name?: string): K8sObject & Kinds[K] => {
-  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+/** manifests/certs-job: the certificate Job and its RBAC, applied once and deleted. */
+const certsJob = render(`${MANIFESTS}/certs-job`);
+const find = <K extends keyof Kinds>(kind: K, name?: string, among = objects): K8sObject & Kinds[K] => {
+  const found = among.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   assert.ok(found, `${kind} ${name ?? ""} is rendered`);
   return found as K8sObject & Kinds[K];
 };
+
+type Granted = { namespace: string | undefined; rule: IPolicyRule };
+/** GRANTED in one order, whatever order kustomize or a file has them in. */
+const sorted = (granted: Granted[]): Granted[] => [...granted].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+/** What ACCOUNT (a ServiceAccount in mesh-tailor) is granted by AMONG's bindings: where (a namespace, or the cluster) and each rule, sorted. */
+function rulesOf(account: string, among: K8sObject[]): Granted[] {
+  const granted = among
+    .filter((o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding")
+    .filter((o) => (o["subjects"] as { kind: string; name: string; namespace: string }[]).some((s) => s.name === account && s.namespace === "mesh-tailor"))
+    .flatMap((binding) => {
+      const ref = binding["roleRef"] as { kind: "Role" | "ClusterRole"; name: string };
+      const namespace = binding.kind === "RoleBinding" ? binding.metadata.namespace : undefined;
+      const role = among.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && o.metadata.namespace === namespace);
+      assert.ok(role, `${binding.kind}/${binding.metadata.name} refers to a rendered ${ref.kind}`);
+      return (role["rules"] as IPolicyRule[]).map((rule) => ({ namespace, rule }));
+    });
+  return sorted(granted);
+}
 
 describe("manifests/ (kustomize)", () => {
   it("renders every object the install needs", () => {
@@ -65,7 +93,7 @@ describe("manifests/ (kustomize)", () => {
   });
 
   it("passes the Kubernetes API schemas, object by object", async () => {
-    for (const object of objects) {
+    for (const object of [...objects, ...certsJob]) {
       const module = (await import(`kubernetes-models/${object.apiVersion}/${object.kind}`)) as Models;
       const Model = module[object.kind] ?? module["default"];
       assert.doesNotThrow(() => new Model!(object).validate(), `${object.kind}/${object.metadata.name}`);
@@ -174,14 +202,96 @@ describe("manifests/ (kustomize)", () => {
     assert.ok(args.includes("--config=/etc/mesh-tailor/policy/policy.yaml"));
   });
 
-  it("grants the certificate job only what `certs webhook --apply` needs", () => {
-    const clusterRole = find("ClusterRole", "mesh-tailor-certs");
-    assert.deepEqual(clusterRole.rules, [
-      { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["00-mesh-tailor"], verbs: ["get", "patch"] },
+  it("keeps no role for the certificate job: it and its RBAC are manifests/certs-job, applied once and deleted", () => {
+    const certsObjects = objects.filter((o) => o.metadata.name === "mesh-tailor-certs").map((o) => o.kind);
+    assert.deepEqual(certsObjects, ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"], "only the policy that bounds it stays installed");
+    assert.deepEqual(certsJob.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort(), [
+      "ClusterRole//mesh-tailor-certs",
+      "ClusterRoleBinding//mesh-tailor-certs",
+      "Job/mesh-tailor/mesh-tailor-certs",
+      "Role/mesh-tailor/mesh-tailor-certs",
+      "RoleBinding/mesh-tailor/mesh-tailor-certs",
+      "ServiceAccount/mesh-tailor/mesh-tailor-certs",
     ]);
-    for (const object of objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
+    const job = find("Job", "mesh-tailor-certs", certsJob);
+    const pod = job.spec!.template.spec!;
+    assert.equal(pod.serviceAccountName, "mesh-tailor-certs");
+    assert.deepEqual(pod.containers[0]!.args, [
+      "certs",
+      "webhook",
+      "--out=/work/certs",
+      "--service=mesh-tailor",
+      "--namespace=mesh-tailor",
+      "--apply",
+      "--if-missing",
+    ]);
+    assert.equal(pod.containers[0]!.image, find("Deployment", "mesh-tailor").spec!.template.spec!.containers[0]!.image, "the webhook's own image");
+    assert.equal(pod.containers[0]!.securityContext!.readOnlyRootFilesystem, true);
+  });
+
+  it("grants the certificate job only what `certs webhook --apply` does: get, create and update its Secret, get and patch its configuration", () => {
+    assert.deepEqual(
+      rulesOf("mesh-tailor-certs", certsJob),
+      sorted([
+        { namespace: "mesh-tailor", rule: { apiGroups: [""], resources: ["secrets"], verbs: ["create"] } },
+        { namespace: "mesh-tailor", rule: { apiGroups: [""], resources: ["secrets"], resourceNames: ["mesh-tailor-tls"], verbs: ["get", "update"] } },
+        {
+          namespace: undefined,
+          rule: {
+            apiGroups: ["admissionregistration.k8s.io"],
+            resources: ["mutatingwebhookconfigurations"],
+            resourceNames: ["00-mesh-tailor"],
+            verbs: ["get", "patch"],
+          },
+        },
+      ]),
+    );
+  });
+
+  it("bounds what RBAC cannot with a ValidatingAdmissionPolicy per ServiceAccount, denying, failing closed, matching only its requests", () => {
+    for (const [account, resources] of [
+      ["mesh-tailor-certs", ["mutatingwebhookconfigurations", "secrets"]],
+      ["mesh-tailor-controller", ["namespaces", "sidecars", "leases"]],
+    ] as const) {
+      const policy = find("ValidatingAdmissionPolicy", account);
+      assert.equal(policy.metadata.namespace, undefined, "cluster-scoped");
+      assert.equal(policy.spec!.failurePolicy, "Fail");
+      assert.deepEqual(policy.spec!.matchConditions, [
+        { name: policy.spec!.matchConditions![0]!.name, expression: `request.userInfo.username == 'system:serviceaccount:mesh-tailor:${account}'` },
+      ]);
+      assert.deepEqual(
+        policy.spec!.matchConstraints!.resourceRules!.flatMap((r) => r.resources),
+        resources,
+      );
+      const binding = find("ValidatingAdmissionPolicyBinding", account);
+      assert.equal(binding.metadata.namespace, undefined, "cluster-scoped");
+      assert.deepEqual(binding.spec, { policyName: account, validationActions: ["Deny"] });
+    }
+    const certs = find("ValidatingAdmissionPolicy", "mesh-tailor-certs").spec!;
+    assert.ok(certs.validations!.some((v) => v.expression.includes("request.name == '00-mesh-tailor'") && v.expression.includes("variables.onlyCaBundles")));
+    assert.ok(
+      certs.validations!.some((v) => v.expression.includes("object.metadata.name == 'mesh-tailor-tls'") && v.expression.includes("'kubernetes.io/tls'")),
+    );
+    const controller = find("ValidatingAdmissionPolicy", "mesh-tailor-controller").spec!;
+    for (const bound of ["variables.onlyItsLabelAndAnnotation", "variables.marksOrUnmarksASandbox", "variables.newManaged", "'mesh-tailor-controller'"])
+      assert.ok(
+        controller.validations!.some((v) => v.expression.includes(bound)),
+        bound,
+      );
+  });
+
+  it("grants nothing by wildcard, to anyone", () => {
+    for (const object of [...objects, ...certsJob].filter((o) => o.kind === "Role" || o.kind === "ClusterRole")) {
       for (const rule of object["rules"] as IPolicyRule[])
         assert.ok(!rule.verbs.includes("*") && !rule.resources!.includes("*"), `${object.kind}/${object.metadata.name} has no wildcard`);
+    }
+  });
+
+  it("tables in the README the very rules kustomize renders (scripts/rbac-tables.ts reads the files, with their comments)", () => {
+    for (const { account, files } of RBAC_TABLES) {
+      const tabled = sorted(grantedRules(account, files).map(({ namespace, rule }) => ({ namespace, rule })));
+      assert.deepEqual(tabled, rulesOf(account, [...objects, ...certsJob]), account);
+      for (const { why } of grantedRules(account, files)) assert.ok(why.length > 10, `${account}: every rule says why`);
     }
   });
 
@@ -196,15 +306,27 @@ describe("manifests/ (kustomize)", () => {
     assert.equal(container.livenessProbe!.httpGet!.path, "/healthz");
     assert.equal(pod.volumes!.find((v) => v.name === "policy")!.configMap!.name, "mesh-tailor-policy", "the webhook's policy ConfigMap, hot reloaded");
     assert.equal(container.securityContext!.readOnlyRootFilesystem, true);
-    assert.deepEqual(find("ClusterRole", "mesh-tailor-controller").rules, [
-      { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "patch"] },
-      { apiGroups: ["networking.istio.io"], resources: ["sidecars"], verbs: ["get", "list", "watch", "create", "update", "delete"] },
-      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
-    ]);
-    assert.deepEqual(find("Role", "mesh-tailor-controller").rules, [
-      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
-      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["mesh-tailor-controller"], verbs: ["get", "update"] },
-    ]);
+    // Verb by verb what src/controller does: list + watch (the mirrors: namespaces, and Sidecars
+    // with the field selector metadata.name=default), PATCH a namespace, POST / PUT / DELETE the
+    // Sidecar named default, POST / GET / PUT its Lease, POST Events in "default" (src/kube/events.ts).
+    assert.deepEqual(
+      rulesOf("mesh-tailor-controller", objects),
+      sorted([
+        { namespace: undefined, rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] } },
+        { namespace: undefined, rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["patch"] } },
+        {
+          namespace: undefined,
+          rule: { apiGroups: ["networking.istio.io"], resources: ["sidecars"], resourceNames: ["default"], verbs: ["list", "watch", "update", "delete"] },
+        },
+        { namespace: undefined, rule: { apiGroups: ["networking.istio.io"], resources: ["sidecars"], verbs: ["create"] } },
+        { namespace: "mesh-tailor", rule: { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] } },
+        {
+          namespace: "mesh-tailor",
+          rule: { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["mesh-tailor-controller"], verbs: ["get", "update"] },
+        },
+        { namespace: "default", rule: { apiGroups: [""], resources: ["events"], verbs: ["create"] } },
+      ]),
+    );
     const policy = find("NetworkPolicy", "mesh-tailor-controller");
     assert.deepEqual(policy.spec!.ingress, [{ ports: [{ port: 8080, protocol: "TCP" }] }]);
   });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from "@kubernetes/client-node";
 import { issueServingBundle } from "../../src/certs/serving.js";
 import { chainsTo, pemCertificates } from "../../src/ops/doctor/certificates.js";
 import { startControlPlane, type ControlPlane } from "./harness/control-plane.js";
@@ -215,6 +215,13 @@ describe("the Helm chart, installed with helm against the real kube-apiserver", 
     );
   const core = () => controlPlane.kubeConfig.makeApiClient(CoreV1Api);
   const admission = () => controlPlane.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  const rbac = () => controlPlane.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+  const missing = (read: Promise<unknown>) =>
+    read.then(
+      () => false,
+      (error: { code?: number }) => error.code === 404,
+    );
+  const POLICIES = ["mesh-tailor-certs", "mesh-tailor-controller"];
   const chart = join(REPO, "charts", "mesh-tailor");
 
   before(async () => {
@@ -240,6 +247,16 @@ describe("the Helm chart, installed with helm against the real kube-apiserver", 
     const bundle = pemCertificates(Buffer.from(configuration.webhooks![0]!.clientConfig.caBundle!, "base64").toString("utf8"));
     assert.ok(chainsTo(served, [], bundle), "the caBundle verifies the served certificate");
     assert.equal(served.checkHost("mesh-tailor.mesh-tailor.svc"), "mesh-tailor.mesh-tailor.svc");
+    // The hooks' RBAC is gone once they succeeded; the admission policies that bound them and the
+    // controller are release objects.
+    assert.ok(
+      await missing(core().readNamespacedServiceAccount({ namespace: "mesh-tailor", name: "mesh-tailor-certs" })),
+      "no certificate ServiceAccount left",
+    );
+    assert.ok(await missing(rbac().readClusterRole({ name: "mesh-tailor-certs" })), "no certificate ClusterRole left");
+    assert.ok(await missing(rbac().readNamespacedRole({ namespace: "mesh-tailor", name: "mesh-tailor-certs" })), "no certificate Role left");
+    for (const name of POLICIES) await admission().readValidatingAdmissionPolicyBinding({ name });
+    await rbac().readNamespacedRoleBinding({ namespace: "default", name: "mesh-tailor-controller-events" });
 
     const doctor = await cli("doctor", "-o", "json");
     const { checks } = JSON.parse(doctor.stdout) as { checks: Check[] };
@@ -263,9 +280,11 @@ describe("the Helm chart, installed with helm against the real kube-apiserver", 
     assert.equal(configMap.data!["policy.yaml"], policy);
   });
 
-  it("uninstalls, leaving no webhook configuration behind", async () => {
+  it("uninstalls, leaving no webhook configuration, admission policy or role behind", async () => {
     const uninstall = await helm("uninstall", "mesh-tailor", "--namespace", "mesh-tailor", "--wait");
     assert.equal(uninstall.code, 0, uninstall.stderr);
     await assert.rejects(admission().readMutatingWebhookConfiguration({ name: "00-mesh-tailor" }), (error: { code?: number }) => error.code === 404);
+    for (const name of POLICIES) assert.ok(await missing(admission().readValidatingAdmissionPolicy({ name })), name);
+    assert.ok(await missing(rbac().readNamespacedRole({ namespace: "default", name: "mesh-tailor-controller-events" })), "the Events Role in default");
   });
 });

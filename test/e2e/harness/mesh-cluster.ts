@@ -16,6 +16,7 @@ import {
 import { parseAllDocuments } from "yaml";
 import { loadPolicy } from "../../../src/policy/load.js";
 import { CLI } from "../../fixtures/serve-process.js";
+import { CERTS_ACCOUNT, certsJob } from "./certs-job.js";
 import { startControlPlane, type ControlPlane } from "./control-plane.js";
 import { startIstioInjector, startIstioInjectorServer, type IstioInjector } from "./istio-injector.js";
 import { startWorkloadControllers, type WorkloadControllers } from "./workload-controllers.js";
@@ -30,10 +31,10 @@ export const MESH_TAILOR_WEBHOOK = "00-mesh-tailor";
 /** A namespace the readiness probe uses, opted in to mesh-tailor and to nothing else. */
 const PROBE_NAMESPACE = "e2e-probe";
 
-/** The objects `kubectl kustomize manifests` renders: what `kubectl apply -k manifests` installs. */
-export function renderManifests(): KubernetesObject[] {
-  const result = spawnSync("kubectl", ["kustomize", join(REPO, "manifests")], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`kubectl kustomize manifests failed: ${result.error?.message ?? result.stderr}`);
+/** The objects `kubectl kustomize DIR` renders: what `kubectl apply -k manifests` (or manifests/certs-job) installs. */
+export function renderManifests(dir = "manifests"): KubernetesObject[] {
+  const result = spawnSync("kubectl", ["kustomize", join(REPO, dir)], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${result.error?.message ?? result.stderr}`);
   return parseAllDocuments(result.stdout).map((d) => d.toJS() as KubernetesObject);
 }
 
@@ -108,7 +109,7 @@ function meshTailorWebhookFor(manifests: KubernetesObject[], url: string): V1Mut
 
 /**
  * The whole chain: etcd and kube-apiserver, Istio's CRDs and injection webhook (real Istio
- * injection code), mesh-tailor's manifests, certificate (`certs webhook --apply`) and server.
+ * injection code), mesh-tailor's manifests, certificate (manifests/certs-job) and server.
  * Resolves once a dry-run pod creation shows both webhooks at work.
  */
 export interface MeshClusterOptions {
@@ -182,9 +183,15 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
           resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
         );
       });
+    // The serving certificate as the README installs it: manifests/certs-job applied, its Job's
+    // command run as its ServiceAccount (with the loopback address the suite serves on), then
+    // the whole of it deleted, so that no role to write the Secret or the caBundle stays.
     const tlsDir = join(dir, "webhook-tls");
-    const certs = await cli(["certs", "webhook", "--out", tlsDir, "--service", "mesh-tailor", "--namespace", "mesh-tailor", "--ip", "127.0.0.1", "--apply"]);
-    if (certs.code !== 0) throw new Error(`mesh-tailor certs webhook --apply failed: ${certs.stderr}`);
+    const job = certsJob(controlPlane, dir, renderManifests("manifests/certs-job"), applyServerSide);
+    await job.installRbac();
+    const certs = await job.run(tlsDir, ["--ip", "127.0.0.1"]);
+    if (certs.code !== 0) throw new Error(`the certificate job (mesh-tailor certs webhook --apply as ${CERTS_ACCOUNT}) failed: ${certs.stderr}`);
+    await job.remove();
 
     const policyFile = join(dir, "policy.yaml");
     const writeFile = (yaml: string) => {

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appPod, classicInjected, migratingPolicy, nativeInjected } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
+import fc from "fast-check";
+import type { Container, Pod } from "../pod/types.js";
 import { MAX_POD_SECONDS, proxyOutlivesApp } from "./proxy-outlives-app.js";
 
 const policy = migratingPolicy();
@@ -68,12 +70,75 @@ describe("proxy-outlives-app: shutdown ordering", () => {
     assert.deepEqual(result.warnings, []);
   });
 
-  it("keeps Istio's drain hook on a native sidecar and adds no sleep", () => {
-    const native = nativeInjected(appPod({ preStop: sleep30 }));
+  it("keeps Istio's drain hook on a native sidecar and adds no sleep; its grace period holds no drain, which Istio runs while the app stops", () => {
+    const native = nativeInjected(appPod({ preStop: sleep30, annotations: { "proxy.istio.io/config": "terminationDrainDuration: 60s\n" } }));
     const result = runMutation(proxyOutlivesApp, native, policy);
     assert.deepEqual(result.pod.spec.initContainers, native.spec.initContainers);
-    assert.equal(result.pod.spec.terminationGracePeriodSeconds, 40);
+    assert.equal(result.pod.spec.terminationGracePeriodSeconds, 35);
+    assert.match(result.warnings.join(), /to cover the app's 30s preStop, a 5s margin \(a native sidecar, which Istio drains while the app stops\)/);
     assert.equal(result.inForce, true);
+  });
+
+  it("counts the drain the pod's ProxyConfig asks for, the service's merged into it, else the mesh's as the policy states it", () => {
+    const grace = (annotations: Record<string, string>, extra: Record<string, unknown> = {}, inject = classicInjected) =>
+      runMutation(proxyOutlivesApp, inject(appPod({ preStop: sleep30, annotations })), migratingPolicy(extra));
+    assert.equal(grace({}).pod.spec.terminationGracePeriodSeconds, 40, "30 + 5 margin + the mesh's 5s");
+    assert.equal(grace({}, { shutdown: { proxyDrainSeconds: 12 } }).pod.spec.terminationGracePeriodSeconds, 47);
+    const own = grace({ "proxy.istio.io/config": "terminationDrainDuration: 30s\n" });
+    assert.equal(own.pod.spec.terminationGracePeriodSeconds, 65);
+    assert.match(own.warnings.join(), /and the proxy's 30s drain \(terminationDrainDuration from proxy\.istio\.io\/config\)/);
+    assert.equal(grace({ "proxy.istio.io/config": '{"terminationDrainDuration":"2.5s"}' }).pod.spec.terminationGracePeriodSeconds, 38, "rounded up");
+    // Before injection too, and for a pod not yet injected whose annotation asks for native.
+    assert.equal(grace({ "proxy.istio.io/config": "terminationDrainDuration: 30s\n" }, {}, (pod) => pod).pod.spec.terminationGracePeriodSeconds, 65);
+    assert.equal(grace({ "sidecar.istio.io/nativeSidecar": "true" }, {}, (pod) => pod).pod.spec.terminationGracePeriodSeconds, 35);
+  });
+
+  it("with EXIT_ON_ZERO_ACTIVE_CONNECTIONS counts MINIMUM_DRAIN_DURATION instead, from the pod, the proxy's env or the policy", () => {
+    const run = (annotations: Record<string, string>, extra: Record<string, unknown> = {}, inject = classicInjected) =>
+      runMutation(proxyOutlivesApp, inject(appPod({ preStop: sleep30, annotations })), migratingPolicy(extra));
+    const metadata = (fields: string) => ({ "proxy.istio.io/config": `terminationDrainDuration: 60s\nproxyMetadata: {${fields}}\n` });
+    assert.equal(run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "1m30s"')).pod.spec.terminationGracePeriodSeconds, 125);
+    assert.equal(run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"')).pod.spec.terminationGracePeriodSeconds, 40, "the policy's 5s minimum");
+    assert.equal(
+      run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "false"'), { shutdown: { exitOnZeroActiveConnections: true } }).pod.spec.terminationGracePeriodSeconds,
+      95,
+    );
+    assert.equal(run({}, { shutdown: { exitOnZeroActiveConnections: true, minimumDrainSeconds: 20 } }).pod.spec.terminationGracePeriodSeconds, 55);
+    // Once injected, the proxy's env holds the mesh's settings merged with the pod's.
+    const withEnv = (pod: Pod): Pod => {
+      const injected = classicInjected(pod);
+      const containers = injected.spec.containers.map((c) =>
+        c.name === "istio-proxy"
+          ? {
+              ...c,
+              env: [
+                { name: "EXIT_ON_ZERO_ACTIVE_CONNECTIONS", value: "true" },
+                { name: "MINIMUM_DRAIN_DURATION", value: "15s" },
+              ],
+            }
+          : c,
+      );
+      return { ...injected, spec: { ...injected.spec, containers } };
+    };
+    assert.equal(run({}, {}, withEnv).pod.spec.terminationGracePeriodSeconds, 50);
+  });
+
+  it("warns about a drain setting Istio would not read, and counts what Istio would", () => {
+    const run = (config: string) =>
+      runMutation(proxyOutlivesApp, classicInjected(appPod({ preStop: sleep30, annotations: { "proxy.istio.io/config": config } })), policy);
+    const minutes = run("terminationDrainDuration: 1m\n");
+    assert.equal(minutes.pod.spec.terminationGracePeriodSeconds, 40);
+    assert.match(
+      minutes.warnings.join(),
+      /terminationDrainDuration "1m" in proxy\.istio\.io\/config is not a duration Istio reads \(seconds, e\.g\. "30s"\); counted as the policy's 5s/,
+    );
+    const bogus = run('proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "soon"}\n');
+    assert.equal(bogus.pod.spec.terminationGracePeriodSeconds, 40);
+    assert.match(bogus.warnings.join(), /MINIMUM_DRAIN_DURATION "soon" .* counted as Istio's default, 5s/);
+    assert.match(
+      run('proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "yes"}\n').warnings.join(),
+      /EXIT_ON_ZERO_ACTIVE_CONNECTIONS "yes" .* not a boolean Istio reads/,
+    );
   });
 
   it("does nothing for unselected pods or when turned off", () => {
@@ -110,5 +175,64 @@ describe("proxy-outlives-app: shutdown ordering", () => {
     assert.match(result.warnings.join("\n"), /sleeps 30s, the pod's terminationGracePeriodSeconds/);
     const exec = runMutation(proxyOutlivesApp, pod, migratingPolicy({ shutdown: { adjustTerminationGracePeriod: false, proxyPreStopAction: "exec" } }));
     assert.deepEqual(proxyOf(exec).lifecycle?.preStop, { exec: { command: ["sleep", "35"] } }, "an exec sleep is not validated against the grace period");
+  });
+});
+
+describe("proxy-outlives-app over generated pods and drain settings", () => {
+  // Each ProxyConfig with the drain Istio would wait for, on a classic sidecar, given the mesh's settings (an independent table, not the code under test).
+  type Mesh = { proxyDrainSeconds: number; exitOnZeroActiveConnections: boolean; minimumDrainSeconds: number };
+  const configs: [string | undefined, (mesh: Mesh) => number][] = [
+    [undefined, (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : m.proxyDrainSeconds)],
+    ["terminationDrainDuration: 30s\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : 30)],
+    ['{"terminationDrainDuration":"7.2s"}', (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : 8)],
+    ["terminationDrainDuration: 1m\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : m.proxyDrainSeconds)],
+    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "45s"}\n', () => 45],
+    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}\nterminationDrainDuration: 90s\n', (m) => m.minimumDrainSeconds],
+    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "false"}\nterminationDrainDuration: 20s\n', () => 20],
+    ["[broken", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : m.proxyDrainSeconds)],
+  ];
+  // Each app preStop with the seconds it lasts; one that cannot be read counts as appPreStopSecondsDefault (30 here).
+  const preStops: [Container["lifecycle"] | undefined, number][] = [
+    [undefined, 0],
+    [{ preStop: { sleep: { seconds: 30 } } }, 30],
+    [{ preStop: { exec: { command: ["sleep", "20"] } } }, 20],
+    [{ preStop: { httpGet: { path: "/stop", port: 8080 } } }, 30],
+  ];
+
+  it("the grace period holds the proxy's preStop and its drain, never shrinks, every sleep fits in it, and a second pass changes nothing", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(configs.length - 1),
+        fc.nat(preStops.length - 1),
+        fc.constantFrom("none", "classic", "native"),
+        fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }),
+        fc.record({
+          proxyDrainSeconds: fc.integer({ min: 0, max: 60 }),
+          exitOnZeroActiveConnections: fc.boolean(),
+          minimumDrainSeconds: fc.integer({ min: 0, max: 60 }),
+        }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.constantFrom("sleep", "exec"),
+        (configAt, preStopAt, injected, grace, mesh, marginSeconds, proxyPreStopAction) => {
+          const [config, drainOf] = configs[configAt]!;
+          const [preStop, appSeconds] = preStops[preStopAt]!;
+          let pod = appPod({ ...(preStop ? { preStop } : {}), annotations: config === undefined ? {} : { "proxy.istio.io/config": config } });
+          if (grace !== undefined) pod = { ...pod, spec: { ...pod.spec, terminationGracePeriodSeconds: grace } };
+          pod = injected === "classic" ? classicInjected(pod) : injected === "native" ? nativeInjected(pod) : pod;
+          const policy = migratingPolicy({ shutdown: { ...mesh, marginSeconds, proxyPreStopAction, appPreStopSecondsDefault: 30 } });
+          const once = runMutation(proxyOutlivesApp, pod, policy);
+          const after = once.pod.spec.terminationGracePeriodSeconds ?? 30;
+          const drain = injected === "native" ? 0 : drainOf(mesh);
+          assert.ok(after >= appSeconds + marginSeconds + drain, `grace ${after} holds ${appSeconds}s + ${marginSeconds}s + ${drain}s`);
+          assert.ok(after >= (grace ?? 30), "never shrinks");
+          for (const container of [...once.pod.spec.containers, ...(once.pod.spec.initContainers ?? [])]) {
+            const seconds = container.lifecycle?.preStop?.sleep?.seconds;
+            if (seconds !== undefined) assert.ok(seconds <= after, `${container.name} sleeps ${seconds}s within ${after}s`);
+          }
+          assert.deepEqual(runMutation(proxyOutlivesApp, once.pod, policy).pod, once.pod);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });

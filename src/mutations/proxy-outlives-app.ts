@@ -1,6 +1,7 @@
 import { replaceContainer, withSpec } from "../pod/edit.js";
 import { appContainers, findIstioProxy } from "../pod/istio-proxy.js";
 import { preStopSeconds } from "../pod/prestop-seconds.js";
+import { proxyDrainOf } from "../pod/proxy-drain.js";
 import type { LifecycleHandler, Pod } from "../pod/types.js";
 import type { TailorPolicy } from "../policy/schema.js";
 import type { Mutation } from "./types.js";
@@ -33,8 +34,9 @@ function gracePeriodOf(pod: Pod): number | undefined {
  * Shutdown ordering. On termination the kubelet runs each container's preStop, then sends it
  * SIGTERM; a classic proxy without a longer preStop dies with the app's in-flight calls. The
  * proxy gets a preStop that sleeps past the longest app preStop, and the grace period covers
- * that plus Istio's drain. Native sidecars are stopped after the app by the kubelet itself, so
- * Istio's drain hook stays and only the grace period is checked.
+ * that plus the drain the proxy's own settings ask for (src/pod/proxy-drain.ts). Native sidecars
+ * are stopped after the app by the kubelet itself, so Istio's drain hook stays and the grace
+ * period covers the app's preStop and the margin.
  */
 export const proxyOutlivesApp: Mutation = {
   name: "prestop",
@@ -57,9 +59,12 @@ export const proxyOutlivesApp: Mutation = {
     let graceWarning: string | undefined;
     let grace = gracePeriodOf(pod);
     if (shutdown.adjustTerminationGracePeriod && grace !== undefined) {
-      const needed = Math.min(proxySeconds + shutdown.proxyDrainSeconds, MAX_POD_SECONDS);
+      const drain = proxyDrainOf(pod, shutdown);
+      warnings.push(...drain.warnings);
+      const needed = Math.min(proxySeconds + drain.seconds, MAX_POD_SECONDS);
       if (grace < needed) {
-        graceWarning = `mesh-tailor: raised terminationGracePeriodSeconds from ${grace} to ${needed} to cover the app's ${appSeconds}s preStop, a ${shutdown.marginSeconds}s margin and the proxy's ${shutdown.proxyDrainSeconds}s drain`;
+        const drainText = drain.seconds > 0 ? ` and the proxy's ${drain.seconds}s drain (${drain.source})` : ` (${drain.source})`;
+        graceWarning = `mesh-tailor: raised terminationGracePeriodSeconds from ${grace} to ${needed} to cover the app's ${appSeconds}s preStop, a ${shutdown.marginSeconds}s margin${drainText}`;
         result = withSpec(result, { terminationGracePeriodSeconds: needed });
         grace = needed;
       }

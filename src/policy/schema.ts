@@ -110,8 +110,12 @@ export const policySchema = z.strictObject({
       appPreStopSecondsDefault: z.number().int().nonnegative().default(30),
       marginSeconds: z.number().int().positive().default(5),
       adjustTerminationGracePeriod: z.boolean().default(true),
-      // Istio's ProxyConfig.terminationDrainDuration defaults to 5s: the proxy drains after its preStop.
+      // The mesh's own drain settings (meshConfig.defaultConfig), for pods that set none of their own
+      // (src/pod/proxy-drain.ts reads a pod's): ProxyConfig.terminationDrainDuration, 5s by default;
+      // its proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS (false) and MINIMUM_DRAIN_DURATION (5s).
       proxyDrainSeconds: z.number().int().nonnegative().default(5),
+      exitOnZeroActiveConnections: z.boolean().default(false),
+      minimumDrainSeconds: z.number().int().nonnegative().default(5),
       // "sleep": the Kubernetes sleep lifecycle action (beta and on by default since 1.30), needs no
       // binary in the proxy image; "exec": `sleep N` inside the proxy image, for older clusters.
       proxyPreStopAction: z.enum(["sleep", "exec"]).default("sleep"),

@@ -1,0 +1,48 @@
+// The two duration syntaxes a proxy's drain settings are written in, read the way Istio reads them.
+
+/**
+ * A protobuf Duration in its JSON form ("30s", "2.5s"), as ProxyConfig's terminationDrainDuration
+ * is read from `proxy.istio.io/config` (protojson: seconds with an "s", up to nine fractional
+ * digits). Seconds, or undefined when Istio would not read it.
+ */
+export function protoDurationSeconds(text: unknown): number | undefined {
+  if (typeof text !== "string") return undefined;
+  const match = /^(\d{1,12})(?:\.(\d{1,9}))?s$/.exec(text);
+  return match ? Number(match[1]) + Number(`0.${match[2] ?? "0"}`) : undefined;
+}
+
+const GO_UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * A Go duration ("5s", "1m30s", "500ms"), as pilot-agent reads MINIMUM_DRAIN_DURATION
+ * (env.Register with a time.Duration default: time.ParseDuration). Seconds, or undefined when
+ * Go would refuse it (the agent then keeps its default).
+ */
+export function goDurationSeconds(text: unknown): number | undefined {
+  if (typeof text !== "string" || text.length > 64) return undefined;
+  if (text === "0") return 0;
+  // A negative duration is valid Go; a sleep that long is no sleep.
+  const negative = text.startsWith("-");
+  const body = text.startsWith("+") || negative ? text.slice(1) : text;
+  if (body === "") return undefined;
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  let seconds = 0;
+  let at = 0;
+  while (at < body.length) {
+    part.lastIndex = at;
+    const match = part.exec(body);
+    if (!match) return undefined;
+    seconds += Number(match[1]) * GO_UNITS[match[2]!]!;
+    at = part.lastIndex;
+  }
+  return negative ? 0 : seconds;
+}
+
+/** A Go boolean (strconv.ParseBool), as pilot-agent reads EXIT_ON_ZERO_ACTIVE_CONNECTIONS; undefined when Go would refuse it. */
+export function goBool(text: unknown): boolean | undefined {
+  if (typeof text === "boolean") return text;
+  if (typeof text !== "string") return undefined;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
+  return undefined;
+}

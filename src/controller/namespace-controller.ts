@@ -19,7 +19,7 @@ export interface NamespaceControllerOptions {
   readonly events: EventRecorder;
   readonly metrics: ControllerMetrics;
   readonly logger: Logger;
-  /** Namespaces never reconciled: kube-system and mesh-tailor's own. */
+  /** Namespaces never reconciled: the cluster's own, Istio's root namespace (a Sidecar there is mesh-wide) and mesh-tailor's own. */
   readonly excluded: readonly string[];
   readonly workers?: number;
   readonly watchSeconds?: number;

@@ -70,7 +70,8 @@ export async function runController(settings: ControllerSettings): Promise<numbe
     metrics,
     policy: () => policy.current,
     events: new EventRecorder(api, CONTROLLER_COMPONENT, identity, logger),
-    excluded: ["kube-system", settings.ownNamespace],
+    // Also refused by the mesh-tailor-controller admission policy (manifests/controller.yaml).
+    excluded: ["kube-system", "kube-public", "kube-node-lease", "istio-system", settings.ownNamespace],
   });
   holder.controller = running;
   let stopping = false;

@@ -97,13 +97,17 @@ describe("proxy-outlives-app: shutdown ordering", () => {
     const run = (annotations: Record<string, string>, extra: Record<string, unknown> = {}, inject = classicInjected) =>
       runMutation(proxyOutlivesApp, inject(appPod({ preStop: sleep30, annotations })), migratingPolicy(extra));
     const metadata = (fields: string) => ({ "proxy.istio.io/config": `terminationDrainDuration: 60s\nproxyMetadata: {${fields}}\n` });
-    assert.equal(run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "1m30s"')).pod.spec.terminationGracePeriodSeconds, 125);
-    assert.equal(run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"')).pod.spec.terminationGracePeriodSeconds, 40, "the policy's 5s minimum");
+    assert.equal(
+      run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "1m30s"')).pod.spec.terminationGracePeriodSeconds,
+      126,
+      "the minimum, and the first check a second later",
+    );
+    assert.equal(run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"')).pod.spec.terminationGracePeriodSeconds, 41, "the policy's 5s minimum");
     assert.equal(
       run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "false"'), { shutdown: { exitOnZeroActiveConnections: true } }).pod.spec.terminationGracePeriodSeconds,
       95,
     );
-    assert.equal(run({}, { shutdown: { exitOnZeroActiveConnections: true, minimumDrainSeconds: 20 } }).pod.spec.terminationGracePeriodSeconds, 55);
+    assert.equal(run({}, { shutdown: { exitOnZeroActiveConnections: true, minimumDrainSeconds: 20 } }).pod.spec.terminationGracePeriodSeconds, 56);
     // Once injected, the proxy's env holds the mesh's settings merged with the pod's.
     const withEnv = (pod: Pod): Pod => {
       const injected = classicInjected(pod);
@@ -120,25 +124,54 @@ describe("proxy-outlives-app: shutdown ordering", () => {
       );
       return { ...injected, spec: { ...injected.spec, containers } };
     };
-    assert.equal(run({}, {}, withEnv).pod.spec.terminationGracePeriodSeconds, 50);
+    assert.equal(run({}, {}, withEnv).pod.spec.terminationGracePeriodSeconds, 51);
+    // The agent reads its own env: it outranks the annotation's proxyMetadata (a ProxyConfig resource may have set it).
+    assert.equal(run(metadata('EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "false"'), {}, withEnv).pod.spec.terminationGracePeriodSeconds, 51);
+    // Injected, a PROXY_CONFIG without terminationDrainDuration means Istio's 5s, whatever the policy says.
+    const withProxyConfig =
+      (value: string) =>
+      (pod: Pod): Pod => {
+        const injected = classicInjected(pod);
+        const containers = injected.spec.containers.map((c) => (c.name === "istio-proxy" ? { ...c, env: [{ name: "PROXY_CONFIG", value }] } : c));
+        return { ...injected, spec: { ...injected.spec, containers } };
+      };
+    assert.equal(run({}, { shutdown: { proxyDrainSeconds: 0 } }, withProxyConfig('{"concurrency":2}')).pod.spec.terminationGracePeriodSeconds, 40);
+    assert.equal(run({}, {}, withProxyConfig('{"terminationDrainDuration":"20s"}')).pod.spec.terminationGracePeriodSeconds, 55);
   });
 
   it("warns about a drain setting Istio would not read, and counts what Istio would", () => {
     const run = (config: string) =>
       runMutation(proxyOutlivesApp, classicInjected(appPod({ preStop: sleep30, annotations: { "proxy.istio.io/config": config } })), policy);
-    const minutes = run("terminationDrainDuration: 1m\n");
-    assert.equal(minutes.pod.spec.terminationGracePeriodSeconds, 40);
+    // Istio reads ProxyConfig durations with Go's parser: "1m" is a minute.
+    assert.equal(run("terminationDrainDuration: 1m\n").pod.spec.terminationGracePeriodSeconds, 95);
+    const soon = run("terminationDrainDuration: soon\n");
+    assert.equal(soon.pod.spec.terminationGracePeriodSeconds, 40);
     assert.match(
-      minutes.warnings.join(),
-      /terminationDrainDuration "1m" in proxy\.istio\.io\/config is not a duration Istio reads \(seconds, e\.g\. "30s"\); counted as the policy's 5s/,
+      soon.warnings.join(),
+      /terminationDrainDuration "soon" in proxy\.istio\.io\/config is not a duration Istio reads \(e\.g\. "30s" or "1m"\); counted as the policy's 5s/,
     );
     const bogus = run('proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "soon"}\n');
-    assert.equal(bogus.pod.spec.terminationGracePeriodSeconds, 40);
+    assert.equal(bogus.pod.spec.terminationGracePeriodSeconds, 41);
     assert.match(bogus.warnings.join(), /MINIMUM_DRAIN_DURATION "soon" .* counted as Istio's default, 5s/);
     assert.match(
       run('proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "yes"}\n').warnings.join(),
       /EXIT_ON_ZERO_ACTIVE_CONNECTIONS "yes" .* not a boolean Istio reads/,
     );
+    // proxyMetadata holds strings: a YAML boolean is not read.
+    const unquoted = run("proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: true}\n");
+    assert.equal(unquoted.pod.spec.terminationGracePeriodSeconds, 40);
+    assert.match(unquoted.warnings.join(), /EXIT_ON_ZERO_ACTIVE_CONNECTIONS true .* \(a string: "true" or "false"\)/);
+  });
+
+  it("counts a native proxy whose preStop is not Istio's drain hook as a classic one, and the annotation as Istio's template reads it", () => {
+    const native = nativeInjected(appPod({ preStop: sleep30 }));
+    const initContainers = native.spec.initContainers!.map((c) => (c.name === "istio-proxy" ? { ...c, lifecycle: { preStop: { sleep: { seconds: 1 } } } } : c));
+    const own = runMutation(proxyOutlivesApp, { ...native, spec: { ...native.spec, initContainers } }, policy);
+    assert.equal(own.pod.spec.terminationGracePeriodSeconds, 40);
+    const before = (value: string) =>
+      runMutation(proxyOutlivesApp, appPod({ preStop: sleep30, annotations: { "sidecar.istio.io/nativeSidecar": value } }), policy);
+    assert.equal(before("false").pod.spec.terminationGracePeriodSeconds, 40);
+    assert.equal(before("yes").pod.spec.terminationGracePeriodSeconds, 35, 'anything but "false" is native');
   });
 
   it("does nothing for unselected pods or when turned off", () => {
@@ -179,17 +212,20 @@ describe("proxy-outlives-app: shutdown ordering", () => {
 });
 
 describe("proxy-outlives-app over generated pods and drain settings", () => {
-  // Each ProxyConfig with the drain Istio would wait for, on a classic sidecar, given the mesh's settings (an independent table, not the code under test).
+  // Each ProxyConfig with the drain Istio would wait for, on a classic sidecar, given the mesh's
+  // settings (an independent table, not the code under test): under EXIT_ON_ZERO_ACTIVE_CONNECTIONS,
+  // the minimum and the first connection check a second later.
   type Mesh = { proxyDrainSeconds: number; exitOnZeroActiveConnections: boolean; minimumDrainSeconds: number };
   const configs: [string | undefined, (mesh: Mesh) => number][] = [
-    [undefined, (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : m.proxyDrainSeconds)],
-    ["terminationDrainDuration: 30s\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : 30)],
-    ['{"terminationDrainDuration":"7.2s"}', (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : 8)],
-    ["terminationDrainDuration: 1m\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : m.proxyDrainSeconds)],
-    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "45s"}\n', () => 45],
-    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}\nterminationDrainDuration: 90s\n', (m) => m.minimumDrainSeconds],
+    [undefined, (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds + 1 : m.proxyDrainSeconds)],
+    ["terminationDrainDuration: 30s\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds + 1 : 30)],
+    ['{"terminationDrainDuration":"7.2s"}', (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds + 1 : 8)],
+    ["terminationDrainDuration: 1m\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds + 1 : 60)],
+    ["terminationDrainDuration: soon\n", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds + 1 : m.proxyDrainSeconds)],
+    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true", MINIMUM_DRAIN_DURATION: "45s"}\n', () => 46],
+    ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}\nterminationDrainDuration: 90s\n', (m) => m.minimumDrainSeconds + 1],
     ['proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "false"}\nterminationDrainDuration: 20s\n', () => 20],
-    ["[broken", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds : m.proxyDrainSeconds)],
+    ["[broken", (m) => (m.exitOnZeroActiveConnections ? m.minimumDrainSeconds + 1 : m.proxyDrainSeconds)],
   ];
   // Each app preStop with the seconds it lasts; one that cannot be read counts as appPreStopSecondsDefault (30 here).
   const preStops: [Container["lifecycle"] | undefined, number][] = [

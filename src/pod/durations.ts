@@ -1,22 +1,16 @@
-// The two duration syntaxes a proxy's drain settings are written in, read the way Istio reads them.
-
-/**
- * A protobuf Duration in its JSON form ("30s", "2.5s"), as ProxyConfig's terminationDrainDuration
- * is read from `proxy.istio.io/config` (protojson: seconds with an "s", up to nine fractional
- * digits). Seconds, or undefined when Istio would not read it.
- */
-export function protoDurationSeconds(text: unknown): number | undefined {
-  if (typeof text !== "string") return undefined;
-  const match = /^(\d{1,12})(?:\.(\d{1,9}))?s$/.exec(text);
-  return match ? Number(match[1]) + Number(`0.${match[2] ?? "0"}`) : undefined;
-}
+// The syntaxes a proxy's drain settings are written in, read the way Istio reads them.
 
 const GO_UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
+// time.Duration is int64 nanoseconds: Go refuses a longer duration as an overflow.
+const MAX_GO_DURATION_SECONDS = 9_223_372_036.854_775;
+
 /**
- * A Go duration ("5s", "1m30s", "500ms"), as pilot-agent reads MINIMUM_DRAIN_DURATION
- * (env.Register with a time.Duration default: time.ParseDuration). Seconds, or undefined when
- * Go would refuse it (the agent then keeps its default).
+ * A Go duration ("5s", "1m30s", "500ms"), as Istio reads both drain durations: pilot-agent's
+ * MINIMUM_DRAIN_DURATION (env.Register with a time.Duration default: time.ParseDuration), and
+ * ProxyConfig's terminationDrainDuration in `proxy.istio.io/config`, which protomarshal parses
+ * with the legacy jsonpb whose Duration is time.ParseDuration too (not protojson's "30s" only).
+ * Seconds, or undefined when Go would refuse it.
  */
 export function goDurationSeconds(text: unknown): number | undefined {
   if (typeof text !== "string" || text.length > 64) return undefined;
@@ -35,12 +29,16 @@ export function goDurationSeconds(text: unknown): number | undefined {
     seconds += Number(match[1]) * GO_UNITS[match[2]!]!;
     at = part.lastIndex;
   }
+  if (seconds > MAX_GO_DURATION_SECONDS) return undefined;
   return negative ? 0 : seconds;
 }
 
-/** A Go boolean (strconv.ParseBool), as pilot-agent reads EXIT_ON_ZERO_ACTIVE_CONNECTIONS; undefined when Go would refuse it. */
+/**
+ * A Go boolean (strconv.ParseBool), as pilot-agent reads EXIT_ON_ZERO_ACTIVE_CONNECTIONS;
+ * undefined when Go would refuse it. Only text: proxyMetadata maps strings to strings, so a YAML
+ * `true` there is no value Istio reads.
+ */
 export function goBool(text: unknown): boolean | undefined {
-  if (typeof text === "boolean") return text;
   if (typeof text !== "string") return undefined;
   if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;

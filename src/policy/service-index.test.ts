@@ -59,4 +59,19 @@ describe("ServiceIndex finds the first matching services entry", () => {
     const parsed = policySchema.parse({ apiVersion: "mesh-tailor.io/v1alpha1", kind: "TailorPolicy", services: [{ name: "reviews" }] });
     assert.equal(new ServiceIndex(parsed.services).lookup("any", "reviews")?.namespace, "*");
   });
+
+  it("looks up no name longer than a workload's, nor a namespace longer than a DNS label: a forged megabyte name costs nothing", () => {
+    // The slowest globs a policy may hold (src/policy/limits.ts): each tried on a megabyte name
+    // would take seconds in all.
+    const slow = Array.from({ length: 110 }, (_, i) => entry("*", `*${"a".repeat(31)}b${i}`));
+    const index = new ServiceIndex([...slow, entry("*", "*")]);
+    const huge = "a".repeat(1024 * 1024);
+    const started = performance.now();
+    assert.equal(index.lookup("shop", huge), undefined);
+    assert.equal(index.lookup(huge, "reviews"), undefined);
+    // Without the bound, measured at 27.6 s; the bound is for a busy 2-core machine.
+    assert.ok(performance.now() - started < 1_000);
+    assert.equal(index.lookup("shop", "a".repeat(253))?.name, "*", "the longest workload name is looked up");
+    assert.equal(index.lookup("shop", "a".repeat(254)), undefined);
+  });
 });

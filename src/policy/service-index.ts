@@ -8,6 +8,10 @@ interface CompiledEntry {
   readonly matchesName: (name: string) => boolean;
 }
 
+// A namespace is a DNS label; a workload (and so its pods' owner) a DNS subdomain.
+const MAX_NAMESPACE_LENGTH = 63;
+const MAX_NAME_LENGTH = 253;
+
 /**
  * First-match lookup of `services` entries by (namespace, name) that does not scan every entry:
  * entries with a literal name are indexed by it, and only the (usually few) glob-named entries
@@ -32,6 +36,10 @@ export class ServiceIndex {
   }
 
   lookup(namespace: string, name: string): ServiceEntry | undefined {
+    // The webhook sees a pod before kube-apiserver validates it: a forged label value or owner
+    // name may be megabytes, and a glob costs its length times the name's. No real namespace or
+    // workload is longer than these, so none is looked up.
+    if (name.length > MAX_NAME_LENGTH || namespace.length > MAX_NAMESPACE_LENGTH) return undefined;
     let best: CompiledEntry | undefined;
     for (const candidate of this.byName.get(name) ?? []) {
       if (candidate.matchesNamespace(namespace)) {

@@ -85,20 +85,27 @@ export class PolicySource {
 
   /** The installed policy, read again every poll; a change is loaded as a file's is. */
   private poll(installed: InstalledPolicy): void {
+    let reading = false;
     this.poller = setInterval(() => {
+      // One read at a time: a slow read answering after a newer one must not bring back an older policy.
+      if (reading) return;
+      reading = true;
       installed.read().then(
         (text) => {
+          reading = false;
           if (this.closed || text === this.installedText) return;
           this.installedText = text;
           const read: FileSetRead =
             text === undefined ? { ok: true, contents: [Buffer.from(builtInPolicy().source)] } : { ok: true, contents: [Buffer.from(text)] };
           this.enqueue(read);
         },
-        (error: unknown) =>
+        (error: unknown) => {
+          reading = false;
           this.options.logger.warn(
             { err: { message: (error as Error).message }, policy: installed.where },
             "installed policy not read; the current one stays in force",
-          ),
+          );
+        },
       );
     }, this.options.pollMs ?? 10_000);
     this.poller.unref();

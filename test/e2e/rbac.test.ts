@@ -351,6 +351,20 @@ describe("what each ServiceAccount may do, on a real kube-apiserver", { timeout:
       }
     });
 
+    it("never writes in the cluster's own namespaces, Istio's root namespace (a Sidecar there is mesh-wide) or its own", async () => {
+      const mesh = await outcome(controller.request("POST", sidecars("istio-system"), { body: sidecar("istio-system", "default", MANAGED) }));
+      assert.ok(byPolicy(mesh, CONTROLLER), `a managed default Sidecar in istio-system: ${mesh?.message ?? "created"}`);
+      for (const namespace of ["kube-public", "istio-system", "mesh-tailor"]) {
+        const error = await outcome(
+          controller.request("PATCH", `/api/v1/namespaces/${namespace}`, {
+            body: { metadata: { labels: { "mesh-tailor.io/enabled": "true" }, annotations: { "mesh-tailor.io/sandbox-of": "shop" } } },
+            contentType: MERGE_PATCH,
+          }),
+        );
+        assert.ok(byPolicy(error, CONTROLLER), `enabling ${namespace}: ${error?.message ?? "accepted"}`);
+      }
+    });
+
     it("never disables a namespace its owner enabled", async () => {
       await cluster.createNamespace("rbac-owned", { "mesh-tailor.io/enabled": "true" });
       const error = await outcome(

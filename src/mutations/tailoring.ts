@@ -4,7 +4,7 @@ import { ISTIO_PROXY } from "../pod/istio-proxy.js";
 import type { Pod } from "../pod/types.js";
 
 // A JSON pointer token (RFC 6901), so that a key with "/" or "~" never collides with a path.
-const token = (key: string): string => key.replace(/~/g, "~0").replace(/\//g, "~1");
+const token = (key: string): string => (key.includes("~") || key.includes("/") ? key.replace(/~/g, "~0").replace(/\//g, "~1") : key);
 const RECORD_PATHS = new Set(meshTailor.RECORDS.map((key) => `/metadata/annotations/${token(key)}`));
 
 const namedItems = (value: readonly unknown[]): value is readonly { name: string }[] =>
@@ -59,7 +59,14 @@ function diffFlattened(before: unknown, after: unknown, path: string, changes: s
 function diff(before: unknown, after: unknown, path: string, changes: string[]): void {
   if (before === after) return;
   const shape = shapeOf(before);
-  if (shape !== shapeOf(after) || shape === "leaf") return diffFlattened(before, after, path, changes);
+  const afterShape = shapeOf(after);
+  if (shape === "leaf" && afterShape === "leaf") {
+    // Two leaves (undefined: none): what flatten would give, without building its maps.
+    const now = after === undefined ? undefined : JSON.stringify(after);
+    if ((before === undefined ? undefined : JSON.stringify(before)) !== now && !RECORD_PATHS.has(path)) changes.push(`${path} ${now ?? "(removed)"}`);
+    return;
+  }
+  if (shape !== afterShape || shape === "leaf") return diffFlattened(before, after, path, changes);
   if (shape === "named") {
     const wasList = before as readonly { name: string }[];
     const isList = after as readonly { name: string }[];
@@ -68,13 +75,19 @@ function diff(before: unknown, after: unknown, path: string, changes: string[]):
     if (!was || !is) return diffFlattened(before, after, path, changes);
     const order = JSON.stringify(isList.map((item) => item.name));
     if (JSON.stringify(wasList.map((item) => item.name)) !== order) changes.push(`${path}#order ${order}`);
-    for (const name of new Set([...was.keys(), ...is.keys()])) diff(was.get(name), is.get(name), `${path}[${token(name)}]`, changes);
+    for (const [name, item] of is) if (was.get(name) !== item) diff(was.get(name), item, `${path}[${token(name)}]`, changes);
+    for (const [name, item] of was) if (!is.has(name)) diff(item, undefined, `${path}[${token(name)}]`, changes);
     return;
   }
-  // Own keys only: a key such as "constructor" on one side must not find the prototype's on the other.
-  const own = (value: object, key: string): unknown => (Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined);
-  for (const key of new Set([...Object.keys(before as object), ...Object.keys(after as object)]))
-    diff(own(before as object, key), own(after as object, key), `${path}/${token(key)}`, changes);
+  // Own keys only: a key such as "constructor" on one side must not find the prototype's on the
+  // other. A child both share is skipped before its path is even built.
+  const was = before as Record<string, unknown>;
+  const is = after as Record<string, unknown>;
+  for (const key of Object.keys(is)) {
+    const old = Object.hasOwn(was, key) ? was[key] : undefined;
+    if (old !== is[key]) diff(old, is[key], `${path}/${token(key)}`, changes);
+  }
+  for (const key of Object.keys(was)) if (!Object.hasOwn(is, key)) diff(was[key], undefined, `${path}/${token(key)}`, changes);
 }
 
 /** What turned BEFORE into AFTER, leaf by leaf, sorted by path; the admission's own records left out. */

@@ -3,7 +3,8 @@
 const GO_UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 // time.Duration is int64 nanoseconds: Go refuses a longer duration as an overflow.
-const MAX_GO_DURATION_SECONDS = 9_223_372_036.854_775;
+// (2^63 - 1) ns in seconds, written as the double it is (9,223,372,036.854775807 has no exact one).
+const MAX_GO_DURATION_SECONDS = 9_223_372_036.854_774;
 
 /**
  * A Go duration ("5s", "1m30s", "500ms"), as Istio reads both drain durations: pilot-agent's

@@ -35,3 +35,12 @@ export const SIDECAR_STATUS = "sidecar.istio.io/status";
 // Revision tags: a MutatingWebhookConfiguration istio-revision-tag-<tag> carries the tag in this
 // label and the revision it points to in istio.io/rev (istio/istio istioctl/pkg/tag).
 export const REVISION_TAG = "istio.io/tag";
+
+/** The injection templates a pod asks for, comma-separated; "gateway" for a gateway (annotation.InjectTemplates; the gateway chart's podAnnotations). */
+export const INJECT_TEMPLATES = "inject.istio.io/templates";
+/** On what istiod deploys for a Gateway API Gateway, "istio.io-gateway-controller" (label.GatewayManaged). */
+export const GATEWAY_MANAGED = "gateway.istio.io/managed";
+/** The gateway chart's label naming a gateway ("ingressgateway", "egressgateway"), which Istio Gateways select on (manifests/charts/gateway/templates/_helpers.tpl L20). */
+export const GATEWAY_SELECTOR = "istio";
+/** The Gateway API class of what istiod deploys for a Gateway ("istio", "istio-waypoint"); Gateway API's own label, written by kube-gateway.yaml L13. */
+export const GATEWAY_CLASS = "gateway.networking.k8s.io/gateway-class-name";

@@ -169,6 +169,88 @@ describe("mesh-tailor doctor, each check broken on purpose on a real cluster", {
     await reported("controller", "warning", /no Deployment mesh-tailor\/mesh-tailor-controller/);
   });
 
+  it("istiod-tuning, gateway-concurrency, node-local-dns: past 1,000 Services, istiod at its defaults, a gateway with no CPU limit and no DNS cache are warnings; doing what doctor says clears each", async () => {
+    for (const check of ["istiod-tuning", "gateway-concurrency", "node-local-dns"]) await reported(check, "ok");
+    /** Runs the command a fix starts with, as printed, against this cluster. */
+    const runFix = (fix: string) =>
+      new Promise<void>((resolve, reject) => {
+        const [tool, ...args] = fix.split(/\s{2,}/)[0]!.split(" ");
+        assert.equal(tool, "kubectl", fix);
+        execFile("kubectl", ["--kubeconfig", cluster.controlPlane.kubeconfigPath, ...args], (error, _stdout, stderr) =>
+          error ? reject(new Error(`${fix}: ${stderr}`)) : resolve(),
+        );
+      });
+
+    // A gateway as the gateway chart renders it, its CPU request and no limit (no replicas: the check reads the Deployment).
+    const gatewayLabels = { app: "istio-ingressgateway", istio: "ingressgateway" };
+    await apps.createNamespacedDeployment({
+      namespace: "istio-system",
+      body: {
+        metadata: { name: "istio-ingressgateway", labels: gatewayLabels },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: gatewayLabels },
+          template: {
+            metadata: { labels: { ...gatewayLabels, "sidecar.istio.io/inject": "true" }, annotations: { "inject.istio.io/templates": "gateway" } },
+            spec: { containers: [{ name: "istio-proxy", image: "auto", resources: { requests: { cpu: "100m", memory: "128Mi" } } }] },
+          },
+        },
+      },
+    });
+    const gateway = await reported("gateway-concurrency", "warning", /istio-system\/istio-ingressgateway: no CPU limit and no concurrency: .*; set 2$/);
+    assert.match(gateway.found[0]!.fix!, /^kubectl -n istio-system set resources deployment istio-ingressgateway -c istio-proxy --limits=cpu=2 /);
+    await runFix(gateway.found[0]!.fix!);
+    await reported("gateway-concurrency", "ok", /2 Envoy worker\(s\), from its CPU limit 2/);
+
+    // Made large the cheap way: 1,000 headless Services (no ClusterIP to allocate), 50 at a time.
+    await cluster.createNamespace("scale", {});
+    const names = Array.from({ length: 1_000 }, (_, i) => `svc-${i}`);
+    for (let i = 0; i < names.length; i += 50)
+      await Promise.all(
+        names.slice(i, i + 50).map((name) =>
+          cluster.core.createNamespacedService({
+            namespace: "scale",
+            body: { metadata: { name }, spec: { clusterIP: "None", selector: { app: name }, ports: [{ port: 80 }] } },
+          }),
+        ),
+      );
+    try {
+      const tuning = await reported("istiod-tuning", "warning", /PILOT_FILTER_GATEWAY_CLUSTER_CONFIG is unset, false: set true/);
+      assert.match(tuning.found[0]!.detail, /^istiod istio-system\/istiod at 1,0\d\d Services, /);
+      assert.match(tuning.found[0]!.detail, /PILOT_DEBOUNCE_AFTER is unset, 100ms: set 500ms.*PILOT_DEBOUNCE_MAX is unset, 10s: set 3s/);
+      assert.equal(tuning.code, 0, "a warning: exit 0");
+      await runFix(tuning.found[0]!.fix!);
+      const istiod = await apps.readNamespacedDeployment({ namespace: "istio-system", name: "istiod" });
+      const env = istiod.spec!.template.spec!.containers.find((c) => c.name === "discovery")!.env!;
+      assert.equal(env.find((e) => e.name === "PILOT_DEBOUNCE_MAX")?.value, "3s");
+      await reported("istiod-tuning", "ok", /its push settings are set for this size/);
+
+      const dns = await reported("node-local-dns", "warning", /pod\(s\) send every lookup to the cluster DNS Service \(dnsPolicy ClusterFirst: /);
+      assert.match(dns.found[0]!.fix!, /nodelocaldns/);
+      // NodeLocal DNSCache's DaemonSet as the upstream addon names it (scheduled nowhere: the check reads the DaemonSet).
+      const cacheLabels = { "k8s-app": "node-local-dns" };
+      await apps.createNamespacedDaemonSet({
+        namespace: "kube-system",
+        body: {
+          metadata: { name: "node-local-dns", labels: cacheLabels },
+          spec: {
+            selector: { matchLabels: cacheLabels },
+            template: {
+              metadata: { labels: cacheLabels },
+              spec: {
+                nodeSelector: { "e2e.mesh-tailor.io/nowhere": "true" },
+                containers: [{ name: "node-cache", image: "registry.k8s.io/dns/k8s-dns-node-cache:1.26.4" }],
+              },
+            },
+          },
+        },
+      });
+      await reported("node-local-dns", "ok", /NodeLocal DNSCache runs: DaemonSet kube-system\/node-local-dns/);
+    } finally {
+      await cluster.core.deleteNamespace({ name: "scale" });
+    }
+  });
+
   it("istio: no istiod is a warning", async () => {
     await apps.deleteNamespacedDeployment({ namespace: "istio-system", name: "istiod" });
     await reported("istio", "warning", /no istiod Deployment/);

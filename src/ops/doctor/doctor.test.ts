@@ -23,6 +23,9 @@ import type { MutatingWebhookConfiguration } from "../../namespaces/webhook-conf
 import type { KubeObject } from "../../kube/object.js";
 import { appPod, classicInjected } from "../../../test/fixtures/pods.js";
 import { bypassedPods } from "./checks/bypassed-pods.js";
+import { gatewayConcurrency } from "./checks/gateway-concurrency.js";
+import { istiodTuning } from "./checks/istiod-tuning.js";
+import { nodeLocalDns } from "./checks/node-local-dns.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const DAY = 86_400_000;
@@ -72,6 +75,9 @@ function healthy(): Facts {
     ],
     namespaces: [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true", "istio-injection": "enabled" } } }, { metadata: { name: "plain" } }],
     pods: [],
+    serviceCount: 12,
+    gatewayCandidates: [],
+    daemonSets: [],
   };
 }
 
@@ -249,6 +255,61 @@ describe("doctor's bypassed-pods check", () => {
   });
 });
 
+describe("doctor's checks at scale", () => {
+  const ingress = (resources: Record<string, unknown> = {}) => ({
+    metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels: { istio: "ingressgateway" } },
+    spec: { template: { metadata: { annotations: { "inject.istio.io/templates": "gateway" } }, spec: { containers: [{ name: "istio-proxy", resources }] } } },
+  });
+  const istiod = (env: { name: string; value: string }[] = []) => ({
+    metadata: { name: "istiod", namespace: "istio-system", labels: { app: "istiod" } },
+    spec: { replicas: 2, template: { spec: { containers: [{ name: "discovery", image: "docker.io/istio/pilot:1.31.0", env }] } } },
+  });
+  const large = (): Facts => ({ ...healthy(), serviceCount: 1_500, istiods: [istiod()], pods: [injectedPod("shop", "ratings-1", { tailored: true })] });
+
+  it("istiod-tuning: quiet below 1,000 Services and 2,000 pods with a proxy; past them, each default named with the value to set and one command", async () => {
+    const [small] = await judge(istiodTuning, { ...healthy(), serviceCount: 999, istiods: [istiod()] });
+    assert.equal(small!.status, "ok");
+    assert.match(small!.detail, /999 Services, 0 pods with a proxy, 2 namespaces: within Istio's own load test/);
+    const [big] = await judge(istiodTuning, large());
+    assert.equal(big!.status, "warning");
+    assert.match(big!.detail, /^istiod istio-system\/istiod at 1,500 Services, 1 pods with a proxy, 2 namespaces \(past Istio's own load test/);
+    assert.match(big!.detail, /PILOT_FILTER_GATEWAY_CLUSTER_CONFIG is unset, false: set true, as every gateway/);
+    assert.match(big!.detail, /PILOT_DEBOUNCE_AFTER is unset, 100ms: set 500ms/);
+    assert.match(big!.detail, /PILOT_DEBOUNCE_MAX is unset, 10s: set 3s/);
+    assert.equal(
+      big!.fix,
+      "kubectl -n istio-system set env deployment/istiod -c discovery PILOT_FILTER_GATEWAY_CLUSTER_CONFIG=true PILOT_DEBOUNCE_AFTER=500ms PILOT_DEBOUNCE_MAX=3s   (installed with Helm: the same under pilot.env)",
+    );
+    const tuned = istiod([
+      { name: "PILOT_FILTER_GATEWAY_CLUSTER_CONFIG", value: "true" },
+      { name: "PILOT_DEBOUNCE_AFTER", value: "500ms" },
+      { name: "PILOT_DEBOUNCE_MAX", value: "3s" },
+    ]);
+    const [fixed] = await judge(istiodTuning, { ...large(), istiods: [tuned] });
+    assert.equal(fixed!.status, "ok", fixed!.detail);
+  });
+
+  it("gateway-concurrency: a gateway with no CPU limit is a warning with the number of workers to set; a limit clears it", async () => {
+    assert.equal((await judge(gatewayConcurrency, healthy()))[0]!.detail, "no Istio ingress gateway Deployment");
+    const [unbounded] = await judge(gatewayConcurrency, { ...healthy(), gatewayCandidates: [ingress({ requests: { cpu: "100m" } }), istiod()] });
+    assert.equal(unbounded!.status, "warning");
+    assert.match(unbounded!.detail, /^Deployment istio-system\/istio-ingressgateway: no CPU limit and no concurrency: .*; set 2$/);
+    const [bounded] = await judge(gatewayConcurrency, { ...healthy(), gatewayCandidates: [ingress({ limits: { cpu: "2" } })] });
+    assert.equal(bounded!.detail, "Deployment istio-system/istio-ingressgateway: 2 Envoy worker(s), from its CPU limit 2, rounded up (ISTIO_CPU_LIMIT)");
+  });
+
+  it("node-local-dns: past the size, ClusterFirst pods without NodeLocal DNSCache are a warning; the DaemonSet clears it", async () => {
+    const [small] = await judge(nodeLocalDns, { ...healthy(), pods: [injectedPod("shop", "ratings-1")] });
+    assert.equal(small!.status, "ok");
+    const [big] = await judge(nodeLocalDns, large());
+    assert.equal(big!.status, "warning");
+    assert.match(big!.detail, /^1 pod\(s\) send every lookup to the cluster DNS Service \(dnsPolicy ClusterFirst: shop\/ratings-1\)/);
+    assert.match(big!.fix!, /nodelocaldns/);
+    const [cached] = await judge(nodeLocalDns, { ...large(), daemonSets: [{ metadata: { name: "node-local-dns", namespace: "kube-system" } }] });
+    assert.equal(cached!.detail, "NodeLocal DNSCache runs: DaemonSet kube-system/node-local-dns");
+  });
+});
+
 describe("doctor's declarations", () => {
   it("list every check file, once, so that a new check is one file and one line", () => {
     const files = readdirSync(new URL("./checks/", import.meta.url)).filter((f) => f.endsWith(".js") && !f.endsWith(".test.js") && f !== "index.js");
@@ -277,8 +338,8 @@ describe("doctor's declarations", () => {
         }
         return Promise.reject(new ApiError(404, "NotFound", `${path} not found`));
       },
-      list<T>(path: string): Promise<{ items: T[]; resourceVersion: string }> {
-        asked.push(`LIST ${path}`);
+      list<T>(path: string, query: { labelSelector?: string } = {}): Promise<{ items: T[]; resourceVersion: string }> {
+        asked.push(`LIST ${path}${query.labelSelector ? `?labelSelector=${query.labelSelector}` : ""}`);
         // The webhook's one pod, running: its /metrics say what it serves.
         const items = path.endsWith("/pods") ? [{ metadata: { name: "mesh-tailor-0" }, status: { phase: "Running" } }] : [];
         return Promise.resolve({ items: items as T[], resourceVersion: "1" });
@@ -343,6 +404,26 @@ describe("doctor's fixes", () => {
       },
       { ...healthy(), configurations: [ISTIO], servedPolicy: { read: true, revisions: ["0123"], refused: true } },
       { ...healthy(), pods: [injectedPod("shop", "ratings-1")] },
+      {
+        ...healthy(),
+        serviceCount: 5_000,
+        istiods: [{ metadata: { name: "istiod", namespace: "istio-system" }, spec: { template: { spec: { containers: [{ name: "discovery" }] } } } }],
+        gatewayCandidates: [
+          {
+            metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels: { istio: "ingressgateway" } },
+            spec: { template: { metadata: { annotations: { "inject.istio.io/templates": "gateway" } }, spec: { containers: [{ name: "istio-proxy" }] } } },
+          },
+          {
+            metadata: { name: "edge", namespace: "edge", labels: { istio: "edge" } },
+            spec: {
+              template: {
+                metadata: { annotations: { "inject.istio.io/templates": "gateway", "proxy.istio.io/config": "concurrency: 0" } },
+                spec: { containers: [{ name: "istio-proxy" }] },
+              },
+            },
+          },
+        ],
+      },
     ];
     const fixes = new Set((await Promise.all(broken.map((facts) => runChecks(facts)))).flat().flatMap((r) => (r.fix ? [r.fix] : [])));
     const commands = [...fixes].flatMap(commandsIn);

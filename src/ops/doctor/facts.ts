@@ -1,3 +1,4 @@
+import * as istioKeys from "../../keys/istio.js";
 import { isForbidden, isNotFound } from "../../kube/errors.js";
 import type { KubeApi } from "../../kube/client.js";
 import type { KubeObject } from "../../kube/object.js";
@@ -6,8 +7,26 @@ import { PolicyError } from "../../policy/load.js";
 import { resolvePolicy, type ResolvedPolicy } from "../installed-policy.js";
 import { COLLECTIONS, readSnapshot } from "../snapshot.js";
 
+export interface EnvVar {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: { readonly resourceFieldRef?: { readonly resource?: string; readonly divisor?: string } } & Record<string, unknown>;
+}
+export interface WorkloadContainer {
+  readonly name?: string;
+  readonly image?: string;
+  readonly env?: readonly EnvVar[];
+  readonly envFrom?: readonly unknown[];
+  readonly resources?: { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> };
+}
 export type Deployment = KubeObject & {
-  spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[]; volumes?: { name: string; secret?: { secretName?: string } }[] } } };
+  spec?: {
+    replicas?: number;
+    template?: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec?: { containers?: WorkloadContainer[]; volumes?: { name: string; secret?: { secretName?: string } }[] };
+    };
+  };
   status?: { availableReplicas?: number };
 };
 export type Secret = KubeObject & { data?: Record<string, string> };
@@ -33,6 +52,15 @@ export interface Facts {
   readonly namespaces: readonly KubeObject[];
   /** Every pod in the cluster (one paged LIST), whole: whether Istio's proxy is in it is in its spec. */
   readonly pods: readonly KubeObject[];
+  /** How many Services the cluster has (a paged, metadata-only LIST). */
+  readonly serviceCount: number;
+  /**
+   * The Deployments that may be Istio gateways, whole: those with the gateway chart's `istio`
+   * label, and those istiod deploys for Gateway API Gateways (two label-selected paged LISTs).
+   */
+  readonly gatewayCandidates: readonly Deployment[];
+  /** Every DaemonSet, metadata only (one paged LIST): NodeLocal DNSCache is one of them, wherever it runs. */
+  readonly daemonSets: readonly KubeObject[];
   /** The installed (or --config) policy as text was judged: valid, or its problems; never throws for an invalid one. */
   readonly policyValidity: PolicyValidity;
   /** What the webhook's pods say they serve (their /metrics, through the API server's pod proxy). */
@@ -85,6 +113,19 @@ const READERS: Readers = {
     (await orUndefined(facts.api.list<Deployment>("/apis/apps/v1/namespaces/istio-system/deployments", { labelSelector: "app=istiod" })))?.items ?? [],
   namespaces: async (facts) => (await facts.api.list(COLLECTIONS.namespaces, {}, { metadataOnly: true })).items,
   pods: async (facts) => (await readSnapshot(facts.api, ["pods"])).pods ?? [],
+  serviceCount: async (facts) => (await facts.api.list("/api/v1/services", {}, { metadataOnly: true })).items.length,
+  gatewayCandidates: async (facts) => {
+    const [chart, gatewayApi] = await Promise.all([
+      facts.api.list<Deployment>(COLLECTIONS.deployments, { labelSelector: istioKeys.GATEWAY_SELECTOR }),
+      facts.api.list<Deployment>(COLLECTIONS.deployments, { labelSelector: istioKeys.GATEWAY_MANAGED }),
+    ]);
+    const seen = new Set<string>();
+    return [...chart.items, ...gatewayApi.items].filter((d) => {
+      const key = `${d.metadata.namespace}/${d.metadata.name}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    });
+  },
+  daemonSets: async (facts) => (await facts.api.list(COLLECTIONS.daemonSets, {}, { metadataOnly: true })).items,
   policyValidity: async (facts) => {
     try {
       const { origin, policy } = await facts.get("policy");

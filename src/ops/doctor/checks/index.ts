@@ -2,9 +2,12 @@ import type { DoctorCheck } from "../check.js";
 import { bypassedPods } from "./bypassed-pods.js";
 import { caBundle } from "./ca-bundle.js";
 import { controller, webhook } from "./deployments.js";
+import { gatewayConcurrency } from "./gateway-concurrency.js";
 import { istio } from "./istio.js";
+import { istiodTuning } from "./istiod-tuning.js";
 import { kubernetesVersion } from "./kubernetes-version.js";
 import { meshCa } from "./mesh-ca.js";
+import { nodeLocalDns } from "./node-local-dns.js";
 import { policy } from "./policy.js";
 import { revisions } from "./revisions.js";
 import { servingCertificate } from "./serving-certificate.js";
@@ -25,4 +28,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   revisions,
   untailoredNamespaces,
   bypassedPods,
+  istiodTuning,
+  gatewayConcurrency,
+  nodeLocalDns,
 ];

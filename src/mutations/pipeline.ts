@@ -10,6 +10,7 @@ import { hostPassthrough } from "./host-passthrough.js";
 import { decideInjection, serviceNameOf } from "./injection-decision.js";
 import { jobNativeSidecar } from "./job-native-sidecar.js";
 import { locality } from "./locality.js";
+import { localPortRange } from "./local-port-range.js";
 import { pitfalls } from "./pitfalls.js";
 import { proxyOutlivesApp } from "./proxy-outlives-app.js";
 import { proxyResources } from "./proxy-resources.js";
@@ -36,6 +37,7 @@ export const MUTATIONS: readonly Mutation[] = [
   locality,
   sandboxBranch,
   hostPassthrough,
+  localPortRange,
   pitfalls,
 ];
 

@@ -23,6 +23,11 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
     comment: "{cpu, memory, cpuLimit, memoryLimit} for every selected pod (Istio's proxyCPU... annotations); unset, Istio's mesh-wide proxy resources apply",
   },
   {
+    path: "defaults.connection.localPortRange",
+    meaning: '`"LOW-HIGH"`: the pod sysctl `net.ipv4.ip_local_port_range` for every selected pod (see [Connections](#connections))',
+    comment: "LOW-HIGH: the pod sysctl net.ipv4.ip_local_port_range for every selected pod",
+  },
+  {
     path: "services",
     meaning: "per-service entries; **first match wins**",
     comment: "per-service entries, first match wins; globs (*, ?, [a-z], [!a-z]) in namespace and name",
@@ -41,6 +46,7 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "services[].revision", meaning: "`istio.io/rev`, to move one service to a canary control plane" },
   { path: "services[].hostPassthrough", meaning: "`none`, `outbound`, `inbound`, `both`" },
   { path: "services[].proxyResources", meaning: "overrides `defaults.proxyResources` field by field" },
+  { path: "services[].connection.localPortRange", meaning: "overrides `defaults.connection.localPortRange`" },
   {
     path: "services[].labels",
     meaning: "Istio pod labels for the service's selected pods; keys in `*.istio.io` or `mesh-tailor.io` only, none another field manages",

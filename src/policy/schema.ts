@@ -41,6 +41,34 @@ const proxyConfigField = z.string().superRefine((field, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
+// Istio's own ports (15000 admin to 15090 Prometheus): an ephemeral port taken from among them
+// before the proxy binds it keeps the proxy from starting.
+const ISTIO_PORTS = { low: 15000, high: 15090 } as const;
+
+/** Why RANGE ("LOW-HIGH") is not a source port range to give a pod, or undefined. */
+export function portRangeProblem(range: string): string | undefined {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(range);
+  if (!match) return 'must be "LOW-HIGH", e.g. "15100-65000"';
+  const low = Number(match[1]);
+  const high = Number(match[2]);
+  if (low < 1024 || high > 65535 || low >= high) return "must have 1024 <= LOW < HIGH <= 65535 (below 1024 are privileged ports)";
+  if (low <= ISTIO_PORTS.high && high >= ISTIO_PORTS.low)
+    return `must leave out Istio's ports ${ISTIO_PORTS.low}-${ISTIO_PORTS.high}: one taken as a source port before the proxy binds it keeps the proxy from starting (e.g. "15100-65000")`;
+  return undefined;
+}
+
+// Per-service switches for the connection failures the proxy brings (README, "Connections").
+const connection = z.strictObject({
+  /** net.ipv4.ip_local_port_range for the pod: every inbound connection reaches the app from 127.0.0.6, and a slow app runs out of source ports. */
+  localPortRange: z
+    .string()
+    .superRefine((range, ctx) => {
+      const problem = portRangeProblem(range);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
+});
+
 const serviceEntry = z.strictObject({
   namespace: glob.default("*"),
   name: glob,
@@ -54,6 +82,7 @@ const serviceEntry = z.strictObject({
   annotations: z.record(settableKey, z.string()).optional(),
   /** ProxyConfig fields merged into proxy.istio.io/config (e.g. terminationDrainDuration, concurrency). */
   proxyConfig: z.record(proxyConfigField, z.json()).optional(),
+  connection: connection.optional(),
 });
 
 // "region.zone.subzone" with dots, because Kubernetes label values cannot hold the slashes Istio uses.
@@ -100,6 +129,7 @@ export const policySchema = z.strictObject({
     .strictObject({
       inject: z.boolean().default(false),
       proxyResources: proxyResources.optional(),
+      connection: connection.optional(),
     })
     .prefault({}),
   services: z.array(serviceEntry).default([]),

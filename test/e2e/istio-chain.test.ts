@@ -25,6 +25,7 @@ services:
   - namespace: "shop*"
     name: reviews
     hostPassthrough: both
+    connection: {localPortRange: "15100-65000"}
   - namespace: "batch*"
     name: nightly-report
 locality:
@@ -75,7 +76,13 @@ interface WireContainer {
 /** A pod in its wire form (plain JSON), as far as these tests read it. */
 interface WirePod {
   metadata: { uid?: string; creationTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: WireContainer[]; initContainers?: WireContainer[]; volumes?: { name: string }[]; terminationGracePeriodSeconds?: number };
+  spec: {
+    containers: WireContainer[];
+    initContainers?: WireContainer[];
+    volumes?: { name: string }[];
+    terminationGracePeriodSeconds?: number;
+    securityContext?: { sysctls?: { name: string; value: string }[] };
+  };
   status?: unknown;
 }
 
@@ -113,12 +120,14 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     // The app's preStop is 30 s: the proxy sleeps 5 s longer, and the grace period adds Istio's 5 s drain.
     assert.deepEqual(containers[0]!.lifecycle!.preStop, { sleep: { seconds: 35 } });
     assert.equal(pod["spec"]["terminationGracePeriodSeconds"], 40);
+    // A wider source port range, a safe sysctl kube-apiserver stores and Istio's injection keeps.
+    assert.deepEqual(pod["spec"]["securityContext"]?.sysctls, [{ name: "net.ipv4.ip_local_port_range", value: "15100 65000" }]);
     assert.equal(labels["sidecar.istio.io/inject"], "true");
     assert.equal(labels["branch"], "master");
     assert.equal(labels["mesh-tailor.io/host-passthrough"], "both");
     // Istio sized the proxy from the annotations mesh-tailor set before it ran.
     assert.deepEqual(named(pod["spec"]["containers"], "istio-proxy")!["resources"]!["requests"], { cpu: "100m", memory: "128Mi" });
-    assert.deepEqual(annotations["mesh-tailor.io/applied"]!.split(","), ["inject", "resources", "hold", "prestop", "branch", "host-passthrough"]);
+    assert.deepEqual(annotations["mesh-tailor.io/applied"]!.split(","), ["inject", "resources", "hold", "prestop", "branch", "host-passthrough", "port-range"]);
   });
 
   it("stores a native-sidecar pod with the proxy as a restartable init container and the grace period raised", async () => {

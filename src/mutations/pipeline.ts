@@ -7,6 +7,7 @@ import type { CompiledPolicy } from "../policy/load.js";
 import { describeValue } from "../util/describe-value.js";
 import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
 import { hostPassthrough } from "./host-passthrough.js";
+import { http10 } from "./http10.js";
 import { decideInjection, serviceNameOf } from "./injection-decision.js";
 import { jobNativeSidecar } from "./job-native-sidecar.js";
 import { locality } from "./locality.js";
@@ -33,6 +34,7 @@ export const MUTATIONS: readonly Mutation[] = [
   jobNativeSidecar,
   holdUntilProxyStarts,
   serviceProxyConfig,
+  http10,
   proxyOutlivesApp,
   locality,
   sandboxBranch,

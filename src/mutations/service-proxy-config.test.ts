@@ -29,4 +29,13 @@ describe("proxy-config: ProxyConfig fields per service", () => {
     assert.equal(result.pod, pod);
     assert.match(result.warnings[0]!, /not applied/);
   });
+
+  it("merges a map field (proxyMetadata) key by key: the pod's other keys stay, and its own value for a key wins, with a warning", () => {
+    const metadata = policyWith({ services: [{ name: "reviews", proxyConfig: { proxyMetadata: { A: "y", B: "z" } } }] });
+    const pod = appPod({ annotations: { "proxy.istio.io/config": "proxyMetadata:\n  A: x\n  C: w\n" } });
+    const result = runMutation(serviceProxyConfig, pod, metadata);
+    assert.deepEqual(configOf(result), { proxyMetadata: { A: "x", C: "w", B: "z" } });
+    assert.deepEqual(result.warnings, ['mesh-tailor: kept proxyMetadata.A: "x" in proxy.istio.io/config as set on the pod; the policy says "y"']);
+    assert.equal(result.inForce, true, "one of its two values is in force");
+  });
 });

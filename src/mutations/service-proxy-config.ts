@@ -1,6 +1,6 @@
 import * as istio from "../keys/istio.js";
 import { annotationOf, withAnnotation } from "../pod/edit.js";
-import { mergeProxyConfigFields } from "../pod/proxy-config.js";
+import { fieldLeaves, mergeProxyConfigFields, wantedAt } from "../pod/proxy-config.js";
 import { unchanged, type Mutation } from "./types.js";
 
 /**
@@ -19,9 +19,9 @@ export const serviceProxyConfig: Mutation = {
       return unchanged(pod, false, [`mesh-tailor: left ${istio.PROXY_CONFIG} as written (${merge.reason}); the service's proxyConfig is not applied`]);
     const warnings = Object.entries(merge.kept).map(
       ([field, own]) =>
-        `mesh-tailor: kept ${field}: ${JSON.stringify(own)} in ${istio.PROXY_CONFIG} as set on the pod; the policy says ${JSON.stringify(fields[field])}`,
+        `mesh-tailor: kept ${field}: ${JSON.stringify(own)} in ${istio.PROXY_CONFIG} as set on the pod; the policy says ${JSON.stringify(wantedAt(fields, field))}`,
     );
-    const inForce = Object.keys(merge.kept).length < Object.keys(fields).length;
+    const inForce = Object.keys(merge.kept).length < fieldLeaves(fields);
     return { pod: merge.kind === "merged" ? withAnnotation(pod, istio.PROXY_CONFIG, merge.text) : pod, warnings, inForce };
   },
 };

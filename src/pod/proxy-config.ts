@@ -93,19 +93,46 @@ export function mergeProxyConfigFields(existing: string | undefined, fields: Rea
   return merge;
 }
 
+const isPlainMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** How many values FIELDS sets: a map field (proxyMetadata) counts each of its keys. */
+export const fieldLeaves = (fields: Readonly<Record<string, unknown>>): number =>
+  Object.values(fields).reduce<number>((sum, value) => sum + (isPlainMap(value) ? Object.keys(value).length : 1), 0);
+
+/** The value FIELDS sets at PATH, a field or "field.key" of a map field, as `kept` names it. */
+export function wantedAt(fields: Readonly<Record<string, unknown>>, path: string): unknown {
+  if (path in fields) return fields[path];
+  const dot = path.indexOf(".");
+  const map = dot === -1 ? undefined : fields[path.slice(0, dot)];
+  return isPlainMap(map) ? map[path.slice(dot + 1)] : undefined;
+}
+
 function mergeParsed(existing: string, fields: Readonly<Record<string, unknown>>): FieldsMerge {
   if (existing.trim() === "") return { kind: "merged", text: new Document(fields).toString(), kept: {} };
   const read = readProxyConfig(existing);
   if (!read.ok) return { kind: "unreadable", reason: read.reason };
   const kept: Record<string, unknown> = {};
   const added: Record<string, unknown> = {};
+  // A map field the pod already has (proxyMetadata) is merged key by key: its other keys stay.
+  const addedKeys: [field: string, key: string, value: unknown][] = [];
   for (const [field, value] of Object.entries(fields)) {
+    const own = read.value[field];
     if (!(field in read.value)) added[field] = value;
-    else if (!sameValue(read.value[field], value)) kept[field] = read.value[field];
+    else if (isPlainMap(value) && isPlainMap(own)) {
+      for (const [key, wanted] of Object.entries(value)) {
+        if (!(key in own)) addedKeys.push([field, key, wanted]);
+        else if (!sameValue(own[key], wanted)) kept[`${field}.${key}`] = own[key];
+      }
+    } else if (!sameValue(own, value)) kept[field] = own;
   }
-  if (Object.keys(added).length === 0) return { kind: "unchanged", kept };
+  if (Object.keys(added).length === 0 && addedKeys.length === 0) return { kind: "unchanged", kept };
   // In the form it came in: JSON stays JSON, YAML keeps its comments and layout.
-  if (read.json) return { kind: "merged", text: JSON.stringify({ ...read.value, ...added }), kept };
+  if (read.json) {
+    const merged: Record<string, unknown> = { ...read.value, ...added };
+    for (const [field, key, value] of addedKeys) merged[field] = { ...(merged[field] as Record<string, unknown>), [key]: value };
+    return { kind: "merged", text: JSON.stringify(merged), kept };
+  }
   for (const [field, value] of Object.entries(added)) read.document.set(field, value);
+  for (const [field, key, value] of addedKeys) read.document.setIn([field, key], value);
   return { kind: "merged", text: read.document.toString(), kept };
 }

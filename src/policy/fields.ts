@@ -23,6 +23,11 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
     comment: "{cpu, memory, cpuLimit, memoryLimit} for every selected pod (Istio's proxyCPU... annotations); unset, Istio's mesh-wide proxy resources apply",
   },
   {
+    path: "defaults.connection.http10",
+    meaning: "`true`: the proxy accepts HTTP/1.0 callers (`ISTIO_META_HTTP10` in the pod's ProxyConfig; see [Connections](#connections))",
+    comment: "true: the proxy accepts HTTP/1.0 callers (ISTIO_META_HTTP10 in the pod's ProxyConfig)",
+  },
+  {
     path: "defaults.connection.localPortRange",
     meaning: '`"LOW-HIGH"`: the pod sysctl `net.ipv4.ip_local_port_range` for every selected pod (see [Connections](#connections))',
     comment: "LOW-HIGH: the pod sysctl net.ipv4.ip_local_port_range for every selected pod",
@@ -46,6 +51,7 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "services[].revision", meaning: "`istio.io/rev`, to move one service to a canary control plane" },
   { path: "services[].hostPassthrough", meaning: "`none`, `outbound`, `inbound`, `both`" },
   { path: "services[].proxyResources", meaning: "overrides `defaults.proxyResources` field by field" },
+  { path: "services[].connection.http10", meaning: "overrides `defaults.connection.http10`" },
   { path: "services[].connection.localPortRange", meaning: "overrides `defaults.connection.localPortRange`" },
   {
     path: "services[].labels",

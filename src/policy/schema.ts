@@ -59,6 +59,8 @@ export function portRangeProblem(range: string): string | undefined {
 
 // Per-service switches for the connection failures the proxy brings (README, "Connections").
 const connection = z.strictObject({
+  /** The proxy accepts HTTP/1.0 (ISTIO_META_HTTP10 in the pod's ProxyConfig proxyMetadata); Istio refuses it by default. */
+  http10: z.boolean().optional(),
   /** net.ipv4.ip_local_port_range for the pod: every inbound connection reaches the app from 127.0.0.6, and a slow app runs out of source ports. */
   localPortRange: z
     .string()

@@ -25,7 +25,7 @@ services:
   - namespace: "shop*"
     name: reviews
     hostPassthrough: both
-    connection: {localPortRange: "15100-65000"}
+    connection: {localPortRange: "15100-65000", http10: true}
   - namespace: "batch*"
     name: nightly-report
 locality:
@@ -71,6 +71,7 @@ interface WireContainer {
   restartPolicy?: string;
   resources?: { requests?: Record<string, string> };
   lifecycle?: { postStart?: unknown; preStop?: unknown };
+  env?: { name: string; value?: string }[];
 }
 
 /** A pod in its wire form (plain JSON), as far as these tests read it. */
@@ -120,6 +121,11 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     // The app's preStop is 30 s: the proxy sleeps 5 s longer, and the grace period adds Istio's 5 s drain.
     assert.deepEqual(containers[0]!.lifecycle!.preStop, { sleep: { seconds: 35 } });
     assert.equal(pod["spec"]["terminationGracePeriodSeconds"], 40);
+    // HTTP/1.0 accepted: Istio's injection turns the ProxyConfig's proxyMetadata into the proxy's env.
+    assert.ok(
+      (containers[0]!.env ?? []).some((e) => e.name === "ISTIO_META_HTTP10" && e.value === "1"),
+      `istio-proxy env: ${JSON.stringify(containers[0]!.env)}`,
+    );
     // A wider source port range, a safe sysctl kube-apiserver stores and Istio's injection keeps.
     assert.deepEqual(pod["spec"]["securityContext"]?.sysctls, [{ name: "net.ipv4.ip_local_port_range", value: "15100 65000" }]);
     assert.equal(labels["sidecar.istio.io/inject"], "true");
@@ -127,7 +133,16 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     assert.equal(labels["mesh-tailor.io/host-passthrough"], "both");
     // Istio sized the proxy from the annotations mesh-tailor set before it ran.
     assert.deepEqual(named(pod["spec"]["containers"], "istio-proxy")!["resources"]!["requests"], { cpu: "100m", memory: "128Mi" });
-    assert.deepEqual(annotations["mesh-tailor.io/applied"]!.split(","), ["inject", "resources", "hold", "prestop", "branch", "host-passthrough", "port-range"]);
+    assert.deepEqual(annotations["mesh-tailor.io/applied"]!.split(","), [
+      "inject",
+      "resources",
+      "hold",
+      "http10",
+      "prestop",
+      "branch",
+      "host-passthrough",
+      "port-range",
+    ]);
   });
 
   it("stores a native-sidecar pod with the proxy as a restartable init container and the grace period raised", async () => {

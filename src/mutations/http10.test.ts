@@ -37,6 +37,11 @@ describe("connection.http10: HTTP/1.0 callers accepted by the service's proxy", 
       theirs.warnings.join(),
       /kept proxyMetadata\.ISTIO_META_HTTP10: "0" in proxy\.istio\.io\/config as set on the pod; connection\.http10 says "1"/,
     );
+    // A proxyMetadata written as an alias cannot take a key: kept whole, and said.
+    const aliased = appPod({ annotations: { [CONFIG]: "base: &m {A: b}\nproxyMetadata: *m\n" } });
+    const whole = runMutation(http10, aliased, perService);
+    assert.equal(whole.pod, aliased);
+    assert.match(whole.warnings.join(), /kept proxyMetadata: \{"A":"b"\}/);
   });
 
   it("merges with a service's own proxyMetadata, and a second pass changes nothing", () => {

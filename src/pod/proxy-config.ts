@@ -118,9 +118,10 @@ function mergeParsed(existing: string, fields: Readonly<Record<string, unknown>>
   for (const [field, value] of Object.entries(fields)) {
     const own = read.value[field];
     if (!(field in read.value)) added[field] = value;
-    else if (isPlainMap(value) && isPlainMap(own)) {
+    // A map written as a mapping (an alias, for one, cannot take a key): the rest is kept whole.
+    else if (isPlainMap(value) && isPlainMap(own) && (read.json || isMap(read.document.get(field, true)))) {
       for (const [key, wanted] of Object.entries(value)) {
-        if (!(key in own)) addedKeys.push([field, key, wanted]);
+        if (!Object.hasOwn(own, key)) addedKeys.push([field, key, wanted]);
         else if (!sameValue(own[key], wanted)) kept[`${field}.${key}`] = own[key];
       }
     } else if (!sameValue(own, value)) kept[field] = own;

@@ -344,18 +344,32 @@ describe("policy reloads", () => {
   const manyServices = (count: number) =>
     `${HEADER}services:\n${Array.from({ length: count }, (_, i) => `  - namespace: "shop-${i}"\n    name: service-${i}\n`).join("")}`;
 
-  it("parses a large new policy off the event loop, which keeps turning meanwhile", async () => {
+  /** BODY against a webhook serving the policy file INITIAL from a volume it hot reloads (polled only when asked). */
+  async function withPolicyServer(
+    initial: string,
+    body: (server: WebhookServer, volume: SecretVolume, ca: string) => Promise<void>,
+    logger = quietLogger(),
+  ): Promise<void> {
     const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
-    const volume = new SecretVolume({ "policy.yaml": HEADER });
+    const volume = new SecretVolume({ "policy.yaml": initial });
     const server = await WebhookServer.start({
       port: 0,
       host: "127.0.0.1",
       tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
       policyFile: volume.path("policy.yaml"),
-      logger: quietLogger(),
+      logger,
       pollMs: 60_000,
     });
     try {
+      await body(server, volume, bundle.caPem);
+    } finally {
+      await server.shutdown();
+      volume.remove();
+    }
+  }
+
+  it("parses a large new policy off the event loop, which keeps turning meanwhile", async () => {
+    await withPolicyServer(HEADER, async (server, volume) => {
       const text = manyServices(12_000);
       assert.ok(Buffer.byteLength(text) > 500_000 && Buffer.byteLength(text) < MAX_POLICY_BYTES);
       volume.update({ "policy.yaml": text });
@@ -371,24 +385,11 @@ describe("policy reloads", () => {
       assert.equal(server.currentPolicy.policy.services.length, 12_000);
       // Parsed on this thread, the reload would be one long turn: the loop could not turn at all.
       assert.ok(turns > 20, `the event loop turned ${turns} times during the reload`);
-    } finally {
-      await server.shutdown();
-      volume.remove();
-    }
+    });
   });
 
   it("refuses a namespace pattern that backtracks, keeps the last good policy, and answers a pod in a 63-character namespace at once", async () => {
-    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
-    const volume = new SecretVolume({ "policy.yaml": `${HEADER}services:\n  - name: reviews\n` });
-    const server = await WebhookServer.start({
-      port: 0,
-      host: "127.0.0.1",
-      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
-      policyFile: volume.path("policy.yaml"),
-      logger: quietLogger(),
-      pollMs: 60_000,
-    });
-    try {
+    await withPolicyServer(`${HEADER}services:\n  - name: reviews\n`, async (server, volume, ca) => {
       const good = server.currentPolicy.revision;
       // Issue 22's pattern: in force, this namespace would hold the event loop for longer than anyone would wait.
       volume.update({ "policy.yaml": `${HEADER}sandbox:\n  namespacePattern: "^(?<base>([a-z0-9]+-?)+)--(?<branch>box-[a-z0-9]+)$"\n` });
@@ -399,65 +400,40 @@ describe("policy reloads", () => {
       assert.match(metrics, /mesh_tailor_policy_refused 1/);
       const namespace = `o${"0".repeat(62)}`;
       const started = performance.now();
-      const answer = await send(server.port, bundle.caPem, { chunks: [JSON.stringify(podCreateReview(appPod(), { namespace }))] });
+      const answer = await send(server.port, ca, { chunks: [JSON.stringify(podCreateReview(appPod(), { namespace }))] });
       const elapsed = performance.now() - started;
       assert.equal(answer.status, 200);
       assert.equal((JSON.parse(answer.body) as AnsweredReview).response.allowed, true);
       // Measured at 50–90 ms, the TLS handshake most of it; the bound is for a busy 2-core machine.
       assert.ok(elapsed < 1_000, `answered in ${elapsed} ms`);
-    } finally {
-      await server.shutdown();
-      volume.remove();
-    }
+    });
   });
 
   it("refuses a reloaded policy over a cost limit, naming it, and keeps the last good one", async () => {
-    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
-    const volume = new SecretVolume({ "policy.yaml": `${HEADER}services:\n  - name: reviews\n` });
     const logged: string[] = [];
     const logger = createLogger({ level: "error", destination: new Writable({ write: (chunk: Buffer, _e, done) => (logged.push(chunk.toString()), done()) }) });
-    const server = await WebhookServer.start({
-      port: 0,
-      host: "127.0.0.1",
-      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
-      policyFile: volume.path("policy.yaml"),
+    await withPolicyServer(
+      `${HEADER}services:\n  - name: reviews\n`,
+      async (server, volume) => {
+        const good = server.currentPolicy.revision;
+        const slow = Array.from({ length: 200 }, (_, i) => `  - name: "*${"a".repeat(31)}b${i}"\n`).join("");
+        volume.update({ "policy.yaml": `${HEADER}services:\n${slow}` });
+        await server.reloadNow();
+        assert.equal(server.currentPolicy.revision, good);
+        assert.match(logged.join(""), /new policy refused.*over the limit of 4096 per lookup|over the limit of 4096 per lookup.*new policy refused/);
+      },
       logger,
-      pollMs: 60_000,
-    });
-    try {
-      const good = server.currentPolicy.revision;
-      const slow = Array.from({ length: 200 }, (_, i) => `  - name: "*${"a".repeat(31)}b${i}"\n`).join("");
-      volume.update({ "policy.yaml": `${HEADER}services:\n${slow}` });
-      await server.reloadNow();
-      assert.equal(server.currentPolicy.revision, good);
-      assert.match(logged.join(""), /new policy refused.*over the limit of 4096 per lookup|over the limit of 4096 per lookup.*new policy refused/);
-    } finally {
-      await server.shutdown();
-      volume.remove();
-    }
+    );
   });
 
   it("refuses a policy file over 1 MiB without parsing it, and keeps the last good one", async () => {
-    const bundle = await issueServingBundle({ hosts: ["localhost"], days: 1 });
-    const volume = new SecretVolume({ "policy.yaml": HEADER });
-    const server = await WebhookServer.start({
-      port: 0,
-      host: "127.0.0.1",
-      tls: { kind: "inline", pair: { certPem: bundle.certPem, keyPem: bundle.keyPem } },
-      policyFile: volume.path("policy.yaml"),
-      logger: quietLogger(),
-      pollMs: 60_000,
-    });
-    try {
+    await withPolicyServer(HEADER, async (server, volume) => {
       const good = server.currentPolicy.revision;
       volume.update({ "policy.yaml": `${HEADER}# ${"x".repeat(MAX_POLICY_BYTES)}\n` });
       await server.reloadNow();
       assert.equal(server.currentPolicy.revision, good);
       const failures = (await server.metrics.reloads.get()).values.find((v) => v.labels["kind"] === "policy" && v.labels["result"] === "failure")?.value;
       assert.equal(failures, 1);
-    } finally {
-      await server.shutdown();
-      volume.remove();
-    }
+    });
   });
 });

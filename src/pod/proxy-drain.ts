@@ -1,6 +1,6 @@
 import * as istio from "../keys/istio.js";
 import { goBool, goDurationSeconds } from "./durations.js";
-import { findIstioProxy } from "./istio-proxy.js";
+import { findIstioProxy, type ProxyPlacement } from "./istio-proxy.js";
 import { MAX_PROXY_CONFIG_CHARS, readProxyConfig } from "./proxy-config.js";
 import type { Container, Pod } from "./types.js";
 
@@ -101,9 +101,8 @@ function drainsFromPreStop(container: Container): boolean {
   return Array.isArray(command) && command.includes("pilot-agent") && command.includes("drain");
 }
 
-/** Whether POD's proxy is (or Istio will inject it as) a native sidecar drained by Istio's preStop. */
-function drainedByPreStop(pod: Pod): boolean {
-  const proxy = findIstioProxy(pod);
+/** Whether POD's proxy (PROXY, where Istio injected it) is, or will be, a native sidecar drained by Istio's preStop. */
+function drainedByPreStop(pod: Pod, proxy: ProxyPlacement | undefined): boolean {
   if (proxy) return proxy.mode === "native" && drainsFromPreStop(proxy.container);
   // The injection template: native unless the annotation says "false" (injection-template.yaml).
   // Without the annotation Istio decides by its nodes' versions: counted as classic, the longer.
@@ -115,11 +114,11 @@ const quoted = (value: unknown): string => JSON.stringify(value)?.slice(0, 64) ?
 
 /** How long POD's proxy runs after its SIGTERM, by the pod's own settings, else the mesh's as MESH states them. */
 export function proxyDrainOf(pod: Pod, mesh: MeshDrainDefaults): ProxyDrain {
-  if (drainedByPreStop(pod)) return { seconds: 0, source: "a native sidecar, which Istio drains while the app stops", warnings: [] };
+  const proxy = findIstioProxy(pod);
+  if (drainedByPreStop(pod, proxy)) return { seconds: 0, source: "a native sidecar, which Istio drains while the app stops", warnings: [] };
 
   const text = pod.metadata?.annotations?.[istio.PROXY_CONFIG];
   const annotation = typeof text === "string" ? annotationSettings(text) : {};
-  const proxy = findIstioProxy(pod);
   const env = proxy ? proxyEnvSettings(proxy.container) : {};
   const warnings: string[] = [];
   type Found = { value: unknown; where: string };

@@ -7,7 +7,7 @@ import { DOCTOR_CHECKS } from "../../src/ops/doctor/checks/index.js";
 import type { StatusReport } from "../../src/ops/status.js";
 import { CLI } from "../fixtures/serve-process.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
-import { waitFor } from "./harness/processes.js";
+import { deploymentAvailable } from "./harness/workload-controllers.js";
 
 // The migration loop's promises on a cluster that runs workloads: stale means what re-admission
 // would change, rollout done means tailored, and the diagnostics survive a bad policy.
@@ -30,16 +30,7 @@ describe("the migration loop's promises on a real cluster", { timeout: 900_000 }
   let cluster: MeshCluster;
   let apps: AppsV1Api;
 
-  const available = (name: string, replicas: number) =>
-    waitFor(
-      `deployment ${name} to have ${replicas} available replicas`,
-      120_000,
-      async () => {
-        const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
-        return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
-      },
-      500,
-    );
+  const available = (name: string, replicas: number) => deploymentAvailable(apps, "shop", name, replicas);
   const status = async (...args: string[]) => {
     const run = await cluster.cli(["status", "--namespace", "shop", "-o", "json", ...args]);
     return { code: run.code, stderr: run.stderr, report: run.stdout.startsWith("{") ? (JSON.parse(run.stdout) as StatusReport) : undefined };

@@ -7,6 +7,7 @@ import type { StatusReport } from "../../src/ops/status.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
 import { CLI } from "../fixtures/serve-process.js";
+import { deploymentAvailable } from "./harness/workload-controllers.js";
 
 // Nothing migrated yet: every service in shop runs without a proxy.
 const NOTHING = `apiVersion: mesh-tailor.io/v1alpha1
@@ -70,16 +71,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
 
   const podsOf = async (app: string) =>
     (await cluster.core.listNamespacedPod({ namespace: "shop", labelSelector: `app=${app}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
-  const available = (name: string, replicas: number) =>
-    waitFor(
-      `deployment ${name} to have ${replicas} available replicas`,
-      120_000,
-      async () => {
-        const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
-        return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
-      },
-      500,
-    );
+  const available = (name: string, replicas: number) => deploymentAvailable(apps, "shop", name, replicas);
   const status = (...args: string[]) => cluster.cli(["status", "--namespace", "shop", ...args]);
   const statusJson = async () => JSON.parse((await status("-o", "json")).stdout) as StatusReport;
   const row = (report: StatusReport, name: string) => report.workloads.find((w) => w.name === name)!;

@@ -6,6 +6,7 @@ import type { RolloutTarget } from "../../src/ops/rollout.js";
 import { startMeshCluster, type MeshCluster } from "../e2e/harness/mesh-cluster.js";
 import { waitFor } from "../e2e/harness/processes.js";
 import { CLI } from "../fixtures/serve-process.js";
+import { deploymentAvailable } from "../e2e/harness/workload-controllers.js";
 
 // The migration loop under faults, on a cluster that runs workloads (kube-controller-manager,
 // kube-scheduler, kwok nodes): pods created while mesh-tailor's webhook is down, and rollout
@@ -43,16 +44,7 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
   let cluster: MeshCluster;
   let apps: AppsV1Api;
 
-  const available = (name: string, replicas = 1) =>
-    waitFor(
-      `deployment ${name} to have ${replicas} available replicas`,
-      120_000,
-      async () => {
-        const d = await apps.readNamespacedDeployment({ namespace: "shop", name });
-        return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
-      },
-      500,
-    );
+  const available = (name: string, replicas = 1) => deploymentAvailable(apps, "shop", name, replicas);
   const generations = async () =>
     Object.fromEntries(
       await Promise.all(

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoreV1Api, type V1Node } from "@kubernetes/client-node";
+import { CoreV1Api, type AppsV1Api, type V1Node } from "@kubernetes/client-node";
 import type { ControlPlane } from "./control-plane.js";
 import { infraBinary } from "./infra.js";
 import { GiveUp, startProcess, waitFor, type Started } from "./processes.js";
@@ -188,4 +188,17 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
     await stop();
     throw error;
   }
+}
+
+/** Waits (two minutes at most) until Deployment NAMESPACE/NAME has REPLICAS replicas, every one updated and available. */
+export function deploymentAvailable(apps: AppsV1Api, namespace: string, name: string, replicas: number): Promise<true> {
+  return waitFor(
+    `deployment ${name} to have ${replicas} available replicas`,
+    120_000,
+    async () => {
+      const d = await apps.readNamespacedDeployment({ namespace, name });
+      return d.status?.availableReplicas === replicas && d.status.updatedReplicas === replicas && d.status.replicas === replicas ? true : undefined;
+    },
+    500,
+  );
 }

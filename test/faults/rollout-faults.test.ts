@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { AppsV1Api, type V1Deployment } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type V1Deployment } from "@kubernetes/client-node";
 import type { RolloutTarget } from "../../src/ops/rollout.js";
 import { startMeshCluster, type MeshCluster } from "../e2e/harness/mesh-cluster.js";
 import { waitFor } from "../e2e/harness/processes.js";
@@ -45,6 +45,17 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
   let apps: AppsV1Api;
 
   const available = (name: string, replicas = 1) => deploymentAvailable(apps, "shop", name, replicas);
+  // For a failure message: where each pod of the namespace stands (node, phase, conditions).
+  const podsNow = async () => {
+    const pods = await cluster.controlPlane.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: "shop" });
+    return pods.items
+      .map((pod) => {
+        const conditions = (pod.status?.conditions ?? []).map((c) => `${c.type}=${c.status}${c.reason ? `(${c.reason})` : ""}`).join(",");
+        const deleting = pod.metadata?.deletionTimestamp ? " deleting" : "";
+        return `  ${pod.metadata?.name} node=${pod.spec?.nodeName ?? "-"} ${pod.status?.phase ?? "-"}${deleting} ${conditions}`;
+      })
+      .join("\n");
+  };
   const generations = async () =>
     Object.fromEntries(
       await Promise.all(
@@ -130,7 +141,7 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 12_000));
     await cluster.startApiServer();
     const code = await run.exited;
-    assert.equal(code, 0, `the rollout finished: ${run.stderr()}`);
+    if (code !== 0) assert.fail(`the rollout finished: ${run.stderr()}\npods:\n${await podsNow()}`);
     const done = run.events
       .filter((e) => e.event === "done")
       .map((e) => e.target!.name)
@@ -149,7 +160,7 @@ describe("the migration loop under faults", { timeout: 1_200_000 }, () => {
     first.child.kill("SIGKILL");
     await first.exited;
     const rerun = rollout("--max-in-flight", "2", "--timeout", "3m");
-    assert.equal(await rerun.exited, 0, rerun.stderr());
+    if ((await rerun.exited) !== 0) assert.fail(`${rerun.stderr()}\npods:\n${await podsNow()}`);
     const after = await generations();
     for (const name of APPS) assert.equal(after[name], before[name]! + 1, `${name} was restarted exactly once across both runs`);
     await waitFor("status to report nothing stale", 60_000, async () => ((await statusJson()).code === 0 ? true : undefined), 1_000);

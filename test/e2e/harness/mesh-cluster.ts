@@ -139,7 +139,7 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     const stopApiServer = () => controlPlane.stopApiServer();
     const startApiServer = async () => {
       await controlPlane.startApiServer();
-      await workloadControllers?.restartNodeAgent();
+      await workloadControllers?.restartAgents();
     };
     const kubeConfig = controlPlane.kubeConfig;
     const core = kubeConfig.makeApiClient(CoreV1Api);

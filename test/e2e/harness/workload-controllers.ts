@@ -7,8 +7,8 @@ import { GiveUp, startProcess, waitFor, type Started } from "./processes.js";
 
 export interface WorkloadControllers {
   readonly nodes: readonly string[];
-  /** Starts kwok afresh, as kubelets reconnecting after kube-apiserver came back. */
-  restartNodeAgent(): Promise<void>;
+  /** Starts kube-controller-manager, kube-scheduler and kwok afresh, as after kube-apiserver restarts in a real cluster. */
+  restartAgents(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -111,63 +111,73 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
     for (const process of started.reverse()) await process.stop();
   };
   try {
-    // prettier-ignore
-    started.push(startProcess(infraBinary("kube-controller-manager"), [
-      "--kubeconfig", kubeconfig,
-      "--authentication-kubeconfig", kubeconfig,
-      "--authorization-kubeconfig", kubeconfig,
-      "--leader-elect=false",
-      "--bind-address", "127.0.0.1",
-      "--secure-port", "0",
-      "--service-account-private-key-file", controlPlane.pki.serviceAccountKey,
-      "--root-ca-file", controlPlane.pki.caCert,
-      "--use-service-account-credentials=false",
-      // Quick enough for tests: a Deployment's status follows its pods within a second, and
-      // thousands of pods (the scale simulation) are not held back by client-side rate limits.
-      "--concurrent-deployment-syncs", "10",
-      "--concurrent-replicaset-syncs", "10",
-      "--kube-api-qps", "300",
-      "--kube-api-burst", "600",
-      "--v", "1",
-    ], join(dir, "kube-controller-manager.log")));
     const schedulerConfig = join(dir, "kube-scheduler.yaml");
     writeFileSync(
       schedulerConfig,
       `apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: ${kubeconfig}\n  qps: 300\n  burst: 600\nleaderElection:\n  leaderElect: false\n`,
     );
-    // prettier-ignore
-    started.push(startProcess(infraBinary("kube-scheduler"), [
-      "--config", schedulerConfig,
-      "--authentication-kubeconfig", kubeconfig,
-      "--authorization-kubeconfig", kubeconfig,
-      "--bind-address", "127.0.0.1",
-      "--secure-port", "0",
-      "--v", "1",
-    ], join(dir, "kube-scheduler.log")));
     const stages = join(dir, "kwok-stages.yaml");
     writeFileSync(stages, KWOK_STAGES);
-    let kwokStarts = 0;
-    const startKwok = () =>
-      // prettier-ignore
-      startProcess(infraBinary("kwok"), [
-        "--kubeconfig", kubeconfig,
-        "--config", stages,
-        "--manage-all-nodes=false",
-        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-        "--cidr", "10.0.0.0/16",
-        "--node-ip", "10.0.0.1",
-        "--node-lease-duration-seconds", "40",
-      ], join(dir, `kwok${++kwokStarts > 1 ? `-${kwokStarts}` : ""}.log`));
-    let kwok = startKwok();
-    started.push(kwok);
-    // kwok v0.8's pod watch does not resume promptly after kube-apiserver restarts (seen: new pods
-    // left Pending for 95 s, then the next ones for minutes), where a kubelet's would: the suites
-    // that restart kube-apiserver start kwok afresh after it, as the kubelets reconnecting.
-    const restartNodeAgent = async () => {
-      await kwok.stop();
-      started.splice(started.indexOf(kwok), 1);
-      kwok = startKwok();
-      started.push(kwok);
+    const starts = new Map<string, number>();
+    // Each start logs to a file of its own: NAME.log, then NAME-2.log, ...
+    const logFor = (name: string) => {
+      const count = (starts.get(name) ?? 0) + 1;
+      starts.set(name, count);
+      return join(dir, `${name}${count > 1 ? `-${count}` : ""}.log`);
+    };
+    const agents: (() => Started)[] = [
+      () =>
+        // prettier-ignore
+        startProcess(infraBinary("kube-controller-manager"), [
+          "--kubeconfig", kubeconfig,
+          "--authentication-kubeconfig", kubeconfig,
+          "--authorization-kubeconfig", kubeconfig,
+          "--leader-elect=false",
+          "--bind-address", "127.0.0.1",
+          "--secure-port", "0",
+          "--service-account-private-key-file", controlPlane.pki.serviceAccountKey,
+          "--root-ca-file", controlPlane.pki.caCert,
+          "--use-service-account-credentials=false",
+          // Quick enough for tests: a Deployment's status follows its pods within a second, and
+          // thousands of pods (the scale simulation) are not held back by client-side rate limits.
+          "--concurrent-deployment-syncs", "10",
+          "--concurrent-replicaset-syncs", "10",
+          "--kube-api-qps", "300",
+          "--kube-api-burst", "600",
+          "--v", "1",
+        ], logFor("kube-controller-manager")),
+      () =>
+        // prettier-ignore
+        startProcess(infraBinary("kube-scheduler"), [
+          "--config", schedulerConfig,
+          "--authentication-kubeconfig", kubeconfig,
+          "--authorization-kubeconfig", kubeconfig,
+          "--bind-address", "127.0.0.1",
+          "--secure-port", "0",
+          "--v", "1",
+        ], logFor("kube-scheduler")),
+      () =>
+        // prettier-ignore
+        startProcess(infraBinary("kwok"), [
+          "--kubeconfig", kubeconfig,
+          "--config", stages,
+          "--manage-all-nodes=false",
+          `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+          "--cidr", "10.0.0.0/16",
+          "--node-ip", "10.0.0.1",
+          "--node-lease-duration-seconds", "40",
+        ], logFor("kwok")),
+    ];
+    for (const start of agents) started.push(start());
+    // After kube-apiserver restarts, the agents start afresh, as they do in a real cluster: a
+    // kube-scheduler or kube-controller-manager that cannot renew its lease for the renew deadline
+    // (10 s by default; these run without leader election) exits and the kubelet restarts it,
+    // and kubelets reconnect. Left running instead, they were seen not to resume in time: kwok
+    // v0.8 left new pods Pending for 95 s, and a pod created just after the restart was never
+    // scheduled within 3 minutes on a busy 2-core machine.
+    const restartAgents = async () => {
+      for (const agent of started.splice(0)) await agent.stop();
+      for (const start of agents) started.push(start());
     };
 
     const core = controlPlane.kubeConfig.makeApiClient(CoreV1Api);
@@ -183,7 +193,7 @@ export async function startWorkloadControllers(controlPlane: ControlPlane, dir: 
       },
       500,
     );
-    return { nodes, stop, restartNodeAgent };
+    return { nodes, stop, restartAgents };
   } catch (error) {
     await stop();
     throw error;

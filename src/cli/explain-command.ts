@@ -60,6 +60,7 @@ export function renderExplanation(e: Explanation): string {
   );
   for (const injector of e.injectors.filter((i) => !i.injects)) lines.push(`    - ${injector.webhook} (${injector.configuration}): ${injector.why}`);
   if (e.customizations.length > 0) lines.push(`  customizations:      ${e.customizations.join(", ")}`);
+  if (e.connection) lines.push(`  connection:          ${e.connection}`);
   for (const warning of e.warnings) lines.push(`  note:                ${warning}`);
   lines.push(`  running pods:        ${e.pods.total}, ${e.pods.withProxy} with a proxy, ${e.pods.stale.length} stale`);
   for (const pod of e.pods.stale.slice(0, 20)) lines.push(`    - ${pod.name}: ${pod.reasons.join("; ")}`);

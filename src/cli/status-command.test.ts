@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { StatusReport, WorkloadStatus } from "../ops/status.js";
-import { bypassLines, summaryLine } from "./status-command.js";
+import { bypassLines, statusTable, summaryLine } from "./status-command.js";
 
 const row = (name: string, bypassed: number, bypassReason?: string): WorkloadStatus => ({
   namespace: "shop",
@@ -46,5 +46,15 @@ describe("status's text output", () => {
     const clean = report([row("reviews", 0)]);
     assert.deepEqual(bypassLines(clean), []);
     assert.doesNotMatch(summaryLine(clean), /without tailoring/);
+  });
+});
+
+describe("status's table", () => {
+  it("has a CONNECTION column only when some workload gets a connection switch", () => {
+    assert.doesNotMatch(statusTable(report([row("reviews", 0)])), /CONNECTION/);
+    const table = statusTable(report([{ ...row("reviews", 0), connection: "HTTP/1.0, idle timeout 2h" }, row("ratings", 0)])).split("\n");
+    assert.match(table[0]!, /STALE +CONNECTION$/);
+    assert.match(table[1]!, / HTTP\/1\.0, idle timeout 2h$/);
+    assert.match(table[2]!, / -$/);
   });
 });

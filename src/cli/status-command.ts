@@ -48,8 +48,10 @@ const FLAGS = {
 } as const;
 
 export function statusTable(report: StatusReport): string {
+  // The connection switches get a column only when some workload has one.
+  const connection = report.workloads.some((w) => w.connection !== undefined);
   return formatTable(
-    ["NAMESPACE", "KIND", "NAME", "SERVICE", "POLICY", "PODS", "PROXY", "NO PROXY", "STALE"],
+    ["NAMESPACE", "KIND", "NAME", "SERVICE", "POLICY", "PODS", "PROXY", "NO PROXY", "STALE", ...(connection ? ["CONNECTION"] : [])],
     report.workloads.map((w) => [
       w.namespace,
       w.kind,
@@ -60,6 +62,7 @@ export function statusTable(report: StatusReport): string {
       String(w.withProxy),
       String(w.withoutProxy),
       String(w.stale),
+      ...(connection ? [w.connection ?? "-"] : []),
     ]),
   );
 }

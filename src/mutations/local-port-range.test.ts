@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { appPod, classicInjected, migratingPolicy, policyWith } from "../../test/fixtures/pods.js";
 import { runMutation } from "../../test/fixtures/context.js";
-import { loadPolicy, PolicyError } from "../policy/load.js";
+import { policyProblems } from "../../test/fixtures/policy-problems.js";
+import { loadPolicy } from "../policy/load.js";
 import type { Pod } from "../pod/types.js";
 import { localPortRange, PORT_RANGE_SYSCTL } from "./local-port-range.js";
 
@@ -59,15 +60,7 @@ describe("connection.localPortRange: the pod sysctl net.ipv4.ip_local_port_range
   });
 
   it("refuses a range the kernel or Istio's proxy would not live with, saying what to write", () => {
-    const refusal = (range: string): string => {
-      try {
-        loadPolicy(`apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\ndefaults:\n  connection: {localPortRange: "${range}"}\n`);
-      } catch (error) {
-        assert.ok(error instanceof PolicyError);
-        return error.problems.join();
-      }
-      assert.fail(`${range} was accepted`);
-    };
+    const refusal = (range: string) => policyProblems(`defaults:\n  connection: {localPortRange: "${range}"}\n`);
     assert.match(refusal("1024 65535"), /must be "LOW-HIGH"/);
     assert.match(refusal("80-9000"), /1024 <= LOW < HIGH <= 65535/);
     assert.match(refusal("40000-30000"), /1024 <= LOW < HIGH <= 65535/);

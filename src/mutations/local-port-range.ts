@@ -1,4 +1,5 @@
 import { withSpec } from "../pod/edit.js";
+import { connectionSetting } from "../policy/connection.js";
 import { unchanged, type Mutation } from "./types.js";
 
 // The kernel's source port range, a pod sysctl Kubernetes counts as safe (the kubelet's safe list,
@@ -21,7 +22,7 @@ export const localPortRange: Mutation = {
   name: "port-range",
   selectedOnly: true,
   apply(pod, { decision, policy }) {
-    const range = decision.entry?.connection?.localPortRange ?? policy.policy.defaults.connection?.localPortRange;
+    const range = connectionSetting(decision.entry, policy.policy, "localPortRange");
     if (range === undefined) return unchanged(pod);
     const wanted = range.replace("-", " ");
     const securityContext = (pod.spec["securityContext"] ?? {}) as { sysctls?: Sysctl[] } & Record<string, unknown>;

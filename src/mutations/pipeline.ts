@@ -5,9 +5,11 @@ import type { Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import { describeValue } from "../util/describe-value.js";
+import { appKeepAlive } from "./app-keep-alive.js";
 import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
 import { hostPassthrough } from "./host-passthrough.js";
 import { http10 } from "./http10.js";
+import { idleTimeout } from "./idle-timeout.js";
 import { decideInjection, serviceNameOf } from "./injection-decision.js";
 import { jobNativeSidecar } from "./job-native-sidecar.js";
 import { locality } from "./locality.js";
@@ -35,11 +37,13 @@ export const MUTATIONS: readonly Mutation[] = [
   holdUntilProxyStarts,
   serviceProxyConfig,
   http10,
+  idleTimeout,
   proxyOutlivesApp,
   locality,
   sandboxBranch,
   hostPassthrough,
   localPortRange,
+  appKeepAlive,
   pitfalls,
 ];
 

@@ -34,6 +34,7 @@ describe("explain's text", () => {
       injectors: [],
       sets: { "proxy.istio.io/config": "holdApplicationUntilProxyStarts: true\nconcurrency: 2\n", "sidecar.istio.io/inject": "true" },
       customizations: ["inject", "hold"],
+      connection: "HTTP/1.0, idle timeout 90s",
       warnings: [],
       pods: { total: 0, withProxy: 0, stale: [] },
     });
@@ -41,5 +42,6 @@ describe("explain's text", () => {
     assert.ok(line.includes('proxy.istio.io/config="holdApplicationUntilProxyStarts: true\\nconcurrency: 2\\n"'), line);
     assert.ok(line.includes("sidecar.istio.io/inject=true"));
     assert.ok(!text.split("\n").some((l) => l.startsWith("concurrency")), "no line starts inside a value");
+    assert.ok(text.includes("\n  connection:          HTTP/1.0, idle timeout 90s\n"), "the connection switches shown");
   });
 });

@@ -2,6 +2,7 @@ import * as meshTailor from "../keys/mesh-tailor.js";
 import { runPipeline } from "../mutations/pipeline.js";
 import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
+import { describeConnection } from "../policy/connection.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { ServiceEntry } from "../policy/schema.js";
 import { type KubeObject } from "../kube/object.js";
@@ -37,6 +38,8 @@ export interface Explanation {
   /** Labels and annotations mesh-tailor sets before Istio's injector runs. */
   readonly sets: Record<string, string>;
   readonly customizations: readonly string[];
+  /** The connection switches its pods get in the mesh, in words (README, "Connections"). */
+  readonly connection: string | undefined;
   readonly warnings: readonly string[];
   readonly pods: {
     readonly total: number;
@@ -137,6 +140,7 @@ export async function explain(api: KubeApi, namespaceName: string, asked: Target
     injectors,
     sets,
     customizations: enabled && !result.skipped ? result.applied : [],
+    connection: enabled && !result.skipped && result.decision?.selected ? describeConnection(result.decision.entry, policy.policy) : undefined,
     warnings: enabled ? result.warnings : [],
     pods: { total: running.length, withProxy, stale },
   };

@@ -7,6 +7,7 @@ import { findIstioProxy } from "../pod/istio-proxy.js";
 import { isSkipLabelled } from "../pod/skip-label.js";
 import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
+import { describeConnection } from "../policy/connection.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 
@@ -24,6 +25,8 @@ export interface TemplateVerdict {
   readonly labels: Readonly<Record<string, string>>;
   /** The services entry that decided, by its index in the policy; undefined when none did. */
   readonly entryIndex: number | undefined;
+  /** The connection switches a pod made from it gets, in words; undefined when it goes into the mesh with none. */
+  readonly connection: string | undefined;
 }
 
 /**
@@ -74,6 +77,7 @@ function verdictOf(result: PipelineResult, policy: CompiledPolicy): TemplateVerd
     warnings: result.warnings,
     labels,
     entryIndex: result.decision?.entry ? policy.policy.services.indexOf(result.decision.entry) : undefined,
+    connection: result.decision?.selected ? describeConnection(result.decision.entry, policy.policy) : undefined,
   };
 }
 

@@ -92,6 +92,22 @@ describe("status", () => {
     assert.equal(report.summary.pendingRollback, 1);
     assert.equal(statusFromSnapshot(cluster(REVIEWS), NONE, { namespace: "other" }).workloads.length, 0);
   });
+
+  it("shows the connection switches a workload's pods get in the mesh, and none for one out of it", () => {
+    const switches = loadPolicy(
+      `${HEADER}defaults:\n  connection: {idleTimeout: 2h}\nservices:\n  - name: reviews\n    connection: {http10: true, localPortRange: "15100-65000", appKeepAlive: {env: KEEP_ALIVE}}\n`,
+    );
+    const report = statusFromSnapshot(cluster(switches), switches);
+    assert.deepEqual(
+      report.workloads.map((w) => [w.name, w.connection]),
+      [
+        ["report", undefined],
+        ["reviews", "HTTP/1.0, source ports 15100-65000, idle timeout 2h, app keep-alive from env KEEP_ALIVE"],
+        ["(bare pods)", undefined],
+      ],
+    );
+    assert.equal(statusFromSnapshot(cluster(REVIEWS), REVIEWS).workloads.find((w) => w.name === "reviews")!.connection, undefined);
+  });
 });
 
 describe("pods that bypassed tailoring while Istio injected them", () => {

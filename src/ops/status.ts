@@ -42,6 +42,8 @@ export interface WorkloadStatus {
   readonly problem?: string | undefined;
   /** The services entry that decides for its template, by its index in the policy. */
   readonly entryIndex?: number | undefined;
+  /** The connection switches its pods get in the mesh, in words (README, "Connections"). */
+  readonly connection?: string | undefined;
 }
 
 export interface StatusSummary {
@@ -197,6 +199,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       bypassReason: bypassed > 0 ? [...bypassReasons].join("; ") : undefined,
       problem: problemOf(rowVerdict, namespace),
       entryIndex,
+      connection: rowVerdict?.connection,
     });
   };
   for (const [kind, list] of [

@@ -33,6 +33,18 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
     comment: "LOW-HIGH: the pod sysctl net.ipv4.ip_local_port_range for every selected pod",
   },
   {
+    path: "defaults.connection.idleTimeout",
+    meaning:
+      'a Go duration (`"90s"`, `"2h"`): the idle timeout of the connections the proxy accepts (`ISTIO_META_IDLE_TIMEOUT` in the pod\'s ProxyConfig; Envoy\'s default is 1h; see [Connections](#connections))',
+    comment: "a Go duration (90s, 2h): the idle timeout of the connections the proxy accepts (ISTIO_META_IDLE_TIMEOUT; Envoy's default is 1h)",
+  },
+  {
+    path: "defaults.connection.appKeepAlive",
+    meaning:
+      "`{env: NAME}` or `{arg: --flag}`, and `unit` (`s` or `ms`) of a bare number: where the app's containers declare their keep-alive; admission warns when the proxy's pool to the app outlives it (see [Connections](#connections))",
+    comment: "{env: NAME} or {arg: --flag}, unit s|ms: where the app declares its keep-alive; admission warns when the proxy's pool to the app outlives it",
+  },
+  {
     path: "services",
     meaning: "per-service entries; **first match wins**",
     comment: "per-service entries, first match wins; globs (*, ?, [a-z], [!a-z]) in namespace and name",
@@ -53,6 +65,8 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "services[].proxyResources", meaning: "overrides `defaults.proxyResources` field by field" },
   { path: "services[].connection.http10", meaning: "overrides `defaults.connection.http10`" },
   { path: "services[].connection.localPortRange", meaning: "overrides `defaults.connection.localPortRange`" },
+  { path: "services[].connection.idleTimeout", meaning: "overrides `defaults.connection.idleTimeout`" },
+  { path: "services[].connection.appKeepAlive", meaning: "overrides `defaults.connection.appKeepAlive`" },
   {
     path: "services[].labels",
     meaning: "Istio pod labels for the service's selected pods; keys in `*.istio.io` or `mesh-tailor.io` only, none another field manages",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { goDurationSeconds } from "../pod/durations.js";
 import { isDns1123Label, isLabelValue, isQualifiedName } from "../pod/k8s-names.js";
 import { globProblem } from "./glob.js";
 import { DEFAULT_NAMESPACE_PATTERN, MAX_PATTERN_LENGTH, namespacePatternProblem } from "./pattern-verdicts.js";
@@ -7,6 +8,13 @@ import { managedKeyProblem, managedProxyConfigFieldProblem } from "./settable-ke
 // A Kubernetes resource quantity (k8s.io/apimachinery/pkg/api/resource), or "" for "not set".
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 const quantity = z.string().refine((v) => v === "" || QUANTITY.test(v), { message: 'must be a Kubernetes quantity such as "500m" or "300Mi", or ""' });
+
+/** A string the schema refuses with PROBLEM's words wherever PROBLEM finds one. */
+const checkedString = (problem: (text: string) => string | undefined) =>
+  z.string().superRefine((text, ctx) => {
+    const found = problem(text);
+    if (found) ctx.addIssue({ code: "custom", message: found });
+  });
 
 const labelKey = z.string().refine(isQualifiedName, { message: "must be a valid Kubernetes label key" });
 const labelValue = z.string().refine(isLabelValue, { message: "must be a valid Kubernetes label value (63 characters of [A-Za-z0-9-_.])" });
@@ -36,10 +44,7 @@ const settableKey = z.string().superRefine((key, ctx) => {
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   }
 });
-const proxyConfigField = z.string().superRefine((field, ctx) => {
-  const problem = managedProxyConfigFieldProblem(field);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
+const proxyConfigField = checkedString(managedProxyConfigFieldProblem);
 
 // Istio's own ports (15000 admin to 15090 Prometheus): an ephemeral port taken from among them
 // before the proxy binds it keeps the proxy from starting.
@@ -57,18 +62,43 @@ export function portRangeProblem(range: string): string | undefined {
   return undefined;
 }
 
+/** Why TEXT is not an idle timeout to give a proxy (a positive Go duration, as Istio parses it), or undefined. */
+export function idleTimeoutProblem(text: string): string | undefined {
+  const seconds = text.startsWith("-") ? undefined : goDurationSeconds(text);
+  if (seconds === undefined) return 'must be a Go duration such as "90s", "10m" or "2h"';
+  // Envoy reads 0 as "never": idle connections would pile up for good.
+  if (seconds === 0) return "must be longer than 0 (Envoy reads 0 as no idle timeout at all)";
+  return undefined;
+}
+
+// An environment variable name as Kubernetes accepts it (a C identifier, or with '-' and '.').
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+// Where an app declares how long it keeps an idle connection open (its server keep-alive).
+const appKeepAlive = z
+  .strictObject({
+    /** An env var of the app's containers, e.g. KEEP_ALIVE_TIMEOUT. */
+    env: z.string().regex(ENV_NAME, { message: "must be an environment variable name" }).optional(),
+    /** A command-line flag of the app's containers, as --flag=VALUE or --flag VALUE. */
+    arg: z
+      .string()
+      .regex(/^--?[A-Za-z0-9][-A-Za-z0-9._]*$/, { message: 'must be a flag such as "--keep-alive-timeout"' })
+      .optional(),
+    /** The unit of a bare number; a Go duration ("5s") says its own. */
+    unit: z.enum(["s", "ms"]).default("s"),
+  })
+  .refine((where) => (where.env === undefined) !== (where.arg === undefined), { message: "must name exactly one of env and arg" });
+
 // Per-service switches for the connection failures the proxy brings (README, "Connections").
 const connection = z.strictObject({
   /** The proxy accepts HTTP/1.0 (ISTIO_META_HTTP10 in the pod's ProxyConfig proxyMetadata); Istio refuses it by default. */
   http10: z.boolean().optional(),
   /** net.ipv4.ip_local_port_range for the pod: every inbound connection reaches the app from 127.0.0.6, and a slow app runs out of source ports. */
-  localPortRange: z
-    .string()
-    .superRefine((range, ctx) => {
-      const problem = portRangeProblem(range);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    })
-    .optional(),
+  localPortRange: checkedString(portRangeProblem).optional(),
+  /** The idle timeout of the connections the proxy accepts (ISTIO_META_IDLE_TIMEOUT in the pod's ProxyConfig proxyMetadata). */
+  idleTimeout: checkedString(idleTimeoutProblem).optional(),
+  /** Where the app's containers declare their keep-alive, so a proxy that outlives it is warned of. */
+  appKeepAlive: appKeepAlive.optional(),
 });
 
 const serviceEntry = z.strictObject({
@@ -191,4 +221,6 @@ export const policySchema = z.strictObject({
 export type TailorPolicy = z.output<typeof policySchema>;
 export type ServiceEntry = TailorPolicy["services"][number];
 export type ProxyResources = z.output<typeof proxyResources>;
+export type Connection = z.output<typeof connection>;
+export type AppKeepAlive = z.output<typeof appKeepAlive>;
 export type HostPassthroughMode = (typeof HOST_PASSTHROUGH_MODES)[number];

@@ -25,7 +25,7 @@ services:
   - namespace: "shop*"
     name: reviews
     hostPassthrough: both
-    connection: {localPortRange: "15100-65000", http10: true}
+    connection: {localPortRange: "15100-65000", http10: true, idleTimeout: 2h}
   - namespace: "batch*"
     name: nightly-report
 locality:
@@ -121,10 +121,12 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
     // The app's preStop is 30 s: the proxy sleeps 5 s longer, and the grace period adds Istio's 5 s drain.
     assert.deepEqual(containers[0]!.lifecycle!.preStop, { sleep: { seconds: 35 } });
     assert.equal(pod["spec"]["terminationGracePeriodSeconds"], 40);
-    // HTTP/1.0 accepted: Istio's injection turns the ProxyConfig's proxyMetadata into the proxy's env.
+    // HTTP/1.0 accepted and the idle timeout set: Istio's injection turns the ProxyConfig's
+    // proxyMetadata into the proxy's env, where pilot-agent reads its ISTIO_META_* metadata.
+    const proxyEnv = containers[0]!.env ?? [];
     assert.ok(
-      (containers[0]!.env ?? []).some((e) => e.name === "ISTIO_META_HTTP10" && e.value === "1"),
-      `istio-proxy env: ${JSON.stringify(containers[0]!.env)}`,
+      proxyEnv.some((e) => e.name === "ISTIO_META_HTTP10" && e.value === "1") && proxyEnv.some((e) => e.name === "ISTIO_META_IDLE_TIMEOUT" && e.value === "2h"),
+      `istio-proxy env: ${JSON.stringify(proxyEnv)}`,
     );
     // A wider source port range, a safe sysctl kube-apiserver stores and Istio's injection keeps.
     assert.deepEqual(pod["spec"]["securityContext"]?.sysctls, [{ name: "net.ipv4.ip_local_port_range", value: "15100 65000" }]);
@@ -138,6 +140,7 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
       "resources",
       "hold",
       "http10",
+      "idle-timeout",
       "prestop",
       "branch",
       "host-passthrough",

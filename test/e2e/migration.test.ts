@@ -19,6 +19,9 @@ kind: TailorPolicy
 services:
   - name: reviews
 `;
+// A migration with connection switches: the proxy's idle timeout, and the app's keep-alive read from its env.
+const REVIEWS_CONNECTION = `${REVIEWS}    connection: {idleTimeout: 2h, appKeepAlive: {env: KEEP_ALIVE_TIMEOUT}}
+`;
 const WAVE = `apiVersion: mesh-tailor.io/v1alpha1
 kind: TailorPolicy
 services:
@@ -152,6 +155,51 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
       [],
       "a rerun finds nothing stale and restarts nothing",
     );
+  });
+
+  it("migrates a service with connection switches: status and explain show them, and its new pods carry them", async () => {
+    await cluster.servePolicy(REVIEWS_CONNECTION);
+    const before = await status();
+    assert.equal(before.code, 3, before.stderr);
+    assert.match(before.stdout, /^NAMESPACE .* STALE\s+CONNECTION$/m);
+    assert.match(before.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN\s+2\s+0\s+2\s+2\s+idle timeout 2h, app keep-alive from env KEEP_ALIVE_TIMEOUT$/m);
+    assert.match(before.stdout, /^shop\s+Deployment\s+ratings\s+ratings\s+OUT\s+2\s+0\s+2\s+0\s+-$/m);
+    // The app declares a 5 s keep-alive: a release of it is what restarts it here.
+    await apps.patchNamespacedDeployment(
+      {
+        namespace: "shop",
+        name: "reviews",
+        body: [{ op: "add", path: "/spec/template/spec/containers/0/env", value: [{ name: "KEEP_ALIVE_TIMEOUT", value: "5" }] }],
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+    const explained = await cluster.cli(["explain", "-n", "shop", "deployment/reviews"]);
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /^ {2}connection: {10}idle timeout 2h, app keep-alive from env KEEP_ALIVE_TIMEOUT$/m);
+    assert.match(
+      explained.stdout,
+      /note: .*container "app" closes idle connections after 5s \(env KEEP_ALIVE_TIMEOUT\).*connectionPool\.http\.idleTimeout under 5s/,
+    );
+    await available("reviews", 2);
+    const pods = await waitFor("new reviews pods with a proxy", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && current.every(hasProxy) ? current : undefined;
+    });
+    for (const pod of pods) {
+      const proxy = pod.spec!.containers.find((c) => c.name === "istio-proxy")!;
+      assert.ok(
+        proxy.env?.some((e) => e.name === "ISTIO_META_IDLE_TIMEOUT" && e.value === "2h"),
+        `Istio's injector put the idle timeout in the proxy's env: ${JSON.stringify(proxy.env)}`,
+      );
+    }
+    // Back to where the next test starts: nothing migrated.
+    await cluster.servePolicy(NOTHING);
+    const back = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
+    assert.equal(back.code, 0, back.stderr);
+    await waitFor("reviews pods without a proxy", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && !current.some(hasProxy) ? true : undefined;
+    });
   });
 
   it("stops a wave at a Deployment whose pods cannot schedule, says why and how to resume; a rerun after the fix finishes", async () => {

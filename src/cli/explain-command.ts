@@ -45,7 +45,10 @@ export function renderExplanation(e: Explanation): string {
     `  policy entry:        ${e.entry ? `services[${e.entry.index}] ${JSON.stringify(e.entry.entry)}${e.entry.matchedBy ? `, matched by ${e.entry.matchedBy}` : ""}` : "none matches: defaults apply"}`,
   );
   if (e.untailored) lines.push(`  mesh-tailor:         does not tailor it: ${e.untailored}`);
-  else if (e.decision) lines.push(`  decision:            ${e.decision.selected ? "INTO the mesh" : "OUT of the mesh"}, because ${e.decision.reason}`);
+  else if (e.decision)
+    lines.push(
+      `  decision:            ${e.decision.selected ? `INTO the mesh${e.decision.dataplane === "ambient" ? " (ambient: no sidecar, its traffic through the node's ztunnel)" : ""}` : "OUT of the mesh"}, because ${e.decision.reason}`,
+    );
   lines.push(`  mesh-tailor webhook: ${e.meshTailorWebhookCalled ? "called" : "not called (its selectors do not match)"}`);
   if (Object.keys(e.sets).length > 0)
     lines.push(

@@ -25,6 +25,7 @@ const report = (workloads: WorkloadStatus[]): StatusReport => ({
   summary: {
     workloads: workloads.length,
     servicesInMesh: 0,
+    servicesInAmbient: 0,
     pendingMigration: 0,
     pendingRollback: 0,
     stalePods: 0,
@@ -56,5 +57,15 @@ describe("status's table", () => {
     assert.match(table[0]!, /STALE +CONNECTION$/);
     assert.match(table[1]!, / HTTP\/1\.0, idle timeout 2h$/);
     assert.match(table[2]!, / -$/);
+  });
+});
+
+describe("status's dataplane", () => {
+  it("marks an ambient workload IN (ambient) and counts ambient services in the summary", () => {
+    const ambient = { ...row("reviews", 0), inMesh: true, dataplane: "ambient" as const, revision: "canary" };
+    const shown = report([ambient]);
+    assert.match(statusTable(shown).split("\n")[1]!, /\sIN \(ambient\)\s/);
+    assert.match(summaryLine({ ...shown, summary: { ...shown.summary, servicesInMesh: 1, servicesInAmbient: 1 } }), /1 services in the mesh \(1 in ambient\),/);
+    assert.doesNotMatch(summaryLine(report([row("ratings", 0)])), /in ambient/);
   });
 });

@@ -57,7 +57,7 @@ export function statusTable(report: StatusReport): string {
       w.kind,
       w.name,
       w.service ?? "-",
-      w.inMesh === undefined ? "-" : w.inMesh ? `IN${w.revision ? ` (rev ${w.revision})` : ""}` : "OUT",
+      w.inMesh === undefined ? "-" : w.inMesh ? `IN${w.dataplane === "ambient" ? " (ambient)" : w.revision ? ` (rev ${w.revision})` : ""}` : "OUT",
       String(w.pods),
       String(w.withProxy),
       String(w.withoutProxy),
@@ -71,7 +71,8 @@ export function summaryLine(report: StatusReport): string {
   const s = report.summary;
   const problems = s.problems > 0 ? `, ${s.problems} the policy cannot take effect on` : "";
   const bypassed = s.bypassedPods > 0 ? `, ${s.bypassedPods} pods injected by Istio without tailoring` : "";
-  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods${problems}${bypassed} (policy ${report.policyRevision})`;
+  const ambient = s.servicesInAmbient > 0 ? ` (${s.servicesInAmbient} in ambient)` : "";
+  return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh${ambient}, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods${problems}${bypassed} (policy ${report.policyRevision})`;
 }
 
 /** One line per workload the policy cannot take effect on, with why. */

@@ -29,6 +29,15 @@ export const TOPOLOGY_SUBZONE = "topology.istio.io/subzone";
  * istio-sidecar-injector webhooks, which the end-to-end suite reads from the real rendering).
  */
 export const INJECTION = "istio-injection";
+/**
+ * Ambient enrolment (label.IoIstioDataplaneMode): "ambient" on a pod or its namespace puts the
+ * pod's traffic through the node's ztunnel; "none" on a pod keeps it out in an ambient namespace.
+ */
+export const DATAPLANE_MODE = "istio.io/dataplane-mode";
+export const DATAPLANE_AMBIENT = "ambient";
+export const DATAPLANE_NONE = "none";
+/** The waypoint an ambient workload's traffic goes through, by the name of its Gateway (label.IoIstioUseWaypoint). */
+export const USE_WAYPOINT = "istio.io/use-waypoint";
 /** Written by Istio's injector on every pod it injected (annotation.SidecarStatus). */
 export const SIDECAR_STATUS = "sidecar.istio.io/status";
 

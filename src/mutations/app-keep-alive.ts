@@ -20,7 +20,7 @@ const seconds = (value: number): string => `${Number.isInteger(value) ? value : 
  */
 export const appKeepAlive: Mutation = {
   name: "app-keep-alive",
-  selectedOnly: true,
+  sidecarOnly: true,
   apply(pod, { decision, policy }) {
     const source = connectionSetting(decision.entry, policy.policy, "appKeepAlive");
     if (source === undefined) return unchanged(pod);

@@ -34,7 +34,7 @@ function holdClassicProxy(pod: Pod, index: number, proxy: Container): { pod: Pod
 /** Start-up ordering: the app container starts only once the proxy is ready. */
 export const holdUntilProxyStarts: Mutation = {
   name: "hold",
-  selectedOnly: true,
+  sidecarOnly: true,
   enabledBy: (policy) => policy.startup.holdApplicationUntilProxyStarts,
   apply(pod) {
     const merge = mergeProxyConfigFields(annotationOf(pod, istio.PROXY_CONFIG), HOLD);

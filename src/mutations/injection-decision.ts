@@ -5,6 +5,7 @@ import { isSkipLabelled } from "../pod/skip-label.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
 import type { CompiledPolicy } from "../policy/load.js";
+import type { Dataplane } from "../policy/schema.js";
 import type { InjectionDecision } from "./types.js";
 
 /** The service a pod belongs to: the first configured label present, else its workload's name. */
@@ -41,11 +42,15 @@ export function decideInjection(
   const { policy } = compiled;
   const { entry, matchedBy } = entryFor(compiled, namespace, serviceName, workload);
   const policyWants = entry?.inject ?? policy.defaults.inject;
+  const policyDataplane = entry?.dataplane ?? policy.defaults.dataplane;
   const userValue = userInjectValue(pod);
+  const userMode = labelOf(pod, istio.DATAPLANE_MODE);
   const who = serviceName ? `service "${serviceName}"` : "this pod";
   const warnings: string[] = [];
   let selected: boolean;
+  let dataplane: Dataplane = policyDataplane;
   let reason: string;
+  let leaveAmbient = false;
 
   if (!policy.mesh.enabled) {
     selected = false;
@@ -57,22 +62,57 @@ export function decideInjection(
         `mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.SIDECAR_INJECT}="true" on ${who} overridden to "false"${skip ? `; ${unhonoured}` : ""}`,
       );
     else if (skip) warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${unhonoured}; ${who} gets ${istio.SIDECAR_INJECT}="false"`);
+    // The rollback takes out of ambient what the policy put there, and a pod that asks for it itself.
+    leaveAmbient = userMode === istio.DATAPLANE_AMBIENT || (userMode === undefined && policyDataplane === "ambient");
+    if (userMode === istio.DATAPLANE_AMBIENT)
+      warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.DATAPLANE_MODE}="ambient" on ${who} overridden to "none"`);
   } else if (pod.spec.hostNetwork === true) {
     // Istio never injects hostNetwork pods: the proxy's iptables rules would capture the node's traffic.
     selected = false;
     reason = "it uses hostNetwork, which Istio never injects";
     if (policyWants || userValue === "true") warnings.push(`mesh-tailor: ${who} uses hostNetwork, which Istio does not inject; it stays out of the mesh`);
-  } else if (userValue === "true" || userValue === "false") {
-    selected = userValue === "true";
-    reason = `it sets ${istio.SIDECAR_INJECT}="${userValue}", which wins over the policy`;
-    if (selected !== policyWants) {
-      warnings.push(`mesh-tailor: ${who} sets ${istio.SIDECAR_INJECT}="${userValue}", which wins over the policy's inject: ${policyWants}`);
-    }
+  } else if (userValue === "true") {
+    // Asking for the injector is asking for a sidecar.
+    selected = true;
+    dataplane = "sidecar";
+    reason = `it sets ${istio.SIDECAR_INJECT}="true", which wins over the policy`;
+    if (!policyWants) warnings.push(`mesh-tailor: ${who} sets ${istio.SIDECAR_INJECT}="true", which wins over the policy's inject: false`);
+    else if (policyDataplane === "ambient")
+      warnings.push(`mesh-tailor: ${who} sets ${istio.SIDECAR_INJECT}="true", which wins over the policy: it gets a sidecar, not the ambient dataplane`);
+    if (userMode === istio.DATAPLANE_AMBIENT)
+      warnings.push(
+        `mesh-tailor: ${who} sets both ${istio.SIDECAR_INJECT}="true" and ${istio.DATAPLANE_MODE}="ambient": Istio leaves a pod with a sidecar out of ambient`,
+      );
+  } else if (userMode === istio.DATAPLANE_AMBIENT || userMode === istio.DATAPLANE_NONE) {
+    // Istio's own switch for ambient on the pod wins as the inject label does (an ambient pod
+    // carries "false" for the injector beside it, as mesh-tailor writes it).
+    selected = userMode === istio.DATAPLANE_AMBIENT;
+    dataplane = "ambient";
+    reason = `it sets ${istio.DATAPLANE_MODE}="${userMode}", which wins over the policy`;
+    const policyAmbient = policyWants && policyDataplane === "ambient";
+    if (selected !== policyAmbient)
+      warnings.push(
+        `mesh-tailor: ${who} sets ${istio.DATAPLANE_MODE}="${userMode}", which wins over the policy (${policyWants ? `dataplane: ${policyDataplane}` : "inject: false"})`,
+      );
+  } else if (userValue === "false") {
+    selected = false;
+    reason = `it sets ${istio.SIDECAR_INJECT}="false", which wins over the policy`;
+    if (policyWants) warnings.push(`mesh-tailor: ${who} sets ${istio.SIDECAR_INJECT}="false", which wins over the policy's inject: true`);
   } else {
     selected = policyWants;
+    const ambient = selected && policyDataplane === "ambient" ? ", dataplane: ambient" : "";
     reason = entry
-      ? `a services entry matches ${matchedBy} (inject: ${entry.inject})`
-      : `no services entry matches it (defaults.inject: ${policy.defaults.inject})`;
+      ? `a services entry matches ${matchedBy} (inject: ${entry.inject}${ambient})`
+      : `no services entry matches it (defaults.inject: ${policy.defaults.inject}${ambient})`;
   }
-  return { selected, injectLabel: selected ? "true" : "false", entry, matchedBy, reason, warnings };
+  return {
+    selected,
+    dataplane: selected ? dataplane : undefined,
+    injectLabel: selected && dataplane === "sidecar" ? "true" : "false",
+    leaveAmbient,
+    entry,
+    matchedBy,
+    reason,
+    warnings,
+  };
 }

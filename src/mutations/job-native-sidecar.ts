@@ -9,7 +9,7 @@ import { unchanged, type Mutation } from "./types.js";
  */
 export const jobNativeSidecar: Mutation = {
   name: "native-job",
-  selectedOnly: true,
+  sidecarOnly: true,
   enabledBy: (policy) => policy.jobs.nativeSidecar,
   apply(pod, { workload }) {
     const isJob = workload?.kind === "Job" || workload?.kind === "CronJob";

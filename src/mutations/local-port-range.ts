@@ -20,7 +20,7 @@ interface Sysctl {
  */
 export const localPortRange: Mutation = {
   name: "port-range",
-  selectedOnly: true,
+  sidecarOnly: true,
   apply(pod, { decision, policy }) {
     const range = connectionSetting(decision.entry, policy.policy, "localPortRange");
     if (range === undefined) return unchanged(pod);

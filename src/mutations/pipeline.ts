@@ -5,6 +5,7 @@ import type { Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import { describeValue } from "../util/describe-value.js";
+import { ambientSidecarSettings } from "./ambient-sidecar-settings.js";
 import { appKeepAlive } from "./app-keep-alive.js";
 import { holdUntilProxyStarts } from "./hold-until-proxy-starts.js";
 import { hostPassthrough } from "./host-passthrough.js";
@@ -31,6 +32,7 @@ const SYSTEM_NAMESPACES = new Set(["kube-system"]);
 /** In order: the decision's labels first, then what Istio reads, then edits to its proxy; pitfalls see the result. */
 export const MUTATIONS: readonly Mutation[] = [
   selectInjection,
+  ambientSidecarSettings,
   proxyResources,
   serviceSettings,
   jobNativeSidecar,
@@ -148,11 +150,12 @@ function applyMutations(input: Pod, context: MutationContext, mutations: readonl
 
 /**
  * The edits the pipeline makes to the istio-proxy Istio's classic injection adds to a pod going
- * into the mesh, for a pod that has none yet: kube-apiserver calls the webhook again after Istio,
+ * into the mesh with a sidecar, for a pod that has none yet: kube-apiserver calls the webhook again after Istio,
  * and what it writes then belongs in the record made now.
  */
 function proxyEdits(pod: Pod, context: MutationContext, mutations: readonly Mutation[]): string[] | undefined {
-  if (!context.decision.selected || findIstioProxy(pod)) return undefined;
+  // An ambient pod gets no proxy: nothing is edited after Istio.
+  if (context.decision.dataplane !== "sidecar" || findIstioProxy(pod)) return undefined;
   const injected = withClassicProxy(pod);
   return changesOf(injected, applyMutations(injected, context, mutations).pod);
 }

@@ -53,7 +53,7 @@ function classicJobProxy(pod: Pod, workload: Workload | undefined): string[] {
  */
 export const pitfalls: Mutation = {
   name: "pitfalls",
-  selectedOnly: true,
+  sidecarOnly: true,
   apply(pod, { workload }) {
     const warnings: string[] = [];
     if (pod.spec["dnsPolicy"] === "Default") {

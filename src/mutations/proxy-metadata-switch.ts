@@ -37,7 +37,7 @@ export function proxyMetadataSwitch(spec: ProxyMetadataSwitch): Mutation {
   };
   return {
     name: spec.name,
-    selectedOnly: true,
+    sidecarOnly: true,
     apply(pod, context) {
       const wanted = spec.valueOf(context);
       if (wanted === undefined) return unchanged(pod);

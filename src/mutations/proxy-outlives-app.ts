@@ -40,7 +40,7 @@ function gracePeriodOf(pod: Pod): number | undefined {
  */
 export const proxyOutlivesApp: Mutation = {
   name: "prestop",
-  selectedOnly: true,
+  sidecarOnly: true,
   enabledBy: (policy) => policy.shutdown.enabled,
   apply(pod, { policy }) {
     const shutdown = policy.policy.shutdown;

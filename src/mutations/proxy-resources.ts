@@ -24,7 +24,7 @@ function wantedAnnotations(defaults: ProxyResources | undefined, own: ProxyResou
 /** Sizes the sidecar through Istio's annotations, never replacing one the user set (silently: sizing is theirs). */
 export const proxyResources: Mutation = {
   name: "resources",
-  selectedOnly: true,
+  sidecarOnly: true,
   apply(pod, { decision, policy }) {
     return setAllUnlessUserSet(pod, "annotations", wantedAnnotations(policy.policy.defaults.proxyResources, decision.entry?.proxyResources), false);
   },

@@ -10,7 +10,7 @@ import { unchanged, type Mutation } from "./types.js";
  */
 export const serviceProxyConfig: Mutation = {
   name: "proxy-config",
-  selectedOnly: true,
+  sidecarOnly: true,
   apply(pod, { decision }) {
     const fields = decision.entry?.proxyConfig ?? {};
     if (Object.keys(fields).length === 0) return unchanged(pod);

@@ -1,13 +1,17 @@
 import type { CompiledPolicy } from "../policy/load.js";
-import type { ServiceEntry, TailorPolicy } from "../policy/schema.js";
+import type { Dataplane, ServiceEntry, TailorPolicy } from "../policy/schema.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
 
 /** Whether a pod goes into the mesh, decided once per admission before any mutation runs. */
 export interface InjectionDecision {
   readonly selected: boolean;
-  /** The `sidecar.istio.io/inject` label value to write. */
+  /** How a selected pod joins the mesh; undefined when it stays out. */
+  readonly dataplane: Dataplane | undefined;
+  /** The `sidecar.istio.io/inject` label value to write: "true" only for a sidecar. */
   readonly injectLabel: "true" | "false";
+  /** A pod kept out of the mesh that would otherwise be in ambient (the rollback): written out of it. */
+  readonly leaveAmbient: boolean;
   readonly entry: ServiceEntry | undefined;
   /** What the entry matched: the service name, or the workload's name (for `explain`). */
   readonly matchedBy?: string | undefined;
@@ -40,6 +44,8 @@ export interface Mutation {
   readonly name: string;
   /** Runs only for pods going into the mesh (the pipeline gates it). */
   readonly selectedOnly?: boolean;
+  /** Runs only for pods going into the mesh with a sidecar: it shapes the sidecar, which an ambient pod has none of. */
+  readonly sidecarOnly?: boolean;
   /** Runs only when this part of the policy turns it on (the pipeline gates it). */
   readonly enabledBy?: (policy: TailorPolicy) => boolean;
   /** What it changes; called only when the declarations above hold. */
@@ -48,6 +54,8 @@ export interface Mutation {
 
 /** Whether MUTATION runs for this pod: its declarations, checked in one place for every customization. */
 export const appliesTo = (mutation: Mutation, context: MutationContext): boolean =>
-  (!mutation.selectedOnly || context.decision.selected) && (!mutation.enabledBy || mutation.enabledBy(context.policy.policy));
+  (!mutation.selectedOnly || context.decision.selected) &&
+  (!mutation.sidecarOnly || context.decision.dataplane === "sidecar") &&
+  (!mutation.enabledBy || mutation.enabledBy(context.policy.policy));
 
 export const unchanged = (pod: Pod, inForce = false, warnings: readonly string[] = []): MutationResult => ({ pod, warnings, inForce });

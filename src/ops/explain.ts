@@ -4,7 +4,7 @@ import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
 import { describeConnection } from "../policy/connection.js";
 import type { CompiledPolicy } from "../policy/load.js";
-import type { ServiceEntry } from "../policy/schema.js";
+import type { Dataplane, ServiceEntry } from "../policy/schema.js";
 import { type KubeObject } from "../kube/object.js";
 import { ApiError, isNotFound } from "../kube/errors.js";
 import { type KubeApi } from "../kube/client.js";
@@ -30,7 +30,7 @@ export interface Explanation {
   readonly service: string | undefined;
   readonly workload: string | undefined;
   readonly entry: { readonly index: number; readonly entry: ServiceEntry; readonly matchedBy: string | undefined } | undefined;
-  readonly decision: { readonly selected: boolean; readonly reason: string } | undefined;
+  readonly decision: { readonly selected: boolean; readonly dataplane?: Dataplane | undefined; readonly reason: string } | undefined;
   /** Why mesh-tailor does not tailor it at all, when it does not. */
   readonly untailored?: string | undefined;
   readonly meshTailorWebhookCalled: boolean;
@@ -134,13 +134,13 @@ export async function explain(api: KubeApi, namespaceName: string, asked: Target
     service: result.serviceName,
     workload: workload ? `${workload.kind}/${workload.name}` : undefined,
     entry: entry ? { index: policy.policy.services.indexOf(entry), entry, matchedBy: result.decision?.matchedBy } : undefined,
-    decision: result.decision ? { selected: result.decision.selected, reason: result.decision.reason } : undefined,
+    decision: result.decision ? { selected: result.decision.selected, dataplane: result.decision.dataplane, reason: result.decision.reason } : undefined,
     untailored: !enabled ? `namespace ${namespaceName} is not enabled (label ${meshTailor.ENABLED}=true)` : result.skipped,
     meshTailorWebhookCalled,
     injectors,
     sets,
     customizations: enabled && !result.skipped ? result.applied : [],
-    connection: enabled && !result.skipped && result.decision?.selected ? describeConnection(result.decision.entry, policy.policy) : undefined,
+    connection: enabled && !result.skipped && result.decision?.dataplane === "sidecar" ? describeConnection(result.decision.entry, policy.policy) : undefined,
     warnings: enabled ? result.warnings : [],
     pods: { total: running.length, withProxy, stale },
   };

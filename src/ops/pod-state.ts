@@ -9,12 +9,15 @@ import { isPodLike, type Pod } from "../pod/types.js";
 import { workloadOf, type Workload } from "../pod/workload.js";
 import { describeConnection } from "../policy/connection.js";
 import type { CompiledPolicy } from "../policy/load.js";
+import type { Dataplane } from "../policy/schema.js";
 import type { KubeObject } from "../kube/object.js";
 
 /** What the current policy makes of a pod template: the webhook's own pipeline, run on it. */
 export interface TemplateVerdict {
   /** Whether a pod made from it now goes into the mesh; undefined when mesh-tailor skips it (such a pod is never stale). */
   readonly selected: boolean | undefined;
+  /** How it goes into the mesh: with a sidecar, or in ambient; undefined when it stays out. */
+  readonly dataplane: Dataplane | undefined;
   readonly service: string | undefined;
   readonly revision: string | undefined;
   /** The tailoring hash a pod made from it now records (mesh-tailor.io/tailoring). */
@@ -34,7 +37,7 @@ export interface TemplateVerdict {
  * later); `policy`: admitting its template now would write something else on it; `injection`:
  * it has a proxy where the policy now leaves it out, or none where the policy puts it in.
  */
-export type StaleKind = "untailored" | "policy" | "injection";
+export type StaleKind = "untailored" | "policy" | "injection" | "dataplane";
 
 export interface StaleReason {
   readonly kind: StaleKind;
@@ -68,8 +71,11 @@ export function judgeTemplate(template: Pod, namespace: string, policy: Compiled
 
 function verdictOf(result: PipelineResult, policy: CompiledPolicy): TemplateVerdict {
   const labels = result.pod.metadata?.labels ?? {};
+  // As the labels written say it: Istio's injector reads the one, ztunnel's enrolment the other.
+  const dataplane = result.skipped ? undefined : dataplaneOfLabels(labels);
   return {
-    selected: result.skipped ? undefined : labels[istio.SIDECAR_INJECT] === "true",
+    selected: result.skipped ? undefined : dataplane !== undefined,
+    dataplane,
     service: result.serviceName,
     revision: result.skipped ? undefined : labels[istio.REVISION],
     tailoring: result.skipped ? undefined : result.pod.metadata?.annotations?.[meshTailor.TAILORING],
@@ -77,7 +83,7 @@ function verdictOf(result: PipelineResult, policy: CompiledPolicy): TemplateVerd
     warnings: result.warnings,
     labels,
     entryIndex: result.decision?.entry ? policy.policy.services.indexOf(result.decision.entry) : undefined,
-    connection: result.decision?.selected ? describeConnection(result.decision.entry, policy.policy) : undefined,
+    connection: dataplane === "sidecar" ? describeConnection(result.decision?.entry, policy.policy) : undefined,
   };
 }
 
@@ -126,8 +132,13 @@ export function judgePod(
       const then = pod.metadata.annotations?.[meshTailor.POLICY_REVISION] ?? "?";
       why.push({ kind: "policy", text: `admitted under policy ${then}; admitted now, under policy ${policy.revision}, it would be tailored differently` });
     }
-    if (hasProxy !== verdict.selected) {
-      why.push({ kind: "injection", text: verdict.selected ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out" });
+    const wantsProxy = verdict.dataplane === "sidecar";
+    if (hasProxy && verdict.dataplane === "ambient") {
+      why.push({ kind: "dataplane", text: "a sidecar, but the policy puts it in ambient" });
+    } else if (!hasProxy && wantsProxy && pod.metadata.labels?.[istio.DATAPLANE_MODE] === istio.DATAPLANE_AMBIENT) {
+      why.push({ kind: "dataplane", text: "in ambient, but the policy gives it a sidecar" });
+    } else if (hasProxy !== wantsProxy) {
+      why.push({ kind: "injection", text: wantsProxy ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out" });
     } else if (hasProxy && verdict.revision && revisions) {
       // The injection it actually got: the revision whose istiod injected it, against the one
       // the policy names (a tag stands for the revision it points to).
@@ -145,12 +156,20 @@ export function judgePod(
 }
 
 /**
- * A bare pod has no template: judge the pod itself, less the inject label mesh-tailor wrote
- * (it says "applied" only when it did), which would otherwise read as the user's own choice.
+ * A bare pod has no template: judge the pod itself, less the decision mesh-tailor wrote (the
+ * inject label, and the ambient label beside it; it says "applied" only when it did), which
+ * would otherwise read as the user's own choice.
  */
 export function withoutOwnDecision(pod: Pod): Pod {
   const labels = pod.metadata?.labels;
   if (!isPodLike(pod) || !labels || pod.metadata?.annotations?.[meshTailor.APPLIED] === undefined || !(istio.SIDECAR_INJECT in labels)) return pod;
-  const { [istio.SIDECAR_INJECT]: _written, ...rest } = labels;
+  const { [istio.SIDECAR_INJECT]: _written, [istio.DATAPLANE_MODE]: _mode, ...rest } = labels;
   return { ...pod, metadata: { ...pod.metadata, labels: rest } };
+}
+
+/** The dataplane a pod with LABELS joins: a sidecar when Istio's injector is asked to inject it, ambient when enrolled by its own label. */
+export function dataplaneOfLabels(labels: Readonly<Record<string, string>>): Dataplane | undefined {
+  if (labels[istio.SIDECAR_INJECT] === "true") return "sidecar";
+  if (labels[istio.DATAPLANE_MODE] === istio.DATAPLANE_AMBIENT) return "ambient";
+  return undefined;
 }

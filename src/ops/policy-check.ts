@@ -1,7 +1,6 @@
 import type { KubeApi } from "../kube/client.js";
 import type { CompiledPolicy } from "../policy/load.js";
-import { readSnapshot } from "./snapshot.js";
-import { STATUS_COLLECTIONS, statusFromSnapshot } from "./status.js";
+import { readStatusSnapshot, statusFromSnapshot } from "./status.js";
 
 export interface PolicyFinding {
   readonly level: "error" | "warning";
@@ -16,7 +15,7 @@ export interface PolicyFinding {
  * pipeline; one paged LIST per kind.
  */
 export async function checkPolicyAgainstCluster(api: Pick<KubeApi, "list">, policy: CompiledPolicy): Promise<PolicyFinding[]> {
-  const snapshot = await readSnapshot(api, STATUS_COLLECTIONS, { metadataOnly: ["replicaSets"], ifAllowed: ["webhookConfigurations"] });
+  const snapshot = await readStatusSnapshot(api, policy);
   const report = statusFromSnapshot(snapshot, policy, { allNamespaces: true });
   const findings: PolicyFinding[] = [];
   if (!report.injectors) findings.push({ level: "warning", text: "cannot read MutatingWebhookConfigurations: Istio's injectors are not checked" });

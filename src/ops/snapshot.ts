@@ -13,6 +13,8 @@ export const COLLECTIONS = {
   cronJobs: "/apis/batch/v1/cronjobs",
   defaultSidecars: "/apis/networking.istio.io/v1/sidecars",
   webhookConfigurations: "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+  gateways: "/apis/gateway.networking.k8s.io/v1/gateways",
+  authorizationPolicies: "/apis/security.istio.io/v1/authorizationpolicies",
 } as const;
 
 export type Collection = keyof typeof COLLECTIONS;

@@ -68,7 +68,16 @@ describe("status", () => {
         ["Pod", "(bare pods)", "debug", false, 1, 0, 0],
       ],
     );
-    assert.deepEqual(report.summary, { workloads: 3, servicesInMesh: 1, pendingMigration: 0, pendingRollback: 0, stalePods: 0, problems: 0, bypassedPods: 0 });
+    assert.deepEqual(report.summary, {
+      workloads: 3,
+      servicesInMesh: 1,
+      servicesInAmbient: 0,
+      pendingMigration: 0,
+      pendingRollback: 0,
+      stalePods: 0,
+      problems: 0,
+      bypassedPods: 0,
+    });
   });
 
   it("marks a migrated service stale until restarted, and only it", () => {
@@ -91,6 +100,58 @@ describe("status", () => {
     );
     assert.equal(report.summary.pendingRollback, 1);
     assert.equal(statusFromSnapshot(cluster(REVIEWS), NONE, { namespace: "other" }).workloads.length, 0);
+  });
+
+  it("judges an ambient service: current with no proxy, stale for its dataplane while its pods still run a sidecar, and back", () => {
+    const ambient = loadPolicy(`${HEADER}services:\n  - name: reviews\n    dataplane: ambient\n`);
+    const moved = statusFromSnapshot(cluster(ambient), ambient);
+    const reviews = moved.workloads.find((w) => w.name === "reviews")!;
+    assert.deepEqual([reviews.inMesh, reviews.dataplane, reviews.withProxy, reviews.stale], [true, "ambient", 0, 0]);
+    assert.equal(moved.summary.servicesInAmbient, 1);
+    const moving = statusFromSnapshot(cluster(REVIEWS), ambient).workloads.find((w) => w.name === "reviews")!;
+    assert.equal(moving.stale, 2);
+    assert.match(moving.staleReason!, /a sidecar, but the policy puts it in ambient/);
+    const back = statusFromSnapshot(cluster(ambient), REVIEWS).workloads.find((w) => w.name === "reviews")!;
+    assert.equal(back.stale, 2);
+    assert.match(back.staleReason!, /in ambient, but the policy gives it a sidecar/);
+    assert.equal(back.dataplane, "sidecar");
+  });
+
+  it("holds an ambient service to its gates once they are read: a ready ztunnel on its pods' nodes, its waypoint, no HTTP rules by selector", () => {
+    const ambient = loadPolicy(`${HEADER}services:\n  - name: reviews\n    dataplane: ambient\n    waypoint: reviews-waypoint\n`);
+    const onNode = (pods: KubeObject[]) => pods.map((p) => ({ ...p, spec: { ...(p["spec"] as object), nodeName: "node-a" } }));
+    const base = cluster(ambient);
+    const ztunnel: KubeObject = {
+      metadata: { name: "ztunnel-x", namespace: "istio-system", labels: { app: "ztunnel" } },
+      spec: { nodeName: "node-a" },
+      status: { conditions: [{ type: "Ready", status: "True" }] },
+    };
+    const waypoint: KubeObject = {
+      metadata: { name: "reviews-waypoint", namespace: "shop" },
+      spec: { gatewayClassName: "istio-waypoint" },
+      status: { conditions: [{ type: "Programmed", status: "True" }] },
+    };
+    const problemOf = (extra: Record<string, unknown>) =>
+      statusFromSnapshot({ ...base, pods: onNode(base.pods), ...extra }, ambient).workloads.find((w) => w.name === "reviews")!.problem;
+    // Not read (a policy with no ambient service): no gate.
+    assert.equal(statusFromSnapshot(base, ambient).workloads.find((w) => w.name === "reviews")!.problem, undefined);
+    assert.match(problemOf({ gateways: [waypoint], authorizationPolicies: [] })!, /no ztunnel is ready in the cluster/);
+    assert.match(problemOf({ gateways: [], authorizationPolicies: [] })!, /waypoint, Gateway shop\/reviews-waypoint, does not exist/);
+    const ready = { pods: [...onNode(base.pods), ztunnel] };
+    assert.equal(
+      statusFromSnapshot({ ...base, ...ready, gateways: [waypoint], authorizationPolicies: [] }, ambient).workloads.find((w) => w.name === "reviews")!.problem,
+      undefined,
+    );
+    const l7 = {
+      metadata: { name: "admin-only", namespace: "shop" },
+      spec: { selector: { matchLabels: { app: "reviews" } }, rules: [{ to: [{ operation: { methods: ["POST"] } }] }] },
+    };
+    const refused = statusFromSnapshot({ ...base, ...ready, gateways: [waypoint], authorizationPolicies: [l7] }, ambient);
+    assert.match(
+      refused.workloads.find((w) => w.name === "reviews")!.problem!,
+      /AuthorizationPolicy shop\/admin-only selects its pods and has HTTP rules \(to\.operation\.methods\)/,
+    );
+    assert.equal(refused.summary.problems, 1);
   });
 
   it("shows the connection switches a workload's pods get in the mesh, and none for one out of it", () => {

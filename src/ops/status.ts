@@ -1,5 +1,8 @@
 import type { Pod } from "../pod/types.js";
 import { compileGlob } from "../policy/glob.js";
+import type { Dataplane } from "../policy/schema.js";
+import { selectorMatches } from "../kube/label-selector.js";
+import { authorizationProblem, waypointProblem, ztunnelNodes, ztunnelProblem } from "./ambient-gates.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
@@ -44,11 +47,15 @@ export interface WorkloadStatus {
   readonly entryIndex?: number | undefined;
   /** The connection switches its pods get in the mesh, in words (README, "Connections"). */
   readonly connection?: string | undefined;
+  /** How its pods join the mesh when they do: a sidecar each, or ambient. */
+  readonly dataplane?: Dataplane | undefined;
 }
 
 export interface StatusSummary {
   readonly workloads: number;
   readonly servicesInMesh: number;
+  /** Of those, the ones in ambient. */
+  readonly servicesInAmbient: number;
   /** Workloads the policy puts in the mesh with pods still to restart. */
   readonly pendingMigration: number;
   /** Workloads the policy leaves out with pods still to restart. */
@@ -104,9 +111,26 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   const configurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
   const revisions = injectableRevisions(configurations);
   const namespaceObjects = new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name, n]));
-  const problemOf = (verdict: TemplateVerdict | undefined, namespace: string): string | undefined => {
+  // What ambient pods need, when the policy puts any service there (readStatus reads it then).
+  const ambientRead = "gateways" in snapshot;
+  let ztunnels: Set<string> | undefined;
+  const ambientProblemOf = (verdict: TemplateVerdict, namespace: string, pods: readonly KubeObject[]): string | undefined => {
+    if (!ambientRead) return undefined;
+    ztunnels ??= ztunnelNodes(snapshot.pods ?? []);
+    const nodes = pods.map((pod) => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName).filter((node): node is string => node !== undefined);
+    const waypoint = verdict.entryIndex === undefined ? undefined : policy.policy.services[verdict.entryIndex]?.waypoint;
+    const problems = [
+      ztunnelProblem(ztunnels, nodes),
+      waypoint === undefined ? undefined : waypointProblem(snapshot.gateways, namespace, waypoint),
+      authorizationProblem(snapshot.authorizationPolicies, namespace, verdict.labels, selectorMatches),
+    ].filter((problem): problem is string => problem !== undefined);
+    return problems.length > 0 ? problems.join("; ") : undefined;
+  };
+  const problemOf = (verdict: TemplateVerdict | undefined, namespace: string, pods: readonly KubeObject[]): string | undefined => {
+    if (verdict?.dataplane === "ambient") return ambientProblemOf(verdict, namespace, pods);
     const namespaceObject = namespaceObjects.get(namespace);
-    if (!verdict?.selected || !namespaceObject || !snapshot.webhookConfigurations) return undefined;
+    // An ambient pod needs no injector.
+    if (verdict?.dataplane !== "sidecar" || !namespaceObject || !snapshot.webhookConfigurations) return undefined;
     return injectionProblem(verdict.revision, istioInjectorsFor(configurations, namespaceObject, verdict.labels), namespace)?.text;
   };
 
@@ -197,9 +221,10 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       staleReason,
       bypassed,
       bypassReason: bypassed > 0 ? [...bypassReasons].join("; ") : undefined,
-      problem: problemOf(rowVerdict, namespace),
+      problem: problemOf(rowVerdict, namespace, pods),
       entryIndex,
       connection: rowVerdict?.connection,
+      dataplane: inMesh ? rowVerdict?.dataplane : undefined,
     });
   };
   for (const [kind, list] of [
@@ -238,6 +263,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     summary: {
       workloads: rows.length,
       servicesInMesh,
+      servicesInAmbient: new Set(rows.filter((r) => r.inMesh && r.service && r.dataplane === "ambient").map((r) => `${r.namespace}/${r.service}`)).size,
       pendingMigration: rows.filter((r) => r.inMesh && r.stale > 0).length,
       pendingRollback: rows.filter((r) => r.inMesh === false && r.stale > 0).length,
       stalePods: rows.reduce((sum, r) => sum + r.stale, 0),
@@ -246,6 +272,9 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     },
   };
 }
+
+/** What status reads besides, when the policy puts a service in ambient. */
+export const AMBIENT_COLLECTIONS = ["gateways", "authorizationPolicies"] as const;
 
 /** The collections status reads: one paged cluster-wide LIST each. */
 export const STATUS_COLLECTIONS = [
@@ -260,14 +289,25 @@ export const STATUS_COLLECTIONS = [
   "webhookConfigurations",
 ] as const;
 
+/**
+ * The snapshot status judges POLICY by: one paged cluster-wide LIST per kind. ReplicaSets only
+ * link pods to Deployments (the Deployment's template is the one judged), and a cluster keeps
+ * several per Deployment: their metadata is all status reads. Without the right to read webhook
+ * configurations, status still reports: it cannot then tell which revision injects what, and
+ * says nothing about it. An ambient service's gates read Gateways and AuthorizationPolicies: only
+ * a policy that puts some service in ambient pays for them. Their APIs may not be served (none
+ * then), and one the caller may not read is a gate that cannot pass (ambient-gates.ts).
+ */
+export function readStatusSnapshot(api: Pick<KubeApi, "list">, policy: CompiledPolicy): Promise<Snapshot> {
+  const ambient = policy.policy.defaults.dataplane === "ambient" || policy.policy.services.some((entry) => entry.dataplane === "ambient");
+  const extra = ambient ? AMBIENT_COLLECTIONS : [];
+  return readSnapshot(api, [...STATUS_COLLECTIONS, ...extra], {
+    metadataOnly: ["replicaSets"],
+    ifAllowed: ["webhookConfigurations", ...extra],
+    optional: extra,
+  });
+}
+
 export async function readStatus(api: KubeApi, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
-  // ReplicaSets only link pods to Deployments (the Deployment's template is the one judged), and
-  // a cluster keeps several per Deployment: their metadata is all status reads.
-  // Without the right to read webhook configurations, status still reports: it cannot then tell
-  // which revision injects what, and says nothing about it.
-  return statusFromSnapshot(
-    await readSnapshot(api, STATUS_COLLECTIONS, { metadataOnly: ["replicaSets"], ifAllowed: ["webhookConfigurations"] }),
-    policy,
-    filter,
-  );
+  return statusFromSnapshot(await readStatusSnapshot(api, policy), policy, filter);
 }

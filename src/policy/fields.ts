@@ -18,6 +18,11 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   { path: "mesh.serviceLabelKeys", meaning: "labels that name a pod's service, first present wins (else its workload's name)" },
   { path: "defaults.inject", meaning: "selection for services no entry matches" },
   {
+    path: "defaults.dataplane",
+    meaning: "how a selected pod joins the mesh: `sidecar` (Istio's injector adds a proxy) or `ambient` (the node's ztunnel; see [Ambient](#ambient))",
+    comment: "how a selected pod joins the mesh: sidecar (Istio's injector adds a proxy) or ambient (the node's ztunnel)",
+  },
+  {
     path: "defaults.proxyResources",
     meaning: "`{cpu, memory, cpuLimit, memoryLimit}` for every selected pod; unset, Istio's mesh-wide proxy resources apply",
     comment: "{cpu, memory, cpuLimit, memoryLimit} for every selected pod (Istio's proxyCPU... annotations); unset, Istio's mesh-wide proxy resources apply",
@@ -61,6 +66,12 @@ export const FIELD_DOCS: readonly FieldDoc[] = [
   },
   { path: "services[].inject", meaning: "listing a service migrates it; `false` keeps it out" },
   { path: "services[].revision", meaning: "`istio.io/rev`, to move one service to a canary control plane" },
+  { path: "services[].dataplane", meaning: "overrides `defaults.dataplane`" },
+  {
+    path: "services[].waypoint",
+    meaning:
+      "an ambient service's waypoint, a Gateway of class `istio-waypoint` in its namespace: `istio.io/use-waypoint` on its pods (mesh-tailor never creates Gateways)",
+  },
   { path: "services[].hostPassthrough", meaning: "`none`, `outbound`, `inbound`, `both`" },
   { path: "services[].proxyResources", meaning: "overrides `defaults.proxyResources` field by field" },
   { path: "services[].connection.http10", meaning: "overrides `defaults.connection.http10`" },

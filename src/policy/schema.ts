@@ -28,6 +28,9 @@ const glob = z
 
 export const HOST_PASSTHROUGH_MODES = ["none", "outbound", "inbound", "both"] as const;
 
+/** How a service's pods join the mesh: Istio's sidecar injected into each, or ambient (ztunnel on the node, a waypoint for L7). */
+export const DATAPLANES = ["sidecar", "ambient"] as const;
+
 const proxyResources = z.strictObject({
   cpu: quantity.optional(),
   memory: quantity.optional(),
@@ -115,6 +118,10 @@ const serviceEntry = z.strictObject({
   /** ProxyConfig fields merged into proxy.istio.io/config (e.g. terminationDrainDuration, concurrency). */
   proxyConfig: z.record(proxyConfigField, z.json()).optional(),
   connection: connection.optional(),
+  /** Overrides defaults.dataplane for this service. */
+  dataplane: z.enum(DATAPLANES).optional(),
+  /** The waypoint (a Gateway of class istio-waypoint in the pod's namespace) an ambient service's L7 traffic goes through. */
+  waypoint: z.string().refine(isDns1123Label, { message: "must be a DNS-1123 label, the name of a Gateway of class istio-waypoint" }).optional(),
 });
 
 // "region.zone.subzone" with dots, because Kubernetes label values cannot hold the slashes Istio uses.
@@ -148,79 +155,93 @@ const sidecarHost = z
   .string()
   .refine((v) => SIDECAR_HOST.test(v), { message: 'must be "namespace/host" as Istio\'s Sidecar egress hosts are, e.g. "./*" or "istio-system/*"' });
 
-export const policySchema = z.strictObject({
-  apiVersion: z.literal("mesh-tailor.io/v1alpha1", { message: 'must be "mesh-tailor.io/v1alpha1"' }),
-  kind: z.literal("TailorPolicy", { message: 'must be "TailorPolicy"' }),
-  mesh: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      serviceLabelKeys: z.array(labelKey).default(["app.kubernetes.io/name", "app"]),
-    })
-    .prefault({}),
-  defaults: z
-    .strictObject({
-      inject: z.boolean().default(false),
-      proxyResources: proxyResources.optional(),
-      connection: connection.optional(),
-    })
-    .prefault({}),
-  services: z.array(serviceEntry).default([]),
-  startup: z.strictObject({ holdApplicationUntilProxyStarts: z.boolean().default(true) }).prefault({}),
-  shutdown: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      appPreStopSecondsDefault: z.number().int().nonnegative().default(30),
-      marginSeconds: z.number().int().positive().default(5),
-      adjustTerminationGracePeriod: z.boolean().default(true),
-      // The mesh's own drain settings (meshConfig.defaultConfig), for pods that set none of their own
-      // (src/pod/proxy-drain.ts reads a pod's): ProxyConfig.terminationDrainDuration, 5s by default;
-      // its proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS (false) and MINIMUM_DRAIN_DURATION (5s).
-      proxyDrainSeconds: z.number().int().nonnegative().default(5),
-      exitOnZeroActiveConnections: z.boolean().default(false),
-      minimumDrainSeconds: z.number().int().nonnegative().default(5),
-      // "sleep": the Kubernetes sleep lifecycle action (beta and on by default since 1.30), needs no
-      // binary in the proxy image; "exec": `sleep N` inside the proxy image, for older clusters.
-      proxyPreStopAction: z.enum(["sleep", "exec"]).default("sleep"),
-    })
-    .prefault({}),
-  locality: z.strictObject({ enabled: z.boolean().default(true), default: locality.default("") }).prefault({}),
-  sandbox: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      labelKey: labelKey.default("branch"),
-      namespacePattern: namespacePattern.default(DEFAULT_NAMESPACE_PATTERN),
-      defaultBranch: labelValue.default("master"),
-      autoEnable: z.boolean().default(true),
-    })
-    .superRefine((sandbox, ctx) => {
-      if (sandbox.autoEnable && !sandbox.namespacePattern.includes("(?<base>")) {
+export const policySchema = z
+  .strictObject({
+    apiVersion: z.literal("mesh-tailor.io/v1alpha1", { message: 'must be "mesh-tailor.io/v1alpha1"' }),
+    kind: z.literal("TailorPolicy", { message: 'must be "TailorPolicy"' }),
+    mesh: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        serviceLabelKeys: z.array(labelKey).default(["app.kubernetes.io/name", "app"]),
+      })
+      .prefault({}),
+    defaults: z
+      .strictObject({
+        inject: z.boolean().default(false),
+        dataplane: z.enum(DATAPLANES).default("sidecar"),
+        proxyResources: proxyResources.optional(),
+        connection: connection.optional(),
+      })
+      .prefault({}),
+    services: z.array(serviceEntry).default([]),
+    startup: z.strictObject({ holdApplicationUntilProxyStarts: z.boolean().default(true) }).prefault({}),
+    shutdown: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        appPreStopSecondsDefault: z.number().int().nonnegative().default(30),
+        marginSeconds: z.number().int().positive().default(5),
+        adjustTerminationGracePeriod: z.boolean().default(true),
+        // The mesh's own drain settings (meshConfig.defaultConfig), for pods that set none of their own
+        // (src/pod/proxy-drain.ts reads a pod's): ProxyConfig.terminationDrainDuration, 5s by default;
+        // its proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS (false) and MINIMUM_DRAIN_DURATION (5s).
+        proxyDrainSeconds: z.number().int().nonnegative().default(5),
+        exitOnZeroActiveConnections: z.boolean().default(false),
+        minimumDrainSeconds: z.number().int().nonnegative().default(5),
+        // "sleep": the Kubernetes sleep lifecycle action (beta and on by default since 1.30), needs no
+        // binary in the proxy image; "exec": `sleep N` inside the proxy image, for older clusters.
+        proxyPreStopAction: z.enum(["sleep", "exec"]).default("sleep"),
+      })
+      .prefault({}),
+    locality: z.strictObject({ enabled: z.boolean().default(true), default: locality.default("") }).prefault({}),
+    sandbox: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        labelKey: labelKey.default("branch"),
+        namespacePattern: namespacePattern.default(DEFAULT_NAMESPACE_PATTERN),
+        defaultBranch: labelValue.default("master"),
+        autoEnable: z.boolean().default(true),
+      })
+      .superRefine((sandbox, ctx) => {
+        if (sandbox.autoEnable && !sandbox.namespacePattern.includes("(?<base>")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["autoEnable"],
+            message: "needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false",
+          });
+        }
+      })
+      .prefault({}),
+    namespaces: z
+      .strictObject({
+        defaultSidecar: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            egressHosts: z
+              .array(sidecarHost)
+              .min(1, { message: "needs at least one host; set enabled: false for no default Sidecar" })
+              .default(["./*", "istio-system/*"]),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    jobs: z.strictObject({ nativeSidecar: z.boolean().default(false) }).prefault({}),
+  })
+  .superRefine((policy, ctx) => {
+    // A waypoint serves ambient pods only: a sidecar's own proxy does L7.
+    policy.services.forEach((entry, index) => {
+      if (entry.waypoint !== undefined && (entry.dataplane ?? policy.defaults.dataplane) !== "ambient")
         ctx.addIssue({
           code: "custom",
-          path: ["autoEnable"],
-          message: "needs a named group (?<base>...) in namespacePattern that captures the base namespace; add one, or set autoEnable: false",
+          path: ["services", index, "waypoint"],
+          message: "needs dataplane: ambient (a sidecar does L7 itself, and no waypoint serves it)",
         });
-      }
-    })
-    .prefault({}),
-  namespaces: z
-    .strictObject({
-      defaultSidecar: z
-        .strictObject({
-          enabled: z.boolean().default(true),
-          egressHosts: z
-            .array(sidecarHost)
-            .min(1, { message: "needs at least one host; set enabled: false for no default Sidecar" })
-            .default(["./*", "istio-system/*"]),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  jobs: z.strictObject({ nativeSidecar: z.boolean().default(false) }).prefault({}),
-});
+    });
+  });
 
 export type TailorPolicy = z.output<typeof policySchema>;
 export type ServiceEntry = TailorPolicy["services"][number];
 export type ProxyResources = z.output<typeof proxyResources>;
 export type Connection = z.output<typeof connection>;
 export type AppKeepAlive = z.output<typeof appKeepAlive>;
+export type Dataplane = (typeof DATAPLANES)[number];
 export type HostPassthroughMode = (typeof HOST_PASSTHROUGH_MODES)[number];

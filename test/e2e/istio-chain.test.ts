@@ -28,6 +28,10 @@ services:
     connection: {localPortRange: "15100-65000", http10: true, idleTimeout: 2h}
   - namespace: "batch*"
     name: nightly-report
+  - namespace: "amb-*"
+    name: catalog
+    dataplane: ambient
+    waypoint: catalog-waypoint
 locality:
   default: eu-west1.eu-west1-b
 `;
@@ -181,6 +185,50 @@ describe("mesh-tailor and Istio's injector in a real kube-apiserver", { timeout:
       ["app"],
     );
     assert.equal(pod["spec"]["initContainers"], undefined);
+  });
+
+  // Every combination of the namespace labels that send pods to Istio's injector or to ambient.
+  const AMBIENT_NAMESPACES: Record<string, Record<string, string>> = {
+    "amb-plain": OPTED_IN,
+    "amb-injection": OPTED_IN_WITH_ISTIO,
+    "amb-rev": { ...OPTED_IN, "istio.io/rev": "default" },
+    "amb-ambient": { ...OPTED_IN, "istio.io/dataplane-mode": "ambient" },
+    "amb-injection-ambient": { ...OPTED_IN_WITH_ISTIO, "istio.io/dataplane-mode": "ambient" },
+    "amb-rev-ambient": { ...OPTED_IN, "istio.io/rev": "default", "istio.io/dataplane-mode": "ambient" },
+  };
+  for (const [namespace, namespaceLabels] of Object.entries(AMBIENT_NAMESPACES)) {
+    it(`stores an ambient service's pod without a sidecar, enrolled in ambient, in a namespace labelled ${JSON.stringify(namespaceLabels)}`, async () => {
+      await cluster.createNamespace(namespace, namespaceLabels);
+      const pod = wire(await cluster.createPod(namespace, appPod("catalog-1", "catalog")));
+      const labels = pod["metadata"]["labels"]!;
+      assert.equal(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], undefined, "Istio's injector left it alone");
+      assert.deepEqual(
+        pod["spec"]["containers"].map((c: { name: string }) => c.name),
+        ["app"],
+      );
+      assert.equal(pod["spec"]["initContainers"], undefined);
+      assert.equal(labels["sidecar.istio.io/inject"], "false");
+      assert.equal(labels["istio.io/dataplane-mode"], "ambient");
+      assert.equal(labels["istio.io/use-waypoint"], "catalog-waypoint");
+      assert.deepEqual(pod["metadata"]["annotations"]!["mesh-tailor.io/applied"]!.split(","), ["inject", "branch"]);
+    });
+  }
+
+  it("gives a sidecar service's pod its sidecar in a namespace labelled for ambient, which keeps it out of ambient", async () => {
+    await cluster.createNamespace("shop-ambient", { ...OPTED_IN_WITH_ISTIO, "istio.io/dataplane-mode": "ambient" });
+    const pod = wire(await cluster.createPod("shop-ambient", appPod("reviews-in-ambient-ns", "reviews")));
+    // Istio's CNI never enrols a pod that has sidecar.istio.io/status (its enablement selector).
+    assert.ok(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], "Istio injected it");
+    assert.equal(named(pod["spec"]["containers"], "istio-proxy")?.name, "istio-proxy");
+    assert.equal(pod["metadata"]["labels"]!["istio.io/dataplane-mode"], undefined);
+  });
+
+  it("(the reason for the inject label) Istio's injector gives a sidecar to a pod labelled for ambient that mesh-tailor does not tailor", async () => {
+    await cluster.createNamespace("untailored-ambient", { "istio-injection": "enabled" });
+    const plain = appPod("catalog-untailored", "catalog");
+    const labelled: V1Pod = { ...plain, metadata: { ...plain.metadata, labels: { ...plain.metadata!.labels, "istio.io/dataplane-mode": "ambient" } } };
+    const pod = wire(await cluster.createPod("untailored-ambient", labelled));
+    assert.ok(pod["metadata"]["annotations"]?.["sidecar.istio.io/status"], "injected: the injector does not look at the ambient label");
   });
 
   it("labels a Job's pod with istio-locality", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import type { RolloutTarget } from "../../src/ops/rollout.js";
 import type { StatusReport } from "../../src/ops/status.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
@@ -22,6 +22,28 @@ services:
 // A migration with connection switches: the proxy's idle timeout, and the app's keep-alive read from its env.
 const REVIEWS_CONNECTION = `${REVIEWS}    connection: {idleTimeout: 2h, appKeepAlive: {env: KEEP_ALIVE_TIMEOUT}}
 `;
+const REVIEWS_AMBIENT = `${REVIEWS}    dataplane: ambient
+`;
+const REVIEWS_WAYPOINT = `${REVIEWS_AMBIENT}    waypoint: reviews-waypoint
+`;
+// ztunnel as Istio's chart runs it: a DaemonSet of pods labelled app=ztunnel (kwok runs them Ready).
+// An object of any kind, as applied.
+type Manifest = KubernetesObject & Record<string, unknown>;
+const ZTUNNEL: Manifest = {
+  apiVersion: "apps/v1",
+  kind: "DaemonSet",
+  metadata: { name: "ztunnel", namespace: "istio-system" },
+  spec: {
+    selector: { matchLabels: { app: "ztunnel" } },
+    template: { metadata: { labels: { app: "ztunnel" } }, spec: { containers: [{ name: "istio-proxy", image: "istio/ztunnel:1.31" }] } },
+  },
+};
+const HTTP_RULES_BY_SELECTOR: Manifest & { spec: Record<string, unknown> } = {
+  apiVersion: "security.istio.io/v1",
+  kind: "AuthorizationPolicy",
+  metadata: { name: "reviews-get-only", namespace: "shop" },
+  spec: { selector: { matchLabels: { app: "reviews" } }, action: "ALLOW", rules: [{ to: [{ operation: { methods: ["GET"] } }] }] },
+};
 const WAVE = `apiVersion: mesh-tailor.io/v1alpha1
 kind: TailorPolicy
 services:
@@ -196,6 +218,85 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     await cluster.servePolicy(NOTHING);
     const back = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
     assert.equal(back.code, 0, back.stderr);
+    await waitFor("reviews pods without a proxy", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && !current.some(hasProxy) ? true : undefined;
+    });
+  });
+
+  it("moves a service from its sidecar to ambient and back, paced by status and rollout", async () => {
+    await cluster.servePolicy(REVIEWS);
+    assert.equal((await cluster.cli(["rollout", "--namespace", "shop", "--yes"])).code, 0);
+    await waitFor("reviews pods with a sidecar", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && current.every(hasProxy) ? true : undefined;
+    });
+
+    // Each gate stops the move, naming the cause; nothing is restarted until it passes.
+    const refused = async (policy: string, cause: RegExp) => {
+      await cluster.servePolicy(policy);
+      const gated = await status();
+      assert.equal(gated.code, 1, `a gate that fails is a problem a restart cannot fix: ${gated.stdout}`);
+      assert.match(gated.stderr + gated.stdout, cause);
+      const generation = (await apps.readNamespacedDeployment({ namespace: "shop", name: "reviews" })).metadata?.generation;
+      const stopped = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
+      assert.equal(stopped.code, 1, stopped.stdout);
+      assert.match(stopped.stderr + stopped.stdout, /refuse shop\/deployment\/reviews: service reviews: /);
+      assert.match(stopped.stderr, /nothing was restarted[^]*mesh-tailor rollout --namespace shop --yes/);
+      assert.equal((await apps.readNamespacedDeployment({ namespace: "shop", name: "reviews" })).metadata?.generation, generation);
+    };
+    await refused(REVIEWS_AMBIENT, /no ztunnel is ready in the cluster/);
+    await cluster.applyServerSide(ZTUNNEL);
+    await waitFor("a ztunnel pod Ready on each node", 60_000, async () => {
+      const pods = (await cluster.core.listNamespacedPod({ namespace: "istio-system", labelSelector: "app=ztunnel" })).items;
+      return pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length >= 2 ? true : undefined;
+    });
+    await refused(REVIEWS_WAYPOINT, /its waypoint, Gateway shop\/reviews-waypoint, does not exist/);
+    await cluster.applyServerSide(HTTP_RULES_BY_SELECTOR);
+    await refused(
+      REVIEWS_AMBIENT,
+      /AuthorizationPolicy shop\/reviews-get-only selects its pods and has HTTP rules \(to\.operation\.methods\): ztunnel drops those rules/,
+    );
+    // The same policy attached to the Service, where a waypoint enforces it: no longer ztunnel's.
+    const attached: Record<string, unknown> = { ...HTTP_RULES_BY_SELECTOR.spec, targetRefs: [{ kind: "Service", group: "", name: "reviews" }] };
+    delete attached["selector"];
+    const onService: Manifest = { ...HTTP_RULES_BY_SELECTOR, spec: attached };
+    await cluster.applyServerSide(onService);
+
+    await cluster.servePolicy(REVIEWS_AMBIENT);
+    const toAmbient = await status();
+    assert.equal(toAmbient.code, 3, toAmbient.stderr);
+    assert.match(toAmbient.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN \(ambient\)\s+2\s+2\s+0\s+2$/m);
+    assert.match(toAmbient.stdout, /1 services in the mesh \(1 in ambient\), 1 pending migration/);
+    assert.match(row(await statusJson(), "reviews").staleReason!, /a sidecar, but the policy puts it in ambient/);
+    const explained = await cluster.cli(["explain", "-n", "shop", "deployment/reviews"]);
+    assert.match(explained.stdout, /decision: +INTO the mesh \(ambient: no sidecar, its traffic through the node's ztunnel\), because .*dataplane: ambient/);
+    const moved = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
+    assert.equal(moved.code, 0, moved.stderr);
+    const ambientPods = await waitFor("reviews pods in ambient, without a sidecar", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && !current.some(hasProxy) ? current : undefined;
+    });
+    for (const pod of ambientPods) {
+      assert.equal(pod.metadata?.labels?.["istio.io/dataplane-mode"], "ambient");
+      assert.equal(pod.metadata?.labels?.["sidecar.istio.io/inject"], "false");
+    }
+    const settled = await status();
+    assert.equal(settled.code, 0, settled.stdout);
+    assert.match(settled.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN \(ambient\)\s+2\s+0\s+2\s+0$/m);
+
+    await cluster.servePolicy(REVIEWS);
+    assert.match(row(await statusJson(), "reviews").staleReason!, /in ambient, but the policy gives it a sidecar/);
+    assert.equal((await cluster.cli(["rollout", "--namespace", "shop", "--yes"])).code, 0);
+    const back = await waitFor("reviews pods with a sidecar again, out of ambient", 60_000, async () => {
+      const current = await podsOf("reviews");
+      return current.length === 2 && current.every(hasProxy) ? current : undefined;
+    });
+    for (const pod of back) assert.equal(pod.metadata?.labels?.["istio.io/dataplane-mode"], undefined);
+
+    // Back to where the next test starts: nothing migrated.
+    await cluster.servePolicy(NOTHING);
+    assert.equal((await cluster.cli(["rollout", "--namespace", "shop", "--yes"])).code, 0);
     await waitFor("reviews pods without a proxy", 60_000, async () => {
       const current = await podsOf("reviews");
       return current.length === 2 && !current.some(hasProxy) ? true : undefined;

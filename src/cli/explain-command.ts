@@ -64,6 +64,7 @@ export function renderExplanation(e: Explanation): string {
   for (const injector of e.injectors.filter((i) => !i.injects)) lines.push(`    - ${injector.webhook} (${injector.configuration}): ${injector.why}`);
   if (e.customizations.length > 0) lines.push(`  customizations:      ${e.customizations.join(", ")}`);
   if (e.connection) lines.push(`  connection:          ${e.connection}`);
+  for (const { gate, problem } of e.ambientGates ?? []) lines.push(`  ambient gate:        ${gate}: ${problem === undefined ? "passes" : `FAILS: ${problem}`}`);
   for (const warning of e.warnings) lines.push(`  note:                ${warning}`);
   lines.push(`  running pods:        ${e.pods.total}, ${e.pods.withProxy} with a proxy, ${e.pods.stale.length} stale`);
   for (const pod of e.pods.stale.slice(0, 20)) lines.push(`    - ${pod.name}: ${pod.reasons.join("; ")}`);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { KubeObject } from "../kube/object.js";
 import { selectorMatches } from "../kube/label-selector.js";
-import { authorizationProblem, httpFieldsOf, waypointProblem, ztunnelNodes, ztunnelProblem } from "./ambient-gates.js";
+import { authorizationProblem, httpFieldsOf, nodeAgentProblem, nodeAgents, waypointProblem } from "./ambient-gates.js";
 
 const pod = (name: string, node: string | undefined, labels: Record<string, string>, ready = true): KubeObject => ({
   metadata: { name, namespace: "istio-system", labels },
@@ -17,17 +17,26 @@ const gateway = (name: string, className: string, programmed?: { status: string;
 const policy = (name: string, spec: Record<string, unknown>, namespace = "shop"): KubeObject => ({ metadata: { name, namespace }, spec });
 
 describe("the gates an ambient service's restart passes", () => {
-  it("needs a ready ztunnel on every node its pods run on, or on one at least before they run", () => {
-    const ready = ztunnelNodes([
+  it("needs a ready ztunnel and istio-cni on every node its pods run on, or on one at least before they run", () => {
+    const ready = nodeAgents([
       pod("ztunnel-a", "node-a", { app: "ztunnel" }),
+      pod("cni-a", "node-a", { "k8s-app": "istio-cni-node" }),
       pod("ztunnel-b", "node-b", { app: "ztunnel" }, false),
+      pod("cni-b", "node-b", { "k8s-app": "istio-cni-node" }),
       pod("other", "node-c", { app: "reviews" }),
     ]);
-    assert.deepEqual([...ready], ["node-a"]);
-    assert.equal(ztunnelProblem(ready, ["node-a", "node-a"]), undefined);
-    assert.equal(ztunnelProblem(ready, []), undefined);
-    assert.match(ztunnelProblem(ready, ["node-a", "node-b"])!, /no ztunnel is ready on node\(s\) node-b, where its pods run/);
-    assert.match(ztunnelProblem(new Set(), [])!, /no ztunnel is ready in the cluster/);
+    assert.deepEqual([...ready.ztunnel], ["node-a"]);
+    assert.deepEqual([...ready["istio-cni"]].sort(), ["node-a", "node-b"]);
+    assert.equal(nodeAgentProblem(ready, ["node-a", "node-a"]), undefined);
+    assert.equal(nodeAgentProblem(ready, []), undefined);
+    assert.match(
+      nodeAgentProblem(ready, ["node-a", "node-b"])!,
+      /^no ztunnel is ready on node\(s\) node-b, where its pods run: its pods would have no mesh in ambient/,
+    );
+    assert.match(
+      nodeAgentProblem({ ztunnel: new Set(), "istio-cni": new Set() }, [])!,
+      /no ztunnel is ready in the cluster \(pods labelled app=ztunnel\), and no istio-cni is ready in the cluster \(pods labelled k8s-app=istio-cni-node\)/,
+    );
   });
 
   it("needs its waypoint to exist, be of class istio-waypoint and be Programmed", () => {

@@ -2,8 +2,10 @@ import type { KubeObject } from "../kube/object.js";
 
 // What an ambient pod needs before a restart moves it there, each checked as Istio decides it
 // (at the version the end-to-end suite runs):
-// - a ready ztunnel on its node: Istio recognises ztunnel's pods by the label app=ztunnel
-//   (cni/pkg/util/podutil.go); a pod enrolled on a node with none has no mesh at all;
+// - a ready ztunnel and istio-cni node agent on its node: Istio recognises ztunnel's pods by the
+//   label app=ztunnel (cni/pkg/util/podutil.go), and its charts label istio-cni's
+//   k8s-app=istio-cni-node (manifests/charts/istio-cni); istio-cni redirects an enrolled pod's
+//   traffic to ztunnel, and a pod on a node without both has no mesh at all;
 // - its waypoint, a Gateway of class istio-waypoint, Programmed=True: istiod ignores a waypoint
 //   until it has addresses, and Programmed turns True once its Service has endpoints on 15008
 //   (pilot/pkg/config/kube/gateway/conversion.go, pilot/pkg/serviceregistry/ambient/waypoints.go);
@@ -32,23 +34,42 @@ const isReady = (pod: KubeObject): boolean =>
   ((pod["status"] as { conditions?: Condition[] } | undefined)?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 const nodeOf = (pod: KubeObject): string | undefined => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName;
 
-/** The nodes with a ready ztunnel. */
-export function ztunnelNodes(pods: readonly KubeObject[]): Set<string> {
-  const nodes = new Set<string>();
+/** Ambient's two node agents, by the labels of their pods. */
+export const NODE_AGENTS = [
+  { name: "ztunnel", key: "app", value: "ztunnel" },
+  { name: "istio-cni", key: "k8s-app", value: "istio-cni-node" },
+] as const;
+export type NodeAgent = (typeof NODE_AGENTS)[number]["name"];
+
+/** The nodes where each node agent has a ready pod. */
+export function nodeAgents(pods: readonly KubeObject[]): Record<NodeAgent, Set<string>> {
+  const ready: Record<NodeAgent, Set<string>> = { ztunnel: new Set(), "istio-cni": new Set() };
   for (const pod of pods) {
     const node = nodeOf(pod);
-    if (pod.metadata.labels?.["app"] === "ztunnel" && node && isReady(pod)) nodes.add(node);
+    if (!node) continue;
+    for (const agent of NODE_AGENTS) if (pod.metadata.labels?.[agent.key] === agent.value && isReady(pod)) ready[agent.name].add(node);
   }
-  return nodes;
+  return ready;
 }
 
-/** Why ztunnel cannot carry a workload's pods running on NODES (none yet: anywhere), or undefined. */
-export function ztunnelProblem(readyOn: ReadonlySet<string>, nodes: readonly string[]): string | undefined {
-  if (readyOn.size === 0)
-    return "no ztunnel is ready in the cluster (pods labelled app=ztunnel): its pods would have no mesh in ambient; install Istio's ztunnel and istio-cni first";
-  const missing = [...new Set(nodes)].filter((node) => !readyOn.has(node)).sort();
-  if (missing.length === 0) return undefined;
-  return `no ztunnel is ready on node(s) ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}, where its pods run: they would have no mesh in ambient`;
+/** Why the node agents cannot carry a workload's pods running on NODES (none yet: anywhere), or undefined. */
+export function nodeAgentProblem(ready: Readonly<Record<NodeAgent, ReadonlySet<string>>>, nodes: readonly string[]): string | undefined {
+  const problems: string[] = [];
+  for (const agent of NODE_AGENTS) {
+    const on = ready[agent.name];
+    if (on.size === 0) {
+      problems.push(`no ${agent.name} is ready in the cluster (pods labelled ${agent.key}=${agent.value})`);
+      continue;
+    }
+    const missing = [...new Set(nodes)].filter((node) => !on.has(node)).sort();
+    if (missing.length > 0)
+      problems.push(
+        `no ${agent.name} is ready on node(s) ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}, where its pods run`,
+      );
+  }
+  return problems.length > 0
+    ? `${problems.join(", and ")}: its pods would have no mesh in ambient; install or repair Istio's ambient components first`
+    : undefined;
 }
 
 /** Why the waypoint NAME in NAMESPACE cannot carry a service's L7 traffic, or undefined. */
@@ -88,17 +109,13 @@ export function httpFieldsOf(rules: readonly Rule[]): string[] {
   return [...found].sort();
 }
 
-/**
- * Why the AuthorizationPolicies of NAMESPACE that select pods labelled LABELS by `selector` keep
- * them from ambient, or undefined: each with HTTP rules, and what ztunnel would do with it.
- */
-export function authorizationProblem(
-  policies: readonly KubeObject[] | undefined,
+/** The AuthorizationPolicies of NAMESPACE that select pods labelled LABELS by `selector` with HTTP rules, each with what ztunnel would do with it. */
+export function authorizationFindings(
+  policies: readonly KubeObject[],
   namespace: string,
   labels: Readonly<Record<string, string>>,
   selects: (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) => boolean,
-): string | undefined {
-  if (policies === undefined) return "its AuthorizationPolicies cannot be checked: reading them (security.istio.io) is forbidden";
+): string[] {
   const problems: string[] = [];
   for (const policy of policies) {
     if (policy.metadata.namespace !== namespace) continue;
@@ -124,5 +141,17 @@ export function authorizationProblem(
       `AuthorizationPolicy ${namespace}/${policy.metadata.name} selects its pods and has HTTP rules (${fields.join(", ")}): ${effect}; attach it to a waypoint with targetRefs first`,
     );
   }
+  return problems;
+}
+
+/** Why the AuthorizationPolicies of NAMESPACE keep pods labelled LABELS from ambient (authorizationFindings), or undefined. */
+export function authorizationProblem(
+  policies: readonly KubeObject[] | undefined,
+  namespace: string,
+  labels: Readonly<Record<string, string>>,
+  selects: (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) => boolean,
+): string | undefined {
+  if (policies === undefined) return "its AuthorizationPolicies cannot be checked: reading them (security.istio.io) is forbidden";
+  const problems = authorizationFindings(policies, namespace, labels, selects);
   return problems.length > 0 ? problems.join("; ") : undefined;
 }

@@ -44,4 +44,31 @@ describe("explain's text", () => {
     assert.ok(!text.split("\n").some((l) => l.startsWith("concurrency")), "no line starts inside a value");
     assert.ok(text.includes("\n  connection:          HTTP/1.0, idle timeout 90s\n"), "the connection switches shown");
   });
+
+  it("says which dataplane a pod gets, and each ambient gate with its verdict", async () => {
+    const { renderExplanation } = await import("../cli/explain-command.js");
+    const text = renderExplanation({
+      target: "Deployment/reviews",
+      namespace: { name: "shop", enabled: true, istioLabels: [] },
+      policy: { origin: "built-in", revision: "abc" },
+      service: "reviews",
+      workload: "Deployment/reviews",
+      entry: undefined,
+      decision: { selected: true, dataplane: "ambient", reason: "a services entry matches it (inject: true, dataplane: ambient)" },
+      meshTailorWebhookCalled: true,
+      injectors: [],
+      sets: {},
+      customizations: ["inject"],
+      connection: undefined,
+      ambientGates: [
+        { gate: "ztunnel on its pods' nodes", problem: undefined },
+        { gate: "waypoint shop/w", problem: "its waypoint, Gateway shop/w, is not Programmed yet" },
+      ],
+      warnings: [],
+      pods: { total: 0, withProxy: 0, stale: [] },
+    });
+    assert.match(text, /decision: {12}INTO the mesh \(ambient: no sidecar, its traffic through the node's ztunnel\), because/);
+    assert.match(text, /\n {2}ambient gate: {8}ztunnel on its pods' nodes: passes\n/);
+    assert.match(text, /\n {2}ambient gate: {8}waypoint shop\/w: FAILS: its waypoint, Gateway shop\/w, is not Programmed yet\n/);
+  });
 });

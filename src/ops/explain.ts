@@ -12,6 +12,7 @@ import { type LabelSelector, selectorMatches, selectorQuery } from "../kube/labe
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "../namespaces/namespace-labels.js";
 import { KINDS, KINDS_FOR_A_NAME, type Target } from "./explain-target.js";
 import { COLLECTIONS } from "./snapshot.js";
+import { authorizationProblem, NODE_AGENTS, nodeAgentProblem, nodeAgents, waypointProblem } from "./ambient-gates.js";
 import { isIstioInjector, selectorLabelsOf, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import { judgePod, ownerTemplate, withoutOwnDecision } from "./pod-state.js";
 
@@ -40,6 +41,8 @@ export interface Explanation {
   readonly customizations: readonly string[];
   /** The connection switches its pods get in the mesh, in words (README, "Connections"). */
   readonly connection: string | undefined;
+  /** For a service in ambient: each gate a restart must pass, and its verdict (undefined: it passes). */
+  readonly ambientGates?: readonly { readonly gate: string; readonly problem: string | undefined }[] | undefined;
   readonly warnings: readonly string[];
   readonly pods: {
     readonly total: number;
@@ -127,6 +130,10 @@ export async function explain(api: KubeApi, namespaceName: string, asked: Target
   }
 
   const entry = result.decision?.entry;
+  const ambientGates =
+    enabled && !result.skipped && result.decision?.dataplane === "ambient"
+      ? await readAmbientGates(api, namespaceName, running, result.pod.metadata?.labels ?? {}, entry?.waypoint)
+      : undefined;
   return {
     target: `${target.kind}/${target.name}`,
     namespace: { name: namespaceName, enabled, istioLabels: istioNamespaceLabels(namespace), warning: enabled ? istioLabelWarning(namespace) : undefined },
@@ -141,6 +148,7 @@ export async function explain(api: KubeApi, namespaceName: string, asked: Target
     sets,
     customizations: enabled && !result.skipped ? result.applied : [],
     connection: enabled && !result.skipped && result.decision?.dataplane === "sidecar" ? describeConnection(result.decision.entry, policy.policy) : undefined,
+    ambientGates,
     warnings: enabled ? result.warnings : [],
     pods: { total: running.length, withProxy, stale },
   };
@@ -193,4 +201,44 @@ async function runningPods(api: KubeApi, namespace: string, kind: string, object
   }
   const { items } = await api.list(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: selectorQuery(selector) });
   return items;
+}
+
+/** A list that may be forbidden (undefined then) or not served (none then). */
+async function listIfAllowed(api: KubeApi, path: string, query: Record<string, string> = {}): Promise<KubeObject[] | undefined> {
+  try {
+    return (await api.list(path, query)).items;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 404) return [];
+    if (status === 403) return undefined;
+    throw error;
+  }
+}
+
+/** The gates of ambient-gates.ts for one workload, read with four LISTs: the node agents' pods, and the namespace's Gateways and AuthorizationPolicies. */
+async function readAmbientGates(
+  api: KubeApi,
+  namespace: string,
+  running: readonly KubeObject[],
+  labels: Readonly<Record<string, string>>,
+  waypoint: string | undefined,
+): Promise<{ gate: string; problem: string | undefined }[]> {
+  const [agentPods, gateways, policies] = await Promise.all([
+    // Ambient's node agents, wherever they run: one label-selected LIST each.
+    Promise.all(NODE_AGENTS.map((agent) => listIfAllowed(api, "/api/v1/pods", { labelSelector: `${agent.key}=${agent.value}` }))).then((lists) =>
+      lists.some((list) => list === undefined) ? undefined : lists.flatMap((list) => list ?? []),
+    ),
+    waypoint === undefined ? Promise.resolve([]) : listIfAllowed(api, `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/gateways`),
+    listIfAllowed(api, `/apis/security.istio.io/v1/namespaces/${namespace}/authorizationpolicies`),
+  ]);
+  const nodes = running.map((pod) => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName).filter((node): node is string => node !== undefined);
+  const gates = [
+    {
+      gate: "ztunnel and istio-cni on its pods' nodes",
+      problem: agentPods === undefined ? "cannot be checked: listing pods is forbidden" : nodeAgentProblem(nodeAgents(agentPods), nodes),
+    },
+  ];
+  if (waypoint !== undefined) gates.push({ gate: `waypoint ${namespace}/${waypoint}`, problem: waypointProblem(gateways, namespace, waypoint) });
+  gates.push({ gate: "no HTTP rules by selector", problem: authorizationProblem(policies, namespace, labels, selectorMatches) });
+  return gates;
 }

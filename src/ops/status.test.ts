@@ -136,8 +136,13 @@ describe("status", () => {
     // Not read (a policy with no ambient service): no gate.
     assert.equal(statusFromSnapshot(base, ambient).workloads.find((w) => w.name === "reviews")!.problem, undefined);
     assert.match(problemOf({ gateways: [waypoint], authorizationPolicies: [] })!, /no ztunnel is ready in the cluster/);
+    assert.match(
+      problemOf({ pods: [...onNode(base.pods), ztunnel], gateways: [waypoint], authorizationPolicies: [] })!,
+      /^no istio-cni is ready in the cluster/,
+    );
     assert.match(problemOf({ gateways: [], authorizationPolicies: [] })!, /waypoint, Gateway shop\/reviews-waypoint, does not exist/);
-    const ready = { pods: [...onNode(base.pods), ztunnel] };
+    const cni: KubeObject = { ...ztunnel, metadata: { name: "istio-cni-node-x", namespace: "istio-system", labels: { "k8s-app": "istio-cni-node" } } };
+    const ready = { pods: [...onNode(base.pods), ztunnel, cni] };
     assert.equal(
       statusFromSnapshot({ ...base, ...ready, gateways: [waypoint], authorizationPolicies: [] }, ambient).workloads.find((w) => w.name === "reviews")!.problem,
       undefined,

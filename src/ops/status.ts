@@ -2,7 +2,7 @@ import type { Pod } from "../pod/types.js";
 import { compileGlob } from "../policy/glob.js";
 import type { Dataplane } from "../policy/schema.js";
 import { selectorMatches } from "../kube/label-selector.js";
-import { authorizationProblem, waypointProblem, ztunnelNodes, ztunnelProblem } from "./ambient-gates.js";
+import { authorizationProblem, nodeAgentProblem, nodeAgents, waypointProblem } from "./ambient-gates.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
@@ -113,14 +113,14 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   const namespaceObjects = new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name, n]));
   // What ambient pods need, when the policy puts any service there (readStatus reads it then).
   const ambientRead = "gateways" in snapshot;
-  let ztunnels: Set<string> | undefined;
+  let agents: ReturnType<typeof nodeAgents> | undefined;
   const ambientProblemOf = (verdict: TemplateVerdict, namespace: string, pods: readonly KubeObject[]): string | undefined => {
     if (!ambientRead) return undefined;
-    ztunnels ??= ztunnelNodes(snapshot.pods ?? []);
+    agents ??= nodeAgents(snapshot.pods ?? []);
     const nodes = pods.map((pod) => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName).filter((node): node is string => node !== undefined);
     const waypoint = verdict.entryIndex === undefined ? undefined : policy.policy.services[verdict.entryIndex]?.waypoint;
     const problems = [
-      ztunnelProblem(ztunnels, nodes),
+      nodeAgentProblem(agents, nodes),
       waypoint === undefined ? undefined : waypointProblem(snapshot.gateways, namespace, waypoint),
       authorizationProblem(snapshot.authorizationPolicies, namespace, verdict.labels, selectorMatches),
     ].filter((problem): problem is string => problem !== undefined);

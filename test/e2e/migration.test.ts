@@ -38,6 +38,16 @@ const ZTUNNEL: Manifest = {
     template: { metadata: { labels: { app: "ztunnel" } }, spec: { containers: [{ name: "istio-proxy", image: "istio/ztunnel:1.31" }] } },
   },
 };
+// istio-cni's node agent as its chart runs it: pods labelled k8s-app=istio-cni-node.
+const ISTIO_CNI: Manifest = {
+  apiVersion: "apps/v1",
+  kind: "DaemonSet",
+  metadata: { name: "istio-cni-node", namespace: "istio-system" },
+  spec: {
+    selector: { matchLabels: { "k8s-app": "istio-cni-node" } },
+    template: { metadata: { labels: { "k8s-app": "istio-cni-node" } }, spec: { containers: [{ name: "install-cni", image: "istio/install-cni:1.31" }] } },
+  },
+};
 const HTTP_RULES_BY_SELECTOR: Manifest & { spec: Record<string, unknown> } = {
   apiVersion: "security.istio.io/v1",
   kind: "AuthorizationPolicy",
@@ -246,17 +256,35 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
       assert.equal((await apps.readNamespacedDeployment({ namespace: "shop", name: "reviews" })).metadata?.generation, generation);
     };
     await refused(REVIEWS_AMBIENT, /no ztunnel is ready in the cluster/);
+    // doctor says the same of the whole cluster: istio-cni and ztunnel are missing.
+    const ambientCheck = async () => {
+      const run = await cluster.cli(["doctor", "-o", "json", "--config", cluster.policyFile]);
+      return (JSON.parse(run.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks.find((c) => c.check === "ambient")!;
+    };
+    const missing = await ambientCheck();
+    assert.equal(missing.status, "error");
+    assert.match(missing.detail, /services reviews: in ambient, but no ztunnel .* and no istio-cni/);
+    const readyOnEachNode = (selector: string) =>
+      waitFor(`a pod ${selector} Ready on each node`, 60_000, async () => {
+        const pods = (await cluster.core.listNamespacedPod({ namespace: "istio-system", labelSelector: selector })).items;
+        return pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length >= 2 ? true : undefined;
+      });
     await cluster.applyServerSide(ZTUNNEL);
-    await waitFor("a ztunnel pod Ready on each node", 60_000, async () => {
-      const pods = (await cluster.core.listNamespacedPod({ namespace: "istio-system", labelSelector: "app=ztunnel" })).items;
-      return pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length >= 2 ? true : undefined;
-    });
+    await readyOnEachNode("app=ztunnel");
+    assert.match((await ambientCheck()).detail, /in ambient, but no istio-cni/);
+    await refused(REVIEWS_AMBIENT, /: no istio-cni is ready in the cluster/);
+    await cluster.applyServerSide(ISTIO_CNI);
+    await readyOnEachNode("k8s-app=istio-cni-node");
+    assert.equal((await ambientCheck()).status, "ok");
     await refused(REVIEWS_WAYPOINT, /its waypoint, Gateway shop\/reviews-waypoint, does not exist/);
     await cluster.applyServerSide(HTTP_RULES_BY_SELECTOR);
     await refused(
       REVIEWS_AMBIENT,
       /AuthorizationPolicy shop\/reviews-get-only selects its pods and has HTTP rules \(to\.operation\.methods\): ztunnel drops those rules/,
     );
+    const gates = await cluster.cli(["explain", "-n", "shop", "deployment/reviews"]);
+    assert.match(gates.stdout, /^ {2}ambient gate: {8}ztunnel and istio-cni on its pods' nodes: passes$/m);
+    assert.match(gates.stdout, /^ {2}ambient gate: {8}no HTTP rules by selector: FAILS: AuthorizationPolicy shop\/reviews-get-only /m);
     // The same policy attached to the Service, where a waypoint enforces it: no longer ztunnel's.
     const attached: Record<string, unknown> = { ...HTTP_RULES_BY_SELECTOR.spec, targetRefs: [{ kind: "Service", group: "", name: "reviews" }] };
     delete attached["selector"];

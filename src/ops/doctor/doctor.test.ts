@@ -26,6 +26,8 @@ import { bypassedPods } from "./checks/bypassed-pods.js";
 import { gatewayConcurrency } from "./checks/gateway-concurrency.js";
 import { istiodTuning } from "./checks/istiod-tuning.js";
 import { nodeLocalDns } from "./checks/node-local-dns.js";
+import { ambient } from "./checks/ambient.js";
+import { authorizationPolicies } from "./checks/authorization-policies.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const DAY = 86_400_000;
@@ -78,6 +80,7 @@ function healthy(): Facts {
     serviceCount: 12,
     gatewayCandidates: [],
     daemonSets: [],
+    authorizationPolicies: [],
   };
 }
 
@@ -104,6 +107,51 @@ describe("doctor's checks", () => {
       issueServingBundle({ hosts: ["mesh-tailor.mesh-tailor.svc"], days: 365 }),
       issueServingBundle({ hosts: ["istiod.istio-system.svc"], days: 365 }),
     ]);
+  });
+
+  it("check ambient's node agents once the policy puts a service in ambient: none ready is an error, one without the other on a node a warning", async () => {
+    const node = (name: string, labels: Record<string, string>, nodeName: string, ready = true): KubeObject => ({
+      metadata: { name, namespace: "istio-system", labels },
+      spec: { nodeName },
+      status: { conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+    });
+    const inAmbient = resolved("apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\nservices:\n  - name: reviews\n    dataplane: ambient\n");
+    assert.match((await judge(ambient, healthy()))[0]!.detail, /puts no service in ambient/);
+    const none = (await judge(ambient, { ...healthy(), policy: inAmbient }))[0]!;
+    assert.equal(none.status, "error");
+    assert.match(
+      none.detail,
+      /services reviews: in ambient, but no ztunnel \(pods labelled app=ztunnel\) and no istio-cni \(pods labelled k8s-app=istio-cni-node\) is ready/,
+    );
+    const agents = [
+      node("ztunnel-a", { app: "ztunnel" }, "node-a"),
+      node("cni-a", { "k8s-app": "istio-cni-node" }, "node-a"),
+      node("ztunnel-b", { app: "ztunnel" }, "node-b"),
+      node("cni-b", { "k8s-app": "istio-cni-node" }, "node-b", false),
+    ];
+    const uneven = (await judge(ambient, { ...healthy(), policy: inAmbient, pods: agents }))[0]!;
+    assert.equal(uneven.status, "warning");
+    assert.match(uneven.detail, /not both ready on node\(s\) node-b/);
+    const whole = (await judge(ambient, { ...healthy(), policy: inAmbient, pods: agents.slice(0, 2) }))[0]!;
+    assert.equal(whole.status, "ok");
+    assert.match(whole.detail, /ready on 1 node/);
+  });
+
+  it("report an AuthorizationPolicy with HTTP rules that selects a pod in ambient, as an error", async () => {
+    const ambientPod: KubeObject = { metadata: { name: "reviews-1", namespace: "shop", labels: { app: "reviews", "istio.io/dataplane-mode": "ambient" } } };
+    const sidecarPod: KubeObject = { metadata: { name: "ratings-1", namespace: "shop", labels: { app: "ratings" } } };
+    const http = (name: string, app: string): KubeObject => ({
+      metadata: { name, namespace: "shop" },
+      spec: { selector: { matchLabels: { app } }, rules: [{ to: [{ operation: { paths: ["/admin"] } }] }] },
+    });
+    const facts = { ...healthy(), pods: [ambientPod, sidecarPod], authorizationPolicies: [http("reviews-admin", "reviews"), http("ratings-admin", "ratings")] };
+    const found = await judge(authorizationPolicies, facts);
+    assert.equal(found.length, 1);
+    assert.equal(found[0]!.status, "error");
+    assert.match(found[0]!.detail, /AuthorizationPolicy shop\/reviews-admin selects pods in ambient and has HTTP rules \(to\.operation\.paths\)/);
+    assert.match(found[0]!.fix!, /targetRefs/);
+    assert.equal((await judge(authorizationPolicies, { ...facts, authorizationPolicies: [http("ratings-admin", "ratings")] }))[0]!.status, "ok");
+    assert.match((await judge(authorizationPolicies, { ...facts, authorizationPolicies: undefined }))[0]!.detail, /forbidden/);
   });
 
   it("find nothing wrong with a healthy installation", async () => {

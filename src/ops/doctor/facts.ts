@@ -61,6 +61,8 @@ export interface Facts {
   readonly gatewayCandidates: readonly Deployment[];
   /** Every DaemonSet, metadata only (one paged LIST): NodeLocal DNSCache is one of them, wherever it runs. */
   readonly daemonSets: readonly KubeObject[];
+  /** Every AuthorizationPolicy (one paged LIST); none when Istio's CRDs are not installed, undefined when forbidden. */
+  readonly authorizationPolicies: readonly KubeObject[] | undefined;
   /** The installed (or --config) policy as text was judged: valid, or its problems; never throws for an invalid one. */
   readonly policyValidity: PolicyValidity;
   /** What the webhook's pods say they serve (their /metrics, through the API server's pod proxy). */
@@ -126,6 +128,9 @@ const READERS: Readers = {
     });
   },
   daemonSets: async (facts) => (await facts.api.list(COLLECTIONS.daemonSets, {}, { metadataOnly: true })).items,
+  authorizationPolicies: async (facts) =>
+    (await readSnapshot(facts.api, ["authorizationPolicies"], { optional: ["authorizationPolicies"], ifAllowed: ["authorizationPolicies"] }))
+      .authorizationPolicies,
   policyValidity: async (facts) => {
     try {
       const { origin, policy } = await facts.get("policy");

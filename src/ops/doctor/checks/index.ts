@@ -1,4 +1,6 @@
 import type { DoctorCheck } from "../check.js";
+import { ambient } from "./ambient.js";
+import { authorizationPolicies } from "./authorization-policies.js";
 import { bypassedPods } from "./bypassed-pods.js";
 import { caBundle } from "./ca-bundle.js";
 import { controller, webhook } from "./deployments.js";
@@ -31,4 +33,6 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   istiodTuning,
   gatewayConcurrency,
   nodeLocalDns,
+  ambient,
+  authorizationPolicies,
 ];

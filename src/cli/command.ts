@@ -99,6 +99,13 @@ export function globFlag(flag: string, value: string | undefined): string | unde
   return value;
 }
 
+/** The value of a flag that takes one of CHOICES, or undefined when it is not given. */
+export function choiceFlag<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
 export const write = (stream: NodeJS.WritableStream, text: string): void => {
   stream.write(text.endsWith("\n") ? text : `${text}\n`);
 };

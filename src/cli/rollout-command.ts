@@ -1,11 +1,13 @@
 import { createInterface } from "node:readline/promises";
 import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../ops/rollout.js";
+import { STALE_REASONS } from "../ops/stale-reasons.js";
 import { withClusterPolicy } from "./cluster-session.js";
 import {
   duration,
   EXIT_FAILED,
   EXIT_OK,
   EXIT_USAGE,
+  choiceFlag,
   globFlag,
   parseCommandLine,
   positiveInteger,
@@ -42,6 +44,8 @@ Flags:
   --namespace GLOB       only namespaces matching (globs as in the policy: *, ?, [a-z], [!a-z], \\)
   --service GLOB         only services matching
   --all                  every matching workload, not only the stale ones
+  --reason R             only pods stale for R, as \`mesh-tailor status --reason R\` counts
+                         them: policy, or dataplane (the moves into ambient and back, alone)
   --max-in-flight N      restarts at a time (default 5)
   --pause DURATION       wait between one start and the next (default 0s)
   --timeout DURATION     how long one workload may take (default 5m)
@@ -55,6 +59,7 @@ const FLAGS = {
   service: { type: "string" },
   all: { type: "boolean" },
   stale: { type: "boolean" },
+  reason: { type: "string" },
   "max-in-flight": { type: "string" },
   pause: { type: "string" },
   timeout: { type: "string" },
@@ -109,7 +114,11 @@ export const rolloutCommand: Command = {
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
-    const filter = { namespace: globFlag("--namespace", values.namespace), service: globFlag("--service", values.service) };
+    const filter = {
+      namespace: globFlag("--namespace", values.namespace),
+      service: globFlag("--service", values.service),
+      reason: choiceFlag("--reason", values.reason, STALE_REASONS),
+    };
     const modules = Promise.all([import("../ops/status.js"), import("../ops/rollout.js"), import("../ops/rollout-verify.js")]);
     return withClusterPolicy(
       values.context,

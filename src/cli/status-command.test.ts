@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { StatusReport, WorkloadStatus } from "../ops/status.js";
-import { bypassLines, statusTable, summaryLine } from "./status-command.js";
+import { choiceFlag, UsageError } from "./command.js";
+import { bypassLines, podsLine, statusTable, summaryLine } from "./status-command.js";
 
 const row = (name: string, bypassed: number, bypassReason?: string): WorkloadStatus => ({
   namespace: "shop",
@@ -14,6 +15,7 @@ const row = (name: string, bypassed: number, bypassReason?: string): WorkloadSta
   withProxy: 2,
   withoutProxy: 0,
   stale: 0,
+  staleBy: { policy: 0, dataplane: 0 },
   staleReason: undefined,
   bypassed,
   bypassReason,
@@ -31,6 +33,7 @@ const report = (workloads: WorkloadStatus[]): StatusReport => ({
     stalePods: 0,
     problems: 0,
     bypassedPods: workloads.reduce((sum, w) => sum + w.bypassed, 0),
+    pods: { sidecar: 0, ambient: 0, neither: 0, byRevision: {} },
   },
 });
 
@@ -67,5 +70,31 @@ describe("status's dataplane", () => {
     assert.match(statusTable(shown).split("\n")[1]!, /\sIN \(ambient\)\s/);
     assert.match(summaryLine({ ...shown, summary: { ...shown.summary, servicesInMesh: 1, servicesInAmbient: 1 } }), /1 services in the mesh \(1 in ambient\),/);
     assert.doesNotMatch(summaryLine(report([row("ratings", 0)])), /in ambient/);
+  });
+});
+
+describe("status's reasons and pods", () => {
+  it("breaks STALE down by reason, a column each, only when more than one is at work", () => {
+    const both = { ...row("reviews", 0), stale: 2, staleBy: { policy: 2, dataplane: 1 } };
+    const lines = statusTable(report([both, row("ratings", 0)])).split("\n");
+    assert.match(lines[0]!, /STALE {2}STALE POLICY {2}STALE DATAPLANE$/);
+    assert.match(lines[1]!, /\s2\s+2\s+1$/);
+    const one = { ...row("reviews", 0), stale: 2, staleBy: { policy: 2, dataplane: 0 } };
+    assert.doesNotMatch(statusTable(report([one])), /STALE POLICY/);
+  });
+
+  it("takes --reason from its list only", () => {
+    assert.equal(choiceFlag("--reason", "dataplane", ["policy", "dataplane"]), "dataplane");
+    assert.equal(choiceFlag("--reason", undefined, ["policy", "dataplane"]), undefined);
+    assert.throws(
+      () => choiceFlag("--reason", "version", ["policy", "dataplane"]),
+      (e: unknown) => e instanceof UsageError && /--reason must be one of policy, dataplane, got "version"/.test(e.message),
+    );
+  });
+
+  it("counts pods by dataplane and revision", () => {
+    const shown = report([]);
+    const counted = { ...shown, summary: { ...shown.summary, pods: { sidecar: 3, ambient: 2, neither: 1, byRevision: { canary: 1, "1-30": 2 } } } };
+    assert.equal(podsLine(counted), "pods: 3 with a sidecar (by revision: 1-30 2, canary 1), 2 in ambient, 1 with neither");
   });
 });

@@ -1,7 +1,8 @@
 import { stringify } from "yaml";
 import type { StatusReport } from "../ops/status.js";
 import { withClusterPolicy } from "./cluster-session.js";
-import { EXIT_FAILED, EXIT_OK, globFlag, parseCommandLine, UsageError, write, type Command } from "./command.js";
+import { STALE_REASONS } from "../ops/stale-reasons.js";
+import { choiceFlag, EXIT_FAILED, EXIT_OK, globFlag, parseCommandLine, UsageError, write, type Command } from "./command.js";
 import { formatTable } from "./table.js";
 
 /** Exit code when something is stale, so `status` can gate a pipeline. */
@@ -33,6 +34,9 @@ Flags:
   --namespace GLOB     only namespaces matching (globs as in the policy: *, ?, [a-z], [!a-z], \\)
   --service GLOB       only services matching
   --stale              only workloads with stale pods
+  --reason R           count a pod stale only for R: policy (admitting it again would change it:
+                       its tailoring, or a proxy where the policy now says otherwise), dataplane
+                       (a sidecar where the policy now says ambient, or the reverse)
   --config FILE        the policy to judge by (default: the installed mesh-tailor/mesh-tailor-policy
                        ConfigMap, else the built-in one)
   --context CTX        kubeconfig context (default: the current one)
@@ -42,16 +46,32 @@ const FLAGS = {
   namespace: { type: "string" },
   service: { type: "string" },
   stale: { type: "boolean" },
+  reason: { type: "string" },
   config: { type: "string" },
   context: { type: "string" },
   output: { type: "string", short: "o" },
 } as const;
 
 export function statusTable(report: StatusReport): string {
-  // The connection switches get a column only when some workload has one.
+  // The connection switches get a column only when some workload has one; the stale pods by
+  // reason, each its own column, only when more than one reason is at work.
   const connection = report.workloads.some((w) => w.connection !== undefined);
+  const reasons = STALE_REASONS.filter((reason) => report.workloads.some((w) => w.staleBy[reason] > 0));
+  const byReason = reasons.length > 1 ? reasons : [];
   return formatTable(
-    ["NAMESPACE", "KIND", "NAME", "SERVICE", "POLICY", "PODS", "PROXY", "NO PROXY", "STALE", ...(connection ? ["CONNECTION"] : [])],
+    [
+      "NAMESPACE",
+      "KIND",
+      "NAME",
+      "SERVICE",
+      "POLICY",
+      "PODS",
+      "PROXY",
+      "NO PROXY",
+      "STALE",
+      ...byReason.map((reason) => `STALE ${reason.toUpperCase()}`),
+      ...(connection ? ["CONNECTION"] : []),
+    ],
     report.workloads.map((w) => [
       w.namespace,
       w.kind,
@@ -62,6 +82,7 @@ export function statusTable(report: StatusReport): string {
       String(w.withProxy),
       String(w.withoutProxy),
       String(w.stale),
+      ...byReason.map((reason) => String(w.staleBy[reason])),
       ...(connection ? [w.connection ?? "-"] : []),
     ]),
   );
@@ -73,6 +94,16 @@ export function summaryLine(report: StatusReport): string {
   const bypassed = s.bypassedPods > 0 ? `, ${s.bypassedPods} pods injected by Istio without tailoring` : "";
   const ambient = s.servicesInAmbient > 0 ? ` (${s.servicesInAmbient} in ambient)` : "";
   return `${s.workloads} workloads: ${s.servicesInMesh} services in the mesh${ambient}, ${s.pendingMigration} pending migration, ${s.pendingRollback} pending rollback, ${s.stalePods} stale pods${problems}${bypassed} (policy ${report.policyRevision})`;
+}
+
+/** The pods by dataplane, and those with a sidecar by the revision that injected them. */
+export function podsLine(report: StatusReport): string {
+  const { sidecar, ambient, neither, byRevision } = report.summary.pods;
+  const revisions = Object.entries(byRevision)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([revision, count]) => `${revision} ${count}`)
+    .join(", ");
+  return `pods: ${sidecar} with a sidecar${revisions ? ` (by revision: ${revisions})` : ""}, ${ambient} in ambient, ${neither} with neither`;
 }
 
 /** One line per workload the policy cannot take effect on, with why. */
@@ -97,7 +128,12 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const format = values.output ?? "table";
     if (!["table", "json", "yaml"].includes(format)) throw new UsageError(`-o must be table, json or yaml, got "${format}"`);
-    const filter = { namespace: globFlag("--namespace", values.namespace), service: globFlag("--service", values.service), staleOnly: values.stale };
+    const filter = {
+      namespace: globFlag("--namespace", values.namespace),
+      service: globFlag("--service", values.service),
+      staleOnly: values.stale,
+      reason: choiceFlag("--reason", values.reason, STALE_REASONS),
+    };
     return withClusterPolicy(values.context, values.config, import("../ops/status.js"), async (api, { policy, origin }, { readStatus }) => {
       const report = await readStatus(api, policy, filter);
       // What reading the cluster cost the API server, for whoever gates on it or measures it.
@@ -108,6 +144,7 @@ export const statusCommand: Command = {
         if (report.workloads.length > 0) write(io.stdout, statusTable(report));
         for (const line of [...problemLines(report), ...bypassLines(report)]) write(io.stdout, line);
         write(io.stdout, summaryLine(report));
+        write(io.stdout, podsLine(report));
       }
       if (report.summary.problems > 0) return EXIT_FAILED;
       return report.summary.stalePods > 0 ? EXIT_STALE : EXIT_OK;

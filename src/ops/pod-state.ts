@@ -11,6 +11,7 @@ import { describeConnection } from "../policy/connection.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { Dataplane } from "../policy/schema.js";
 import type { KubeObject } from "../kube/object.js";
+import type { StaleKind } from "./stale-reasons.js";
 
 /** What the current policy makes of a pod template: the webhook's own pipeline, run on it. */
 export interface TemplateVerdict {
@@ -37,7 +38,7 @@ export interface TemplateVerdict {
  * later); `policy`: admitting its template now would write something else on it; `injection`:
  * it has a proxy where the policy now leaves it out, or none where the policy puts it in.
  */
-export type StaleKind = "untailored" | "policy" | "injection" | "dataplane";
+export type { StaleKind };
 
 export interface StaleReason {
   readonly kind: StaleKind;

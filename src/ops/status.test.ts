@@ -68,7 +68,8 @@ describe("status", () => {
         ["Pod", "(bare pods)", "debug", false, 1, 0, 0],
       ],
     );
-    assert.deepEqual(report.summary, {
+    const { pods, ...summary } = report.summary;
+    assert.deepEqual(summary, {
       workloads: 3,
       servicesInMesh: 1,
       servicesInAmbient: 0,
@@ -78,6 +79,7 @@ describe("status", () => {
       problems: 0,
       bypassedPods: 0,
     });
+    assert.deepEqual(pods, { sidecar: 2, ambient: 0, neither: 2, byRevision: { unknown: 2 } }, "the fixture's sidecar.istio.io/status names no revision");
   });
 
   it("marks a migrated service stale until restarted, and only it", () => {
@@ -108,9 +110,18 @@ describe("status", () => {
     const reviews = moved.workloads.find((w) => w.name === "reviews")!;
     assert.deepEqual([reviews.inMesh, reviews.dataplane, reviews.withProxy, reviews.stale], [true, "ambient", 0, 0]);
     assert.equal(moved.summary.servicesInAmbient, 1);
+    assert.deepEqual(moved.summary.pods, { sidecar: 0, ambient: 2, neither: 2, byRevision: {} });
     const moving = statusFromSnapshot(cluster(REVIEWS), ambient).workloads.find((w) => w.name === "reviews")!;
     assert.equal(moving.stale, 2);
     assert.match(moving.staleReason!, /a sidecar, but the policy puts it in ambient/);
+    assert.deepEqual(moving.staleBy, { policy: 2, dataplane: 2 });
+    // --reason counts only the pods stale for it, and says only it.
+    const onlyPolicy = statusFromSnapshot(cluster(REVIEWS), ambient, { reason: "policy" }).workloads.find((w) => w.name === "reviews")!;
+    assert.equal(onlyPolicy.stale, 2);
+    assert.doesNotMatch(onlyPolicy.staleReason!, /ambient/);
+    const edited = loadPolicy(`${HEADER}services:\n  - name: reviews\n    proxyResources: {cpu: 300m}\n`);
+    const dataplaneOnly = statusFromSnapshot(cluster(REVIEWS), edited, { reason: "dataplane" }).workloads.find((w) => w.name === "reviews")!;
+    assert.deepEqual([dataplaneOnly.stale, dataplaneOnly.staleReason], [0, undefined], "a policy edit is no dataplane move");
     const back = statusFromSnapshot(cluster(ambient), REVIEWS).workloads.find((w) => w.name === "reviews")!;
     assert.equal(back.stale, 2);
     assert.match(back.staleReason!, /in ambient, but the policy gives it a sidecar/);

@@ -6,11 +6,13 @@ import { authorizationProblem, nodeAgentProblem, nodeAgents, waypointProblem } f
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
-import { injectionProblem } from "../namespaces/injection.js";
+import { injectedRevision, injectionProblem } from "../namespaces/injection.js";
+import * as istio from "../keys/istio.js";
 import { isEnabled } from "../namespaces/namespace-labels.js";
 import { injectableRevisions, istioInjectorsFor, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import { bypassOf } from "./bypass.js";
 import { judgePod, judgeTemplate, withoutOwnDecision, type TemplateVerdict } from "./pod-state.js";
+import { reasonOf, type StaleReasonName } from "./stale-reasons.js";
 import { readSnapshot, type Snapshot } from "./snapshot.js";
 
 /** The kinds `status` reports; bare pods are grouped per namespace as "Pod". */
@@ -29,6 +31,8 @@ export interface WorkloadStatus {
   readonly withProxy: number;
   readonly withoutProxy: number;
   readonly stale: number;
+  /** Its stale pods by why (a pod may count under more than one reason). */
+  readonly staleBy: Readonly<Record<StaleReasonName, number>>;
   /** Why its first stale pod is stale. */
   readonly staleReason: string | undefined;
   /**
@@ -65,6 +69,11 @@ export interface StatusSummary {
   readonly problems: number;
   /** Pods that run Istio's proxy without mesh-tailor's tailoring (a WorkloadStatus bypassed). */
   readonly bypassedPods: number;
+  /**
+   * The pods of the workloads shown by dataplane, and those with a sidecar by the Istio revision
+   * that injected them: an upgrade's or an ambient migration's progress at a glance.
+   */
+  readonly pods: { readonly sidecar: number; readonly ambient: number; readonly neither: number; readonly byRevision: Readonly<Record<string, number>> };
 }
 
 export interface StatusReport {
@@ -80,6 +89,8 @@ export interface StatusFilter {
   readonly namespace?: string | undefined;
   readonly service?: string | undefined;
   readonly staleOnly?: boolean | undefined;
+  /** Count a pod stale only for this reason (status --reason, rollout --reason). */
+  readonly reason?: StaleReasonName | undefined;
   /** Every namespace but kube-system, enabled or not: what the policy would do if they were. */
   readonly allNamespaces?: boolean | undefined;
 }
@@ -176,12 +187,30 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   }
 
   const rows: WorkloadStatus[] = [];
+  const podCounts = { sidecar: 0, ambient: 0, neither: 0, byRevision: {} as Record<string, number> };
+  // Enrolled in ambient as Istio's CNI decides it by default: the pod's label, else its namespace's
+  // unless the pod says "none"; never a pod with a sidecar (cni/pkg/util/enablement_selector.go).
+  const inAmbient = (pod: KubeObject): boolean => {
+    const own = pod.metadata.labels?.[istio.DATAPLANE_MODE];
+    if (own !== undefined) return own === istio.DATAPLANE_AMBIENT;
+    return namespaceObjects.get(pod.metadata.namespace ?? "")?.metadata.labels?.[istio.DATAPLANE_MODE] === istio.DATAPLANE_AMBIENT;
+  };
+  const countPod = (pod: KubeObject, hasProxy: boolean) => {
+    if (hasProxy) {
+      podCounts.sidecar += 1;
+      const revision = injectedRevision(pod.metadata.annotations?.[istio.SIDECAR_STATUS]) ?? "unknown";
+      podCounts.byRevision[revision] = (podCounts.byRevision[revision] ?? 0) + 1;
+    } else if (inAmbient(pod)) podCounts.ambient += 1;
+    else podCounts.neither += 1;
+  };
   const addRow = (namespace: string, kind: WorkloadKind, name: string, template: Pod | undefined) => {
     const pods = podsOf.get(workloadKey(namespace, kind, name)) ?? [];
     const verdict = template ? judgeTemplate({ ...template, metadata: { ...template.metadata, namespace } }, namespace, policy, { kind, name }) : undefined;
     let withProxy = 0;
     let stale = 0;
     let staleReason: string | undefined;
+    const staleBy: Record<StaleReasonName, number> = { policy: 0, dataplane: 0 };
+    const counted: [pod: KubeObject, hasProxy: boolean][] = [];
     let bypassed = 0;
     const bypassReasons = new Set<string>();
     let service = verdict?.service;
@@ -192,9 +221,12 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     for (const pod of pods) {
       const judged = judgePod(pod, template, true, policy, verdict, snapshot.webhookConfigurations ? revisions : undefined);
       if (judged.hasProxy) withProxy += 1;
-      if (judged.stale) {
+      counted.push([pod, judged.hasProxy]);
+      const why = filter.reason === undefined ? judged.why : judged.why.filter((w) => reasonOf(w.kind) === filter.reason);
+      if (why.length > 0) {
         stale += 1;
-        staleReason ??= judged.reasons.join("; ");
+        staleReason ??= why.map((w) => w.text).join("; ");
+        for (const reason of new Set(why.map((w) => reasonOf(w.kind)))) staleBy[reason] += 1;
       }
       const bypass = bypassOf(pod);
       if (bypass) {
@@ -207,6 +239,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       rowVerdict ??= judged.verdict;
     }
     if (!matchesService(service ?? "")) return;
+    for (const [pod, hasProxy] of counted) countPod(pod, hasProxy);
     rows.push({
       namespace,
       kind,
@@ -218,6 +251,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       withProxy,
       withoutProxy: pods.length - withProxy,
       stale,
+      staleBy,
       staleReason,
       bypassed,
       bypassReason: bypassed > 0 ? [...bypassReasons].join("; ") : undefined,
@@ -269,6 +303,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
       stalePods: rows.reduce((sum, r) => sum + r.stale, 0),
       problems: rows.filter((r) => r.problem !== undefined).length,
       bypassedPods: rows.reduce((sum, r) => sum + r.bypassed, 0),
+      pods: podCounts,
     },
   };
 }

@@ -294,12 +294,15 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     await cluster.servePolicy(REVIEWS_AMBIENT);
     const toAmbient = await status();
     assert.equal(toAmbient.code, 3, toAmbient.stderr);
-    assert.match(toAmbient.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN \(ambient\)\s+2\s+2\s+0\s+2$/m);
+    // Stale for two reasons, each its own column: their tailoring, and their dataplane.
+    assert.match(toAmbient.stdout, /^NAMESPACE .* STALE\s+STALE POLICY\s+STALE DATAPLANE$/m);
+    assert.match(toAmbient.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN \(ambient\)\s+2\s+2\s+0\s+2\s+2\s+2$/m);
+    assert.match(toAmbient.stdout, /^pods: 2 with a sidecar \(by revision: default 2\), 0 in ambient, 2 with neither$/m);
     assert.match(toAmbient.stdout, /1 services in the mesh \(1 in ambient\), 1 pending migration/);
     assert.match(row(await statusJson(), "reviews").staleReason!, /a sidecar, but the policy puts it in ambient/);
     const explained = await cluster.cli(["explain", "-n", "shop", "deployment/reviews"]);
     assert.match(explained.stdout, /decision: +INTO the mesh \(ambient: no sidecar, its traffic through the node's ztunnel\), because .*dataplane: ambient/);
-    const moved = await cluster.cli(["rollout", "--namespace", "shop", "--yes"]);
+    const moved = await cluster.cli(["rollout", "--namespace", "shop", "--reason", "dataplane", "--yes"]);
     assert.equal(moved.code, 0, moved.stderr);
     const ambientPods = await waitFor("reviews pods in ambient, without a sidecar", 60_000, async () => {
       const current = await podsOf("reviews");
@@ -312,6 +315,7 @@ describe("migration at scale: status and a paced rollout on a cluster that runs 
     const settled = await status();
     assert.equal(settled.code, 0, settled.stdout);
     assert.match(settled.stdout, /^shop\s+Deployment\s+reviews\s+reviews\s+IN \(ambient\)\s+2\s+0\s+2\s+0$/m);
+    assert.match(settled.stdout, /^pods: 0 with a sidecar, 2 in ambient, 2 with neither$/m);
 
     await cluster.servePolicy(REVIEWS);
     assert.match(row(await statusJson(), "reviews").staleReason!, /in ambient, but the policy gives it a sidecar/);

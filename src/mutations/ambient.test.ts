@@ -89,6 +89,10 @@ describe("dataplane: ambient per service", () => {
     assert.equal(labelsOf(asked.pod)["istio.io/dataplane-mode"], "none");
     assert.match(asked.warnings.join(), /rollback is on .*istio\.io\/dataplane-mode="ambient" on service "details" overridden to "none"/);
     assert.equal(labelsOf(admit(appPod({ name: "ratings" }), rolledBack).pod)["istio.io/dataplane-mode"], undefined);
+    // Never in ambient (kept out by the policy): nothing to take it out of, so nothing written.
+    const neverIn = policyWith({ mesh: { enabled: false }, defaults: { dataplane: "ambient" }, services: [{ name: "reviews", inject: false }] });
+    assert.equal(labelsOf(admit(appPod(), neverIn).pod)["istio.io/dataplane-mode"], undefined);
+    assert.equal(labelsOf(admit(appPod({ name: "details" }), neverIn).pod)["istio.io/dataplane-mode"], undefined);
   });
 
   it("changes nothing the second time, and its record stays put", () => {

@@ -63,7 +63,7 @@ export function decideInjection(
       );
     else if (skip) warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${unhonoured}; ${who} gets ${istio.SIDECAR_INJECT}="false"`);
     // The rollback takes out of ambient what the policy put there, and a pod that asks for it itself.
-    leaveAmbient = userMode === istio.DATAPLANE_AMBIENT || (userMode === undefined && policyDataplane === "ambient");
+    leaveAmbient = userMode === istio.DATAPLANE_AMBIENT || (userMode === undefined && policyWants && policyDataplane === "ambient");
     if (userMode === istio.DATAPLANE_AMBIENT)
       warnings.push(`mesh-tailor: mesh-wide rollback is on (mesh.enabled: false): ${istio.DATAPLANE_MODE}="ambient" on ${who} overridden to "none"`);
   } else if (pod.spec.hostNetwork === true) {

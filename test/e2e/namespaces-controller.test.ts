@@ -259,7 +259,11 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     const canary = await cluster.cli(["explain", "-n", "shop", "deployment/ratings", "--config", cluster.policyFile, "-o", "json"]);
     assert.equal(canary.code, 0, canary.stderr);
     const explained = JSON.parse(canary.stdout) as Explanation;
-    assert.deepEqual(explained.decision, { selected: true, reason: 'a services entry matches its service name "ratings" (inject: true)' });
+    assert.deepEqual(explained.decision, {
+      selected: true,
+      dataplane: "sidecar",
+      reason: 'a services entry matches its service name "ratings" (inject: true)',
+    });
     assert.equal(explained.sets["istio.io/rev"], "canary");
     assert.deepEqual(
       explained.injectors.filter((i) => i.injects),

@@ -74,13 +74,21 @@ describe("dataplane: ambient per service", () => {
     const none = admit(appPod({ labels: { "istio.io/dataplane-mode": "none" } }), ambient);
     assert.equal(none.decision?.selected, false);
     assert.equal(labelsOf(none.pod)["sidecar.istio.io/inject"], "false");
-    assert.match(none.warnings.join(), /sets istio\.io\/dataplane-mode="none", which wins over the policy \(dataplane: ambient\)/);
+    assert.match(none.warnings.join(), /sets istio\.io\/dataplane-mode="none", which keeps it out of the ambient dataplane the policy gives it/);
+    // A value Istio does not know keeps it out of ambient as well, the same on a second pass.
+    const unknown = admit(appPod({ labels: { "istio.io/dataplane-mode": "later" } }), ambient);
+    assert.equal(unknown.decision?.selected, false);
+    assert.deepEqual(admit(unknown.pod, ambient).pod, unknown.pod);
+    // "none" says nothing of a sidecar: a sidecar service's pod that carries it keeps its sidecar.
+    const sidecarNone = admit(appPod({ name: "ratings", labels: { "istio.io/dataplane-mode": "none" } }), ambient);
+    assert.equal(sidecarNone.decision?.dataplane, "sidecar");
+    assert.deepEqual(sidecarNone.warnings, []);
     const asks = admit(appPod({ name: "ratings", labels: { "istio.io/dataplane-mode": "ambient" } }), ambient);
     assert.equal(asks.decision?.dataplane, "ambient");
     assert.equal(labelsOf(asks.pod)["sidecar.istio.io/inject"], "false");
   });
 
-  it("under the rollback, takes out of ambient what the policy put there and a pod that asks for it, and leaves other pods' labels alone", () => {
+  it("under the rollback, takes out of ambient every pod the policy would put in the mesh and a pod that asks for it, and leaves other pods' labels alone", () => {
     const rolledBack = policyWith({ mesh: { enabled: false }, services: [{ name: "reviews", dataplane: "ambient" }, { name: "ratings" }] });
     const reviews = admit(appPod(), rolledBack);
     assert.equal(labelsOf(reviews.pod)["istio.io/dataplane-mode"], "none");
@@ -88,7 +96,13 @@ describe("dataplane: ambient per service", () => {
     const asked = admit(appPod({ name: "details", labels: { "istio.io/dataplane-mode": "ambient" } }), rolledBack);
     assert.equal(labelsOf(asked.pod)["istio.io/dataplane-mode"], "none");
     assert.match(asked.warnings.join(), /rollback is on .*istio\.io\/dataplane-mode="ambient" on service "details" overridden to "none"/);
-    assert.equal(labelsOf(admit(appPod({ name: "ratings" }), rolledBack).pod)["istio.io/dataplane-mode"], undefined);
+    // A sidecar service's pods too: without their sidecar, a namespace labelled for ambient would enrol them.
+    assert.equal(labelsOf(admit(appPod({ name: "ratings" }), rolledBack).pod)["istio.io/dataplane-mode"], "none");
+    // A service the policy keeps out, and pods that opt out themselves, are left as they are.
+    assert.equal(labelsOf(admit(appPod({ name: "details" }), rolledBack).pod)["istio.io/dataplane-mode"], undefined);
+    assert.equal(labelsOf(admit(appPod({ labels: { "sidecar.istio.io/inject": "false" } }), rolledBack).pod)["istio.io/dataplane-mode"], undefined);
+    const hostNetwork = { ...appPod(), spec: { ...appPod().spec, hostNetwork: true } };
+    assert.equal(labelsOf(admit(hostNetwork, rolledBack).pod)["istio.io/dataplane-mode"], undefined);
     // Never in ambient (kept out by the policy): nothing to take it out of, so nothing written.
     const neverIn = policyWith({ mesh: { enabled: false }, defaults: { dataplane: "ambient" }, services: [{ name: "reviews", inject: false }] });
     assert.equal(labelsOf(admit(appPod(), neverIn).pod)["istio.io/dataplane-mode"], undefined);

@@ -33,6 +33,8 @@ describe("connection.appKeepAlive: a warning when the proxy's pool to the app ou
   it("stays quiet for a keep-alive of an hour or more, a container that declares none, a pod out of the mesh, and a policy that names none", () => {
     assert.deepEqual(runMutation(appKeepAlive, withEnv(appPod(), [{ name: "KEEP_ALIVE_TIMEOUT", value: "3600000" }]), perService).warnings, []);
     assert.deepEqual(runMutation(appKeepAlive, appPod(), perService).warnings, []);
+    // 0: no keep-alive at all (Go's IdleTimeout, Node.js's keepAliveTimeout), so nothing to race.
+    assert.deepEqual(runMutation(appKeepAlive, withEnv(appPod(), [{ name: "KEEP_ALIVE_TIMEOUT", value: "0" }]), perService).warnings, []);
     assert.deepEqual(runMutation(appKeepAlive, withEnv(appPod(), [{ name: "KEEP_ALIVE_TIMEOUT", value: "5000" }]), migratingPolicy()).warnings, []);
     const out = policyWith({ services: [{ name: "reviews", inject: false, connection: { appKeepAlive: { env: "KEEP_ALIVE_TIMEOUT" } } }] });
     const result = runPipeline({ pod: withEnv(appPod(), [{ name: "KEEP_ALIVE_TIMEOUT", value: "5" }]), namespace: "shop" }, out);

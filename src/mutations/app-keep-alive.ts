@@ -32,7 +32,8 @@ export const appKeepAlive: Mutation = {
         warnings.push(
           `mesh-tailor: cannot read container ${JSON.stringify(container.name)}'s keep-alive from ${keepAlive.from} (${JSON.stringify(keepAlive.value)}): connection.appKeepAlive reads a Go duration such as "5s" or a number of ${source.unit === "ms" ? "milliseconds" : "seconds"}`,
         );
-      } else if (keepAlive.seconds < PROXY_POOL_IDLE_SECONDS) {
+      } else if (keepAlive.seconds > 0 && keepAlive.seconds < PROXY_POOL_IDLE_SECONDS) {
+        // 0 is no keep-alive (or no timeout) to Go, Node.js and gunicorn alike: nothing to race.
         const closes = seconds(keepAlive.seconds);
         warnings.push(
           `mesh-tailor: container ${JSON.stringify(container.name)} closes idle connections after ${closes} (${keepAlive.from}), but the proxy keeps its idle connections to the app for 1h unless a DestinationRule for this service or a Sidecar's inboundConnectionPool sets connectionPool.http.idleTimeout under ${closes}: a request on a connection the app has just closed gets 503 (connection reset)`,

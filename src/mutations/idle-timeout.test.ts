@@ -67,7 +67,8 @@ describe("connection.idleTimeout: the idle timeout of the connections a service'
     assert.match(refusal("90"), /must be a Go duration such as "90s"/);
     assert.match(refusal("1 hour"), /must be a Go duration/);
     assert.match(refusal("-5s"), /must be a Go duration/);
-    assert.match(refusal("0s"), /longer than 0/);
+    assert.match(refusal("0s"), /1ms or longer/);
+    assert.match(refusal("500us"), /Envoy counts milliseconds/);
     const loaded = loadPolicy(`apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\ndefaults:\n  connection: {idleTimeout: "1h30m"}\n`);
     assert.equal(loaded.policy.defaults.connection?.idleTimeout, "1h30m");
   });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import * as istio from "../keys/istio.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 import { ISTIO_PROXY } from "../pod/istio-proxy.js";
 import type { Pod } from "../pod/types.js";
@@ -6,6 +7,14 @@ import type { Pod } from "../pod/types.js";
 // A JSON pointer token (RFC 6901), so that a key with "/" or "~" never collides with a path.
 const token = (key: string): string => (key.includes("~") || key.includes("/") ? key.replace(/~/g, "~0").replace(/\//g, "~1") : key);
 const RECORD_PATHS = new Set(meshTailor.RECORDS.map((key) => `/metadata/annotations/${token(key)}`));
+
+/**
+ * The rollback's `istio.io/dataplane-mode: "none"`, as changesOf writes it. Left out of the
+ * record: it keeps a pod out of ambient without making one that was never in the mesh stale
+ * (the rollback restarts only pods in the mesh: with a proxy, or in ambient, whose record held
+ * "ambient").
+ */
+export const LEFT_AMBIENT = `/metadata/labels/${token(istio.DATAPLANE_MODE)} ${JSON.stringify(istio.DATAPLANE_NONE)}`;
 
 const namedItems = (value: readonly unknown[]): value is readonly { name: string }[] =>
   value.length > 0 && value.every((item) => item !== null && typeof item === "object" && typeof (item as { name?: unknown }).name === "string");

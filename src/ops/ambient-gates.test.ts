@@ -77,8 +77,8 @@ describe("the gates an ambient service's restart passes", () => {
       policy("other-app", { selector: { matchLabels: { app: "ratings" } }, ...http }),
       policy("on-waypoint", { targetRefs: [{ kind: "Service", name: "reviews" }], selector: { matchLabels: { app: "reviews" } }, ...http }),
       policy("custom", { selector: { matchLabels: { app: "reviews" } }, action: "CUSTOM", ...http }),
-      policy("namespace-wide", http),
       policy("elsewhere", { selector: { matchLabels: { app: "reviews" } }, ...http }, "other"),
+      policy("other-namespace-wide", http, "other"),
     ];
     const problem = authorizationProblem(policies, "shop", labels, selectorMatches)!;
     assert.match(
@@ -86,7 +86,12 @@ describe("the gates an ambient service's restart passes", () => {
       /AuthorizationPolicy shop\/allow-http selects its pods and has HTTP rules \(to\.operation\.paths\): ztunnel drops those rules from an ALLOW policy/,
     );
     assert.match(problem, /AuthorizationPolicy shop\/deny-http .*denies more than it says/);
-    for (const name of ["l4-only", "other-app", "on-waypoint", "custom", "namespace-wide", "elsewhere"]) assert.doesNotMatch(problem, new RegExp(`/${name} `));
+    for (const name of ["l4-only", "other-app", "on-waypoint", "custom", "elsewhere", "other-namespace-wide"])
+      assert.doesNotMatch(problem, new RegExp(`/${name} `));
+    // ztunnel enforces a namespace-wide policy, and a mesh-wide one from the root namespace, the same way.
+    const wide = authorizationProblem([policy("namespace-wide", http), policy("mesh-wide", http, "istio-system")], "shop", labels, selectorMatches)!;
+    assert.match(wide, /AuthorizationPolicy shop\/namespace-wide applies to its whole namespace and has HTTP rules/);
+    assert.match(wide, /AuthorizationPolicy istio-system\/mesh-wide applies mesh-wide and has HTTP rules/);
     assert.equal(authorizationProblem([], "shop", labels, selectorMatches), undefined);
     assert.match(authorizationProblem(undefined, "shop", labels, selectorMatches)!, /forbidden/);
   });

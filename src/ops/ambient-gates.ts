@@ -22,6 +22,8 @@ export interface AmbientObjects {
 }
 
 export const WAYPOINT_CLASS = "istio-waypoint";
+/** Where an AuthorizationPolicy applies mesh-wide: meshConfig.rootNamespace, istio-system by default. */
+export const ROOT_NAMESPACE = "istio-system";
 
 interface Condition {
   type?: string;
@@ -118,7 +120,10 @@ export function authorizationFindings(
 ): string[] {
   const problems: string[] = [];
   for (const policy of policies) {
-    if (policy.metadata.namespace !== namespace) continue;
+    // Its own namespace's, and the root namespace's, which apply mesh-wide (Istio's default root
+    // namespace; a mesh that sets meshConfig.rootNamespace elsewhere is not read here).
+    const where = policy.metadata.namespace;
+    if (where !== namespace && where !== ROOT_NAMESPACE) continue;
     const spec = (policy["spec"] ?? {}) as {
       selector?: { matchLabels?: Record<string, string> };
       targetRef?: unknown;
@@ -126,11 +131,13 @@ export function authorizationFindings(
       action?: string;
       rules?: Rule[];
     };
-    // Policies attached by targetRefs go to a waypoint, not to ztunnel; CUSTOM and AUDIT ztunnel skips.
-    if (!spec.selector || present(spec.targetRef) || present(spec.targetRefs)) continue;
+    // Policies attached by targetRefs go to a waypoint, not to ztunnel; CUSTOM and AUDIT ztunnel
+    // skips. One with no selector covers its whole namespace (the mesh, in the root namespace),
+    // and ztunnel enforces it the same way (authorization.go: NAMESPACE and GLOBAL scopes).
+    if (present(spec.targetRef) || present(spec.targetRefs)) continue;
     const action = spec.action ?? "ALLOW";
     if (action !== "ALLOW" && action !== "DENY") continue;
-    if (!selects(spec.selector, { ...labels })) continue;
+    if (spec.selector && !selects(spec.selector, { ...labels })) continue;
     const fields = httpFieldsOf(spec.rules ?? []);
     if (fields.length === 0) continue;
     const effect =
@@ -138,7 +145,7 @@ export function authorizationFindings(
         ? "ztunnel drops those rules from an ALLOW policy, so it allows less than it says (nothing, if every rule has them)"
         : "ztunnel keeps those DENY rules without their HTTP part, so it denies more than it says (up to everything)";
     problems.push(
-      `AuthorizationPolicy ${namespace}/${policy.metadata.name} selects its pods and has HTTP rules (${fields.join(", ")}): ${effect}; attach it to a waypoint with targetRefs first`,
+      `AuthorizationPolicy ${where}/${policy.metadata.name} ${spec.selector ? "selects its pods" : where === ROOT_NAMESPACE && where !== namespace ? "applies mesh-wide" : "applies to its whole namespace"} and has HTTP rules (${fields.join(", ")}): ${effect}; attach it to a waypoint with targetRefs first`,
     );
   }
   return problems;

@@ -1,6 +1,6 @@
 import type { KubeApi } from "../kube/client.js";
 import type { CompiledPolicy } from "../policy/load.js";
-import { readStatusSnapshot, statusFromSnapshot } from "./status.js";
+import { readStatus } from "./status.js";
 
 export interface PolicyFinding {
   readonly level: "error" | "warning";
@@ -15,8 +15,7 @@ export interface PolicyFinding {
  * pipeline; one paged LIST per kind.
  */
 export async function checkPolicyAgainstCluster(api: Pick<KubeApi, "list">, policy: CompiledPolicy): Promise<PolicyFinding[]> {
-  const snapshot = await readStatusSnapshot(api, policy);
-  const report = statusFromSnapshot(snapshot, policy, { allNamespaces: true });
+  const report = await readStatus(api, policy, { allNamespaces: true });
   const findings: PolicyFinding[] = [];
   if (!report.injectors) findings.push({ level: "warning", text: "cannot read MutatingWebhookConfigurations: Istio's injectors are not checked" });
   for (const row of report.workloads) {

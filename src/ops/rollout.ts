@@ -60,9 +60,10 @@ export function planRollout(report: StatusReport, all = false): RolloutPlan {
   const skipped: { target: RolloutTarget; reason: string }[] = [];
   for (const row of report.workloads) {
     if (!all && row.stale === 0) continue;
-    if (row.problem) refused.push({ target: targetOf(row), reason: `${row.service ? `service ${row.service}: ` : ""}${row.problem}` });
-    else if (RESTARTABLE[row.kind]) restart.push(targetOf(row));
-    else skipped.push({ target: targetOf(row), reason: SKIP_REASONS[row.kind] ?? `not restarted: ${row.kind}` });
+    // Only what a rollout would restart can stop it: Jobs and bare pods are listed, never restarted.
+    if (!RESTARTABLE[row.kind]) skipped.push({ target: targetOf(row), reason: SKIP_REASONS[row.kind] ?? `not restarted: ${row.kind}` });
+    else if (row.problem) refused.push({ target: targetOf(row), reason: `${row.service ? `service ${row.service}: ` : ""}${row.problem}` });
+    else restart.push(targetOf(row));
   }
   return { restart, refused, skipped };
 }

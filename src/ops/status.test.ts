@@ -6,7 +6,7 @@ import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
 import type { Pod } from "../pod/types.js";
 import type { KubeObject } from "../kube/object.js";
 import { planRollout } from "./rollout.js";
-import { statusFromSnapshot } from "./status.js";
+import { readStatus, statusFromSnapshot } from "./status.js";
 import { ISTIO_SIDECAR_INJECTOR } from "../../test/fixtures/istio-webhooks.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
@@ -168,6 +168,42 @@ describe("status", () => {
       /AuthorizationPolicy shop\/admin-only selects its pods and has HTTP rules \(to\.operation\.methods\)/,
     );
     assert.equal(refused.summary.problems, 1);
+  });
+
+  it("reads and judges the gates of a workload whose template enrols itself in ambient, though the policy names no ambient service", async () => {
+    const base = cluster(REVIEWS);
+    const selfEnrolled = base.deployments.map((d) => {
+      const spec = d["spec"] as { template: Pod };
+      const labels = { ...spec.template.metadata?.labels, "istio.io/dataplane-mode": "ambient" };
+      return { ...d, spec: { template: { ...spec.template, metadata: { ...spec.template.metadata, labels } } } };
+    });
+    const collections: Record<string, KubeObject[]> = {
+      "/api/v1/namespaces": base.namespaces,
+      "/api/v1/pods": base.pods,
+      "/apis/apps/v1/replicasets": base.replicaSets,
+      "/apis/apps/v1/deployments": selfEnrolled,
+      "/apis/batch/v1/jobs": base.jobs,
+      "/apis/batch/v1/cronjobs": base.cronJobs,
+      "/apis/gateway.networking.k8s.io/v1/gateways": [],
+      "/apis/security.istio.io/v1/authorizationpolicies": [],
+    };
+    const asked: string[] = [];
+    const api = {
+      list: (path: string) => {
+        asked.push(path);
+        return Promise.resolve({ items: collections[path] ?? [], resourceVersion: "1" }) as never;
+      },
+    };
+    const report = await readStatus(api, REVIEWS);
+    const reviews = report.workloads.find((w) => w.name === "reviews")!;
+    assert.equal(reviews.dataplane, "ambient");
+    assert.match(reviews.problem!, /no ztunnel is ready in the cluster/);
+    assert.ok(asked.includes("/apis/security.istio.io/v1/authorizationpolicies"), asked.join(", "));
+    // A policy and cluster with no ambient: the gates' collections are never read.
+    collections["/apis/apps/v1/deployments"] = base.deployments;
+    asked.length = 0;
+    await readStatus({ list: api.list }, NONE);
+    assert.ok(!asked.some((path) => path.includes("gateway") || path.includes("authorization")), asked.join(", "));
   });
 
   it("shows the connection switches a workload's pods get in the mesh, and none for one out of it", () => {

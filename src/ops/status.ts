@@ -343,6 +343,13 @@ export function readStatusSnapshot(api: Pick<KubeApi, "list">, policy: CompiledP
   });
 }
 
-export async function readStatus(api: KubeApi, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
-  return statusFromSnapshot(await readStatusSnapshot(api, policy), policy, filter);
+/** Status read from the cluster (readStatusSnapshot), judged by POLICY. */
+export async function readStatus(api: Pick<KubeApi, "list">, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
+  const snapshot = await readStatusSnapshot(api, policy);
+  const report = statusFromSnapshot(snapshot, policy, filter);
+  if ("gateways" in snapshot || !report.workloads.some((w) => w.dataplane === "ambient")) return report;
+  // A pod template that enrols itself in ambient, under a policy that puts no service there: its
+  // gates are read and judged all the same.
+  const gates = await readSnapshot(api, AMBIENT_COLLECTIONS, { ifAllowed: AMBIENT_COLLECTIONS, optional: AMBIENT_COLLECTIONS });
+  return statusFromSnapshot({ ...snapshot, ...gates }, policy, filter);
 }

@@ -69,8 +69,9 @@ export function portRangeProblem(range: string): string | undefined {
 export function idleTimeoutProblem(text: string): string | undefined {
   const seconds = text.startsWith("-") ? undefined : goDurationSeconds(text);
   if (seconds === undefined) return 'must be a Go duration such as "90s", "10m" or "2h"';
-  // Envoy reads 0 as "never": idle connections would pile up for good.
-  if (seconds === 0) return "must be longer than 0 (Envoy reads 0 as no idle timeout at all)";
+  // Envoy reads 0 as "never": idle connections would pile up for good. It counts milliseconds,
+  // so anything shorter is 0 to it.
+  if (seconds < 0.001) return "must be 1ms or longer (Envoy counts milliseconds, and reads 0 as no idle timeout at all)";
   return undefined;
 }
 

@@ -8,6 +8,8 @@ import * as meshTailor from "../keys/mesh-tailor.js";
 const MANAGED_KEYS: Readonly<Record<string, string>> = {
   [istio.SIDECAR_INJECT]: "selection decides it (services[].inject, defaults.inject)",
   [istio.REVISION]: "use services[].revision",
+  [istio.DATAPLANE_MODE]: "use services[].dataplane",
+  [istio.USE_WAYPOINT]: "use services[].waypoint",
   [istio.PROXY_CONFIG]: "use services[].proxyConfig, which merges field by field",
   [istio.PROXY_CPU]: "use services[].proxyResources",
   [istio.PROXY_MEMORY]: "use services[].proxyResources",

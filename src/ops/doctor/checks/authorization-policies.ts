@@ -6,8 +6,9 @@ import { declareCheck, error, ok } from "../check.js";
 /** AuthorizationPolicies ztunnel cannot enforce as written: HTTP rules that select pods in ambient. */
 export const authorizationPolicies = declareCheck({
   name: "authorization-policies",
-  summary: "no AuthorizationPolicy selects pods in ambient with HTTP rules ztunnel cannot enforce",
-  errorWhen: "an AuthorizationPolicy selects (by `selector`) a pod in ambient and has HTTP rules: ztunnel then allows less or denies more than it says",
+  summary: "no AuthorizationPolicy applies to pods in ambient with HTTP rules ztunnel cannot enforce",
+  errorWhen:
+    "an AuthorizationPolicy applies to a pod in ambient (by `selector`, namespace-wide, or mesh-wide) and has HTTP rules: ztunnel then allows less or denies more than it says",
   warningWhen: "",
   reads: ["pods", "authorizationPolicies"],
   judge({ pods, authorizationPolicies }) {

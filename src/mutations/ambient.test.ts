@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appPod, classicInjected, jobPod, policyWith } from "../../test/fixtures/pods.js";
+import { appPod, jobPod, policyWith } from "../../test/fixtures/pods.js";
 import { policyProblems } from "../../test/fixtures/policy-problems.js";
-import { findIstioProxy } from "../pod/istio-proxy.js";
 import type { Pod } from "../pod/types.js";
 import { runPipeline } from "./pipeline.js";
 
@@ -112,9 +111,13 @@ describe("dataplane: ambient per service", () => {
   it("changes nothing the second time, and its record stays put", () => {
     const once = admit(appPod(), ambient).pod;
     assert.deepEqual(admit(once, ambient).pod, once);
-    // A pod that got a sidecar before its service moved is not re-shaped as a sidecar pod.
-    const sidecarBefore = classicInjected(admit(appPod({ name: "ratings" }), ambient).pod);
-    assert.ok(findIstioProxy(sidecarBefore));
+    // Under the rollback too, for a pod it writes out of ambient and for one that asked for it itself.
+    const rolledBack = policyWith({ mesh: { enabled: false }, services: [{ name: "reviews", dataplane: "ambient" }] });
+    for (const pod of [once, appPod({ name: "details", labels: { "istio.io/dataplane-mode": "ambient" } })]) {
+      const off = admit(pod, rolledBack).pod;
+      assert.equal(labelsOf(off)["istio.io/dataplane-mode"], "none");
+      assert.deepEqual(admit(off, rolledBack).pod, off);
+    }
   });
 
   it("refuses a waypoint for a service with a sidecar", () => {

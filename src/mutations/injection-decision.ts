@@ -4,6 +4,7 @@ import { annotationOf, labelOf } from "../pod/edit.js";
 import { isSkipLabelled } from "../pod/skip-label.js";
 import type { Pod } from "../pod/types.js";
 import type { Workload } from "../pod/workload.js";
+import { dataplaneOf } from "../policy/dataplane.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { Dataplane, ServiceEntry } from "../policy/schema.js";
 import type { InjectionDecision } from "./types.js";
@@ -43,7 +44,7 @@ interface EnabledDecision {
 function decideEnabled(pod: Pod, entry: ServiceEntry | undefined, matchedBy: string | undefined, compiled: CompiledPolicy, who: string): EnabledDecision {
   const { policy } = compiled;
   const policyWants = entry?.inject ?? policy.defaults.inject;
-  const policyDataplane = entry?.dataplane ?? policy.defaults.dataplane;
+  const policyDataplane = dataplaneOf(entry, policy);
   const policyAmbient = policyWants && policyDataplane === "ambient";
   const userValue = userInjectValue(pod);
   const userMode = labelOf(pod, istio.DATAPLANE_MODE);

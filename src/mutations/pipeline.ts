@@ -22,7 +22,7 @@ import { sandboxBranch } from "./sandbox-branch.js";
 import { selectInjection } from "./select-injection.js";
 import { serviceProxyConfig } from "./service-proxy-config.js";
 import { serviceSettings } from "./service-settings.js";
-import { changesOf, LEFT_AMBIENT, tailoringOf, withClassicProxy } from "./tailoring.js";
+import { changesOf, recordedChanges, tailoringOf, withClassicProxy } from "./tailoring.js";
 import { appliesTo, type InjectionDecision, type Mutation, type MutationContext } from "./types.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
 import { isSkipLabelled } from "../pod/skip-label.js";
@@ -115,9 +115,7 @@ export function runPipeline(input: PipelineInput, policy: CompiledPolicy, mutati
       );
     pod = withAnnotation(pod, meshTailor.POLICY_REVISION, policy.revision);
   }
-  const admitted = changesOf(input.pod, run.pod);
-  const written = decision.leaveAmbient ? admitted.filter((change) => change !== LEFT_AMBIENT) : admitted;
-  const tailoring = tailoringRecorded(input.pod, policy) ?? tailoringOf(written, proxyEdits(run.pod, context, inForce));
+  const tailoring = tailoringRecorded(input.pod, policy) ?? tailoringOf(recordedChanges(changesOf(input.pod, run.pod)), proxyEdits(run.pod, context, inForce));
   if (annotationOf(pod, meshTailor.TAILORING) !== tailoring) pod = withAnnotation(pod, meshTailor.TAILORING, tailoring);
   return { pod, warnings, applied, failures, workload, serviceName, decision };
 }

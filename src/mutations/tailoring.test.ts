@@ -10,7 +10,7 @@ import type { Pod } from "../pod/types.js";
 import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
 import { arbitraryPod } from "../../test/fixtures/arbitrary-pods.js";
 import { runPipeline } from "./pipeline.js";
-import { changesOf, LEFT_AMBIENT, withClassicProxy } from "./tailoring.js";
+import { changesOf, recordedChanges, withClassicProxy } from "./tailoring.js";
 
 // A pod is stale (reason "policy") exactly when the webhook, admitting its template now, would
 // write something else on it than it wrote then: on the pod as it arrives, and on the
@@ -91,9 +91,8 @@ function written(template: Pod, policy: CompiledPolicy): { admitted: string[]; p
   const first = runPipeline({ pod: template, namespace: "shop" }, policy);
   const injected = withClassicProxy(withoutRecords(first.pod));
   const second = first.decision?.selected ? changesOf(injected, withoutRecords(runPipeline({ pod: injected, namespace: "shop" }, policy).pod)) : [];
-  // The rollback's dataplane-mode "none" is no tailoring (tailoring.ts, LEFT_AMBIENT): a pod outside
-  // the mesh is not restarted for it.
-  const admitted = changesOf(template, withoutRecords(first.pod)).filter((change) => !(first.decision?.leaveAmbient && change === LEFT_AMBIENT));
+  // The rollback's dataplane-mode "none" is no tailoring (tailoring.ts): a pod outside the mesh is not restarted for it.
+  const admitted = [...recordedChanges(changesOf(template, withoutRecords(first.pod)))];
   return { admitted, proxy: second };
 }
 

@@ -8,13 +8,15 @@ import type { Pod } from "../pod/types.js";
 const token = (key: string): string => (key.includes("~") || key.includes("/") ? key.replace(/~/g, "~0").replace(/\//g, "~1") : key);
 const RECORD_PATHS = new Set(meshTailor.RECORDS.map((key) => `/metadata/annotations/${token(key)}`));
 
-/**
- * The rollback's `istio.io/dataplane-mode: "none"`, as changesOf writes it. Left out of the
- * record: it keeps a pod out of ambient without making one that was never in the mesh stale
- * (the rollback restarts only pods in the mesh: with a proxy, or in ambient, whose record held
- * "ambient").
- */
-export const LEFT_AMBIENT = `/metadata/labels/${token(istio.DATAPLANE_MODE)} ${JSON.stringify(istio.DATAPLANE_NONE)}`;
+// The rollback's `istio.io/dataplane-mode: "none"` (mesh-tailor writes that value nowhere else),
+// as changesOf gives it. No tailoring: it keeps a pod out of ambient without making one that
+// was never in the mesh stale (the rollback restarts only pods in the mesh: with a proxy, or in
+// ambient, whose record held "ambient").
+const LEFT_AMBIENT = `/metadata/labels/${token(istio.DATAPLANE_MODE)} ${JSON.stringify(istio.DATAPLANE_NONE)}`;
+
+/** Of the CHANGES an admission made, those that count as tailoring (mesh-tailor.io/tailoring, and a bare pod's staleness). */
+export const recordedChanges = (changes: readonly string[]): readonly string[] =>
+  changes.includes(LEFT_AMBIENT) ? changes.filter((change) => change !== LEFT_AMBIENT) : changes;
 
 const namedItems = (value: readonly unknown[]): value is readonly { name: string }[] =>
   value.length > 0 && value.every((item) => item !== null && typeof item === "object" && typeof (item as { name?: unknown }).name === "string");

@@ -36,6 +36,9 @@ const isReady = (pod: KubeObject): boolean =>
   ((pod["status"] as { conditions?: Condition[] } | undefined)?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 const nodeOf = (pod: KubeObject): string | undefined => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName;
 
+/** The nodes PODS are bound to (none yet for a pod not scheduled). */
+export const nodesOf = (pods: readonly KubeObject[]): string[] => pods.map(nodeOf).filter((node): node is string => node !== undefined);
+
 /** Ambient's two node agents, by the labels of their pods. */
 export const NODE_AGENTS = [
   { name: "ztunnel", key: "app", value: "ztunnel" },

@@ -11,8 +11,8 @@ import { type KubeApi } from "../kube/client.js";
 import { type LabelSelector, selectorMatches, selectorQuery } from "../kube/label-selector.js";
 import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "../namespaces/namespace-labels.js";
 import { KINDS, KINDS_FOR_A_NAME, type Target } from "./explain-target.js";
-import { COLLECTIONS } from "./snapshot.js";
-import { authorizationProblem, NODE_AGENTS, nodeAgentProblem, nodeAgents, waypointProblem } from "./ambient-gates.js";
+import { COLLECTIONS, listOrAbsent } from "./snapshot.js";
+import { authorizationProblem, NODE_AGENTS, nodeAgentProblem, nodeAgents, nodesOf, waypointProblem } from "./ambient-gates.js";
 import { isIstioInjector, selectorLabelsOf, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import { judgePod, ownerTemplate, withoutOwnDecision } from "./pod-state.js";
 
@@ -203,17 +203,8 @@ async function runningPods(api: KubeApi, namespace: string, kind: string, object
   return items;
 }
 
-/** A list that may be forbidden (undefined then) or not served (none then). */
-async function listIfAllowed(api: KubeApi, path: string, query: Record<string, string> = {}): Promise<KubeObject[] | undefined> {
-  try {
-    return (await api.list(path, query)).items;
-  } catch (error) {
-    const status = (error as { status?: number }).status;
-    if (status === 404) return [];
-    if (status === 403) return undefined;
-    throw error;
-  }
-}
+// Gates read what they may: an API not served is none, a forbidden one a gate that cannot pass.
+const gateList = (api: KubeApi, path: string, query: Record<string, string> = {}) => listOrAbsent(api, path, query, { optional: true, ifAllowed: true });
 
 /** The gates of ambient-gates.ts for one workload, read with four LISTs: the node agents' pods, and the namespace's Gateways and AuthorizationPolicies. */
 async function readAmbientGates(
@@ -225,13 +216,13 @@ async function readAmbientGates(
 ): Promise<{ gate: string; problem: string | undefined }[]> {
   const [agentPods, gateways, policies] = await Promise.all([
     // Ambient's node agents, wherever they run: one label-selected LIST each.
-    Promise.all(NODE_AGENTS.map((agent) => listIfAllowed(api, "/api/v1/pods", { labelSelector: `${agent.key}=${agent.value}` }))).then((lists) =>
+    Promise.all(NODE_AGENTS.map((agent) => gateList(api, "/api/v1/pods", { labelSelector: `${agent.key}=${agent.value}` }))).then((lists) =>
       lists.some((list) => list === undefined) ? undefined : lists.flatMap((list) => list ?? []),
     ),
-    waypoint === undefined ? Promise.resolve([]) : listIfAllowed(api, `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/gateways`),
-    listIfAllowed(api, `/apis/security.istio.io/v1/namespaces/${namespace}/authorizationpolicies`),
+    waypoint === undefined ? Promise.resolve([]) : gateList(api, `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/gateways`),
+    gateList(api, `/apis/security.istio.io/v1/namespaces/${namespace}/authorizationpolicies`),
   ]);
-  const nodes = running.map((pod) => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName).filter((node): node is string => node !== undefined);
+  const nodes = nodesOf(running);
   const gates = [
     {
       gate: "ztunnel and istio-cni on its pods' nodes",

@@ -53,6 +53,20 @@ describe("whether a running pod is stale", () => {
     assert.ok(judged.reasons.includes("a proxy, but the policy leaves it out"), judged.reasons.join("; "));
   });
 
+  it('under the rollback, is not stale for the dataplane-mode "none" alone: a pod outside the mesh, from a template or bare, stays current', () => {
+    // Admitted while reviews was out; the rollback now writes "none" on it (reviews would be in
+    // the mesh), which is no tailoring.
+    const outside = admitted(template, policy(RATINGS));
+    const rolledBack = loadPolicy(`${HEADER}mesh:\n  enabled: false\nservices:\n  - name: reviews\n    dataplane: ambient\n`);
+    const fromTemplate = judgePod(outside, template, true, rolledBack);
+    assert.deepEqual(fromTemplate.reasons, []);
+    const bare = judgePod(outside, undefined, true, rolledBack);
+    assert.deepEqual(bare.reasons, []);
+    // A pod in ambient is stale under it: its record held "ambient".
+    const inAmbient = admitted(template, loadPolicy(`${HEADER}services:\n  - name: reviews\n    dataplane: ambient\n`));
+    assert.match(judgePod(inAmbient, template, true, rolledBack).reasons.join(), /tailored differently/);
+  });
+
   it('never judges a pod labelled mesh-tailor.io/skip: "true" while the mesh is enabled; under the rollback, only its proxy', () => {
     const rolledBack = loadPolicy(`${HEADER}mesh:\n  enabled: false\nservices:\n${REVIEWS}`);
     const skipping = appPod({ labels: { "mesh-tailor.io/skip": "true", "sidecar.istio.io/inject": "true" } });

@@ -1,7 +1,7 @@
 import * as istio from "../keys/istio.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 import { runPipeline, type PipelineResult } from "../mutations/pipeline.js";
-import { changesOf } from "../mutations/tailoring.js";
+import { changesOf, recordedChanges } from "../mutations/tailoring.js";
 import { injectedRevision } from "../namespaces/injection.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
 import { isSkipLabelled } from "../pod/skip-label.js";
@@ -33,11 +33,6 @@ export interface TemplateVerdict {
   readonly connection: string | undefined;
 }
 
-/**
- * Why a pod is stale: admitted without mesh-tailor (webhook down, or the namespace enabled
- * later); `policy`: admitting its template now would write something else on it; `injection`:
- * it has a proxy where the policy now leaves it out, or none where the policy puts it in.
- */
 export type { StaleKind };
 
 export interface StaleReason {
@@ -118,7 +113,7 @@ export function judgePod(
     // (less the inject label mesh-tailor wrote) would change something on it.
     const result = runPipeline({ pod: withoutOwnDecision(asPod), namespace, workload: workloadOf(asPod) }, policy);
     verdict = verdictOf(result, policy);
-    retailored = isPodLike(pod) && changesOf(asPod, result.pod).length > 0;
+    retailored = isPodLike(pod) && recordedChanges(changesOf(asPod, result.pod)).length > 0;
   }
   const why: StaleReason[] = [];
   if (namespaceEnabled && verdict.selected !== undefined) {

@@ -47,19 +47,35 @@ export async function readSnapshot(
         ...QUERIES[collection],
         ...(collection === "namespaces" && options.namespaceLabelSelector ? { labelSelector: options.namespaceLabelSelector } : {}),
       };
-      try {
-        return [
-          collection,
-          (await api.list(COLLECTIONS[collection], query, { metadataOnly: options.metadataOnly?.includes(collection) ?? false })).items,
-        ] as const;
-      } catch (error) {
-        if (options.optional?.includes(collection) && (error as { status?: number }).status === 404) return [collection, [] as KubeObject[]] as const;
-        if (options.ifAllowed?.includes(collection) && (error as { status?: number }).status === 403) return [collection, undefined] as const;
-        throw error;
-      }
+      const items = await listOrAbsent(api, COLLECTIONS[collection], query, {
+        metadataOnly: options.metadataOnly?.includes(collection) ?? false,
+        optional: options.optional?.includes(collection) ?? false,
+        ifAllowed: options.ifAllowed?.includes(collection) ?? false,
+      });
+      return [collection, items] as const;
     }),
   );
   return Object.fromEntries(entries);
+}
+
+/**
+ * One paged LIST of PATH: none when OPTIONAL and its API is not served (404), undefined when
+ * IFALLOWED and the caller may not read it (403); any other error is thrown.
+ */
+export async function listOrAbsent(
+  api: Pick<KubeApi, "list">,
+  path: string,
+  query: Record<string, string>,
+  options: { metadataOnly?: boolean; optional?: boolean; ifAllowed?: boolean },
+): Promise<KubeObject[] | undefined> {
+  try {
+    return (await api.list(path, query, { metadataOnly: options.metadataOnly ?? false })).items;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (options.optional && status === 404) return [];
+    if (options.ifAllowed && status === 403) return undefined;
+    throw error;
+  }
 }
 
 /** Objects grouped by namespace. */

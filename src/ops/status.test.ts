@@ -6,7 +6,7 @@ import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
 import type { Pod } from "../pod/types.js";
 import type { KubeObject } from "../kube/object.js";
 import { planRollout } from "./rollout.js";
-import { readStatus, statusFromSnapshot } from "./status.js";
+import { readStatus, statusFromSnapshot, type WorkloadStatus } from "./status.js";
 import { ISTIO_SIDECAR_INJECTOR } from "../../test/fixtures/istio-webhooks.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
@@ -305,6 +305,21 @@ describe("the rollout plan", () => {
     );
     assert.deepEqual(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS)).restart, [], "nothing stale, nothing to do");
     assert.equal(planRollout(statusFromSnapshot(cluster(REVIEWS), REVIEWS), true).restart.length, 1, "--all restarts what it can regardless");
+  });
+
+  it("refuses only what it would restart: a stale Job or bare pods that cannot take effect are listed, and stop nothing", () => {
+    const report = statusFromSnapshot(cluster(REVIEWS), REVIEWS);
+    const problem = "no Istio injection webhook serves revision canary";
+    const stale = (w: WorkloadStatus): WorkloadStatus => ({ ...w, stale: 1, problem });
+    const plan = planRollout({ ...report, workloads: report.workloads.map(stale) });
+    assert.deepEqual(
+      plan.refused.map((r) => r.target.kind),
+      ["Deployment"],
+    );
+    assert.deepEqual(
+      plan.skipped.map((s) => s.target.kind),
+      ["CronJob", "Pod"],
+    );
   });
 });
 

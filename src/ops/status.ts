@@ -1,8 +1,9 @@
 import type { Pod } from "../pod/types.js";
 import { compileGlob } from "../policy/glob.js";
+import { ambientServices } from "../policy/dataplane.js";
 import type { Dataplane } from "../policy/schema.js";
 import { selectorMatches } from "../kube/label-selector.js";
-import { authorizationProblem, nodeAgentProblem, nodeAgents, waypointProblem } from "./ambient-gates.js";
+import { authorizationProblem, nodeAgentProblem, nodeAgents, nodesOf, waypointProblem } from "./ambient-gates.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { KubeObject } from "../kube/object.js";
 import type { KubeApi } from "../kube/client.js";
@@ -128,7 +129,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   const ambientProblemOf = (verdict: TemplateVerdict, namespace: string, pods: readonly KubeObject[]): string | undefined => {
     if (!ambientRead) return undefined;
     agents ??= nodeAgents(snapshot.pods ?? []);
-    const nodes = pods.map((pod) => (pod["spec"] as { nodeName?: string } | undefined)?.nodeName).filter((node): node is string => node !== undefined);
+    const nodes = nodesOf(pods);
     const waypoint = verdict.entryIndex === undefined ? undefined : policy.policy.services[verdict.entryIndex]?.waypoint;
     const problems = [
       nodeAgentProblem(agents, nodes),
@@ -334,7 +335,8 @@ export const STATUS_COLLECTIONS = [
  * then), and one the caller may not read is a gate that cannot pass (ambient-gates.ts).
  */
 export function readStatusSnapshot(api: Pick<KubeApi, "list">, policy: CompiledPolicy): Promise<Snapshot> {
-  const ambient = policy.policy.defaults.dataplane === "ambient" || policy.policy.services.some((entry) => entry.dataplane === "ambient");
+  const { names, byDefault } = ambientServices(policy.policy);
+  const ambient = byDefault || names.length > 0;
   const extra = ambient ? AMBIENT_COLLECTIONS : [];
   return readSnapshot(api, [...STATUS_COLLECTIONS, ...extra], {
     metadataOnly: ["replicaSets"],

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { goDurationSeconds } from "../pod/durations.js";
+import { dataplaneOf } from "./dataplane.js";
 import { isDns1123Label, isLabelValue, isQualifiedName } from "../pod/k8s-names.js";
 import { globProblem } from "./glob.js";
 import { DEFAULT_NAMESPACE_PATTERN, MAX_PATTERN_LENGTH, namespacePatternProblem } from "./pattern-verdicts.js";
@@ -230,7 +231,7 @@ export const policySchema = z
   .superRefine((policy, ctx) => {
     // A waypoint serves ambient pods only: a sidecar's own proxy does L7.
     policy.services.forEach((entry, index) => {
-      if (entry.waypoint !== undefined && (entry.dataplane ?? policy.defaults.dataplane) !== "ambient")
+      if (entry.waypoint !== undefined && dataplaneOf(entry, policy) !== "ambient")
         ctx.addIssue({
           code: "custom",
           path: ["services", index, "waypoint"],

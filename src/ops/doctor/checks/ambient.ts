@@ -1,3 +1,4 @@
+import { ambientServices } from "../../../policy/dataplane.js";
 import { nodeAgents } from "../../ambient-gates.js";
 import { declareCheck, error, ok, warning } from "../check.js";
 
@@ -9,9 +10,8 @@ export const ambient = declareCheck({
   warningWhen: "a node runs a ready ztunnel without a ready istio-cni, or the reverse",
   reads: ["policy", "pods"],
   judge({ policy, pods }) {
-    const { defaults, services } = policy.policy.policy;
-    const inAmbient = services.filter((s) => (s.dataplane ?? defaults.dataplane) === "ambient" && s.inject).map((s) => s.name);
-    if (inAmbient.length === 0 && !(defaults.dataplane === "ambient" && defaults.inject)) return ok("the policy puts no service in ambient");
+    const { names: inAmbient, byDefault } = ambientServices(policy.policy.policy);
+    if (inAmbient.length === 0 && !byDefault) return ok("the policy puts no service in ambient");
     const who =
       inAmbient.length > 0
         ? `services ${inAmbient.slice(0, 5).join(", ")}${inAmbient.length > 5 ? ` and ${inAmbient.length - 5} more` : ""}`

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { RolloutEvent, RolloutPlan, RolloutResult, RolloutTarget } from "../ops/rollout.js";
+import { ROLLOUT_ORDERS } from "../ops/rollout-order.js";
 import { STALE_REASONS } from "../ops/stale-reasons.js";
 import { withClusterPolicy } from "./cluster-session.js";
 import {
@@ -45,7 +46,12 @@ Flags:
   --service GLOB         only services matching
   --all                  every matching workload, not only the stale ones
   --reason R             only pods stale for R, as \`mesh-tailor status --reason R\` counts
-                         them: policy, or dataplane (the moves into ambient and back, alone)
+                         them: policy, dataplane (the moves into ambient and back, alone),
+                         proxy-version (an Istio upgrade: proxies from another revision or
+                         image than Istio injects now), or sidecar-mode (classic to native)
+  --order ORDER          workload (default: up to --max-in-flight at once, whatever their
+                         namespace) or namespace (one namespace at a time, each finished
+                         before the next starts, in name order: an upgrade in waves)
   --max-in-flight N      restarts at a time (default 5)
   --pause DURATION       wait between one start and the next (default 0s)
   --timeout DURATION     how long one workload may take (default 5m)
@@ -60,6 +66,7 @@ const FLAGS = {
   all: { type: "boolean" },
   stale: { type: "boolean" },
   reason: { type: "string" },
+  order: { type: "string" },
   "max-in-flight": { type: "string" },
   pause: { type: "string" },
   timeout: { type: "string" },
@@ -112,6 +119,7 @@ export const rolloutCommand: Command = {
       maxInFlight: positiveInteger("--max-in-flight", values["max-in-flight"], 5),
       pauseMs: duration("--pause", values.pause, 0),
       timeoutMs: duration("--timeout", values.timeout, 5 * 60_000),
+      order: choiceFlag("--order", values.order, ROLLOUT_ORDERS),
     };
     if (options.timeoutMs === 0) throw new UsageError("--timeout must be more than 0");
     const filter = {
@@ -124,8 +132,8 @@ export const rolloutCommand: Command = {
       values.context,
       values.config,
       modules,
-      async (api, { policy }, [{ readStatus }, { planRollout, runRollout }, { tailoredCheck }]) => {
-        const report = await readStatus(api, policy, filter);
+      async (api, { policy }, [{ readStatusAndInjectors }, { planRollout, runRollout }, { tailoredCheck }]) => {
+        const { report, injectors } = await readStatusAndInjectors(api, policy, filter);
         write(io.stderr, summaryLine(report));
         const plan = planRollout(report, values.all === true);
         printPlan(values["dry-run"] ? io.stdout : io.stderr, plan);
@@ -184,7 +192,7 @@ export const rolloutCommand: Command = {
         };
         let result: RolloutResult;
         try {
-          const verify = tailoredCheck(api, policy, report.injectors ? new Map(Object.entries(report.injectors)) : undefined);
+          const verify = tailoredCheck(api, policy, injectors);
           result = await runRollout(api, plan, { ...options, verify }, onEvent, interrupt.signal);
         } finally {
           process.off("SIGINT", onSigint);

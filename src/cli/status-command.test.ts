@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { StatusReport, WorkloadStatus } from "../ops/status.js";
 import { choiceFlag, UsageError } from "./command.js";
-import { bypassLines, podsLine, statusTable, summaryLine } from "./status-command.js";
+import { bypassLines, podsLine, statusTable, summaryLine, unjudgedLines } from "./status-command.js";
 
 const row = (name: string, bypassed: number, bypassReason?: string): WorkloadStatus => ({
   namespace: "shop",
@@ -15,7 +15,7 @@ const row = (name: string, bypassed: number, bypassReason?: string): WorkloadSta
   withProxy: 2,
   withoutProxy: 0,
   stale: 0,
-  staleBy: { policy: 0, dataplane: 0 },
+  staleBy: { policy: 0, dataplane: 0, "proxy-version": 0, "sidecar-mode": 0 },
   staleReason: undefined,
   bypassed,
   bypassReason,
@@ -75,12 +75,17 @@ describe("status's dataplane", () => {
 
 describe("status's reasons and pods", () => {
   it("breaks STALE down by reason, a column each, only when more than one is at work", () => {
-    const both = { ...row("reviews", 0), stale: 2, staleBy: { policy: 2, dataplane: 1 } };
+    const both = { ...row("reviews", 0), stale: 2, staleBy: { policy: 2, dataplane: 1, "proxy-version": 0, "sidecar-mode": 0 } };
     const lines = statusTable(report([both, row("ratings", 0)])).split("\n");
     assert.match(lines[0]!, /STALE {2}STALE POLICY {2}STALE DATAPLANE$/);
     assert.match(lines[1]!, /\s2\s+2\s+1$/);
-    const one = { ...row("reviews", 0), stale: 2, staleBy: { policy: 2, dataplane: 0 } };
+    const one = { ...row("reviews", 0), stale: 2, staleBy: { policy: 2, dataplane: 0, "proxy-version": 0, "sidecar-mode": 0 } };
     assert.doesNotMatch(statusTable(report([one])), /STALE POLICY/);
+    // An upgrade: the proxy's version and its placement, each its own column.
+    const upgrade = { ...row("reviews", 0), stale: 2, staleBy: { policy: 0, dataplane: 0, "proxy-version": 2, "sidecar-mode": 1 } };
+    const upgraded = statusTable(report([upgrade])).split("\n");
+    assert.match(upgraded[0]!, /STALE {2}STALE PROXY-VERSION {2}STALE SIDECAR-MODE$/);
+    assert.match(upgraded[1]!, /\s2\s+2\s+1$/);
   });
 
   it("takes --reason from its list only", () => {
@@ -90,6 +95,15 @@ describe("status's reasons and pods", () => {
       () => choiceFlag("--reason", "version", ["policy", "dataplane"]),
       (e: unknown) => e instanceof UsageError && /--reason must be one of policy, dataplane, got "version"/.test(e.message),
     );
+  });
+
+  it("says what of Istio's injection it could not judge, only when some pod has a sidecar", () => {
+    const shown = { ...report([]), unjudged: ["revision canary: no ConfigMap istio-system/istio-sidecar-injector-canary"] };
+    assert.deepEqual(unjudgedLines(shown), []);
+    const withSidecars = { ...shown, summary: { ...shown.summary, pods: { sidecar: 1, ambient: 0, neither: 0, byRevision: { canary: 1 } } } };
+    assert.deepEqual(unjudgedLines(withSidecars), [
+      "not judged (proxy-version, sidecar-mode): revision canary: no ConfigMap istio-system/istio-sidecar-injector-canary",
+    ]);
   });
 
   it("counts pods by dataplane and revision", () => {

@@ -36,7 +36,11 @@ Flags:
   --stale              only workloads with stale pods
   --reason R           count a pod stale only for R: policy (admitting it again would change it:
                        its tailoring, or a proxy where the policy now says otherwise), dataplane
-                       (a sidecar where the policy now says ambient, or the reverse)
+                       (a sidecar where the policy now says ambient, or the reverse),
+                       proxy-version (a proxy from another revision than its service maps to
+                       now, tags resolved, or another image than that revision injects now),
+                       sidecar-mode (classic where that revision injects a native sidecar now,
+                       or the reverse)
   --config FILE        the policy to judge by (default: the installed mesh-tailor/mesh-tailor-policy
                        ConfigMap, else the built-in one)
   --context CTX        kubeconfig context (default: the current one)
@@ -106,6 +110,12 @@ export function podsLine(report: StatusReport): string {
   return `pods: ${sidecar} with a sidecar${revisions ? ` (by revision: ${revisions})` : ""}, ${ambient} in ambient, ${neither} with neither`;
 }
 
+/** What of Istio's injection could not be read, when some pod has a sidecar it would judge: pods are not stale for it. */
+export function unjudgedLines(report: StatusReport): string[] {
+  if (report.summary.pods.sidecar === 0) return [];
+  return (report.unjudged ?? []).map((text) => `not judged (proxy-version, sidecar-mode): ${text}`);
+}
+
 /** One line per workload the policy cannot take effect on, with why. */
 export function problemLines(report: StatusReport): string[] {
   return report.workloads.filter((w) => w.problem).map((w) => `cannot take effect: ${w.namespace}/${w.kind.toLowerCase()}/${w.name}: ${w.problem}`);
@@ -145,6 +155,8 @@ export const statusCommand: Command = {
         for (const line of [...problemLines(report), ...bypassLines(report)]) write(io.stdout, line);
         write(io.stdout, summaryLine(report));
         write(io.stdout, podsLine(report));
+        // Beside the table, not in it: what the reader should know it is not told.
+        for (const line of unjudgedLines(report)) write(io.stderr, line);
       }
       if (report.summary.problems > 0) return EXIT_FAILED;
       return report.summary.stalePods > 0 ? EXIT_STALE : EXIT_OK;

@@ -10,6 +10,10 @@ export const REVISION = "istio.io/rev";
 export const PROXY_CONFIG = "proxy.istio.io/config";
 /** Run the proxy as a native sidecar, Istio >= 1.19: read by Istio's injector (pkg/kube/inject); the end-to-end suite proves it. */
 export const NATIVE_SIDECAR = "sidecar.istio.io/nativeSidecar";
+/** The proxy's image, used as it is when it holds a "/" (annotation.SidecarProxyImage; the injection template's istio-proxy image). */
+export const PROXY_IMAGE = "sidecar.istio.io/proxyImage";
+/** The proxy image's type, "distroless" or "debug", appended to its tag (annotation.SidecarProxyImageType). */
+export const PROXY_IMAGE_TYPE = "sidecar.istio.io/proxyImageType";
 /** The sidecar's resources (annotation.SidecarProxyCPU, SidecarProxyMemory, SidecarProxyCPULimit, SidecarProxyMemoryLimit). */
 export const PROXY_CPU = "sidecar.istio.io/proxyCPU";
 export const PROXY_MEMORY = "sidecar.istio.io/proxyMemory";
@@ -53,3 +57,6 @@ export const GATEWAY_MANAGED = "gateway.istio.io/managed";
 export const GATEWAY_SELECTOR = "istio";
 /** The Gateway API class of what istiod deploys for a Gateway ("istio", "istio-waypoint"); Gateway API's own label, written by kube-gateway.yaml L13. */
 export const GATEWAY_CLASS = "gateway.networking.k8s.io/gateway-class-name";
+
+/** Where istiod runs unless installed elsewhere: Istio's default install namespace and mesh root namespace. */
+export const ISTIO_SYSTEM = "istio-system";

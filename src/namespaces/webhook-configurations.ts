@@ -89,3 +89,21 @@ export function injectableRevisions(configurations: readonly MutatingWebhookConf
   }
   return names;
 }
+
+/**
+ * Every revision with an injection webhook of its own (tags point to one of them), to the
+ * namespace of its istiod, where its injector ConfigMap is: the namespace of the Service its
+ * webhooks call, istio-system when they call a URL.
+ */
+export function revisionHomes(configurations: readonly MutatingWebhookConfiguration[]): Map<string, string> {
+  const homes = new Map<string, string>();
+  for (const c of configurations) {
+    const injector = (c.webhooks ?? []).find((w) => isIstioInjector(w.name));
+    if (!injector) continue;
+    const revision = c.metadata.labels?.[istio.REVISION] ?? "default";
+    const home = injector.clientConfig?.service?.namespace ?? istio.ISTIO_SYSTEM;
+    // A revision's own configuration says best where it lives; a tag's only when it is all there is.
+    if (!c.metadata.labels?.[istio.REVISION_TAG] || !homes.has(revision)) homes.set(revision, home);
+  }
+  return homes;
+}

@@ -184,7 +184,7 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
   const sidecarOf = new Map((snapshot.defaultSidecars ?? []).map((s) => [s.metadata.namespace ?? "", s]));
   const wantsSidecar = policy.policy.namespaces.defaultSidecar.enabled;
   const webhookConfigurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
-  const revisions = injectableRevisions(webhookConfigurations);
+  const injectors = { revisions: injectableRevisions(webhookConfigurations) };
 
   return (snapshot.namespaces ?? [])
     .map((namespace) => {
@@ -200,7 +200,7 @@ export async function listNamespaces(api: KubeApi, policy: CompiledPolicy, selec
       const problems = new Map<string, number>();
       const pods = podsOf.get(name) ?? [];
       for (const pod of pods) {
-        const judged = judgePod(pod, ownerTemplate(pod, owners), enabled, policy, undefined, revisions);
+        const judged = judgePod(pod, ownerTemplate(pod, owners), enabled, policy, undefined, injectors);
         if (enabled && judged.verdict.selected) selected += 1;
         if (judged.hasProxy) withProxy += 1;
         if (judged.stale) stale += 1;

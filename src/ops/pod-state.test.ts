@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appPod, classicInjected } from "../../test/fixtures/pods.js";
+import { appPod, classicInjected, nativeInjected } from "../../test/fixtures/pods.js";
+import { ISTIO_SIDECAR_INJECTOR, revisionTag } from "../../test/fixtures/istio-webhooks.js";
+import { parseInjectorValues } from "../namespaces/revision-injection.js";
 import { runPipeline } from "../mutations/pipeline.js";
 import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
 import type { Pod } from "../pod/types.js";
@@ -85,5 +87,82 @@ describe("whether a running pod is stale", () => {
     const untouched = { ...template, metadata: { ...template.metadata, name: "reviews-1", namespace: "shop" } } as unknown as KubeObject;
     assert.deepEqual(judgePod(untouched, template, true, before).reasons, ["admitted without mesh-tailor", "no proxy, but the policy selects it"]);
     assert.equal(judgePod(untouched, template, false, before).stale, false);
+  });
+});
+
+describe("whether a running proxy is the one Istio injects now", () => {
+  const template = appPod();
+  const under = policy(REVIEWS);
+  const values = (tag: string, env: Record<string, unknown> = {}) => JSON.stringify({ global: { hub: "docker.io/istio", tag }, pilot: { env } });
+  /** A pod admitted under UNDER and injected by REVISION with the fixture's proxy (docker.io/istio/proxyv2:1.27.0). */
+  const injectedBy = (revision: string, pod: Pod = template): KubeObject => {
+    const stored = admitted(pod, under);
+    const status = JSON.stringify({ containers: ["istio-proxy"], revision });
+    return { ...stored, metadata: { ...stored.metadata, annotations: { ...stored.metadata.annotations, "sidecar.istio.io/status": status } } };
+  };
+  const namespaces = (labels: Record<string, string> = {}) => new Map([["shop", { metadata: { name: "shop", labels } }]]);
+  const kinds = (judged: ReturnType<typeof judgePod>) => judged.why.map((w) => [w.kind, w.text]);
+
+  it("is stale for proxy-version when a tag it goes to has moved to another revision", () => {
+    const injectors = {
+      revisions: new Map([
+        ["default", "default"],
+        ["prod", "canary"],
+      ]),
+      configurations: [ISTIO_SIDECAR_INJECTOR, revisionTag("prod", "canary")],
+      namespaces: namespaces({ "istio.io/rev": "prod" }),
+    };
+    assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors)), [
+      ["proxy-version", "injected by revision default; it goes to prod (revision canary) now"],
+    ]);
+    assert.deepEqual(kinds(judgePod(injectedBy("canary"), template, true, under, undefined, injectors)), []);
+    // A service the policy pins to a revision: the tag it names, resolved.
+    const pinned = policy("  - name: reviews\n    revision: prod\n");
+    const stored = injectedBy("default", runPipeline({ pod: template, namespace: "shop" }, pinned).pod);
+    assert.deepEqual(
+      kinds(judgePod(stored, template, true, pinned, undefined, { ...injectors, namespaces: namespaces() })).filter(([kind]) => kind === "proxy-version"),
+      [["proxy-version", "injected by revision default; the policy asks for prod (revision canary)"]],
+    );
+  });
+
+  it("is stale for proxy-version when its revision now injects another image, and not for another type of the same build", () => {
+    const injectors = (tag: string) => ({
+      revisions: new Map([["default", "default"]]),
+      configurations: [ISTIO_SIDECAR_INJECTOR],
+      namespaces: namespaces({ "istio-injection": "enabled" }),
+      injections: new Map([["default", parseInjectorValues("default", values(tag, { ENABLE_NATIVE_SIDECARS: false }))!]]),
+    });
+    assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors("1.28.1"))), [
+      ["proxy-version", "runs proxy docker.io/istio/proxyv2:1.27.0; revision default injects docker.io/istio/proxyv2:1.28.1 now"],
+    ]);
+    assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors("1.27.0-distroless"))), []);
+  });
+
+  it("is stale for sidecar-mode when its revision now places the proxy otherwise, unless the pod says how", () => {
+    const injectors = (env: Record<string, unknown>, kubelets?: string[]) => ({
+      revisions: new Map([["default", "default"]]),
+      configurations: [ISTIO_SIDECAR_INJECTOR],
+      namespaces: namespaces({ "istio-injection": "enabled" }),
+      injections: new Map([["default", parseInjectorValues("default", values("1.27.0", env))!]]),
+      kubelets,
+    });
+    assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors({ ENABLE_NATIVE_SIDECARS: "true" }))), [
+      ["sidecar-mode", "a classic sidecar; revision default injects a native one now"],
+    ]);
+    assert.deepEqual(
+      kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors({}, ["v1.33.0"]))).map(([k]) => k),
+      ["sidecar-mode"],
+    );
+    assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors({}, ["v1.33.0", "v1.31.4"]))), []);
+    assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors({}))), [], "auto, nodes unread: not judged");
+    // The pod's own annotation wins over the revision's setting.
+    const classic = appPod({ annotations: { "sidecar.istio.io/nativeSidecar": "false" } });
+    assert.deepEqual(kinds(judgePod(injectedBy("default", classic), classic, true, under, undefined, injectors({ ENABLE_NATIVE_SIDECARS: "true" }))), []);
+    // And the reverse: a native sidecar where the revision now injects a classic one.
+    const nativeSpec = nativeInjected(runPipeline({ pod: template, namespace: "shop" }, under).pod).spec;
+    const native = { ...injectedBy("default"), spec: nativeSpec } as unknown as KubeObject;
+    assert.deepEqual(kinds(judgePod(native, template, true, under, undefined, injectors({ ENABLE_NATIVE_SIDECARS: false }))), [
+      ["sidecar-mode", "a native sidecar; revision default injects a classic one now"],
+    ]);
   });
 });

@@ -2,7 +2,6 @@ import * as istio from "../keys/istio.js";
 import * as meshTailor from "../keys/mesh-tailor.js";
 import { runPipeline, type PipelineResult } from "../mutations/pipeline.js";
 import { changesOf, recordedChanges } from "../mutations/tailoring.js";
-import { injectedRevision } from "../namespaces/injection.js";
 import { findIstioProxy } from "../pod/istio-proxy.js";
 import { isSkipLabelled } from "../pod/skip-label.js";
 import { isPodLike, type Pod } from "../pod/types.js";
@@ -11,6 +10,7 @@ import { describeConnection } from "../policy/connection.js";
 import type { CompiledPolicy } from "../policy/load.js";
 import type { Dataplane } from "../policy/schema.js";
 import type { KubeObject } from "../kube/object.js";
+import { proxyStaleness, type IstioInjectors } from "./proxy-staleness.js";
 import type { StaleKind } from "./stale-reasons.js";
 
 /** What the current policy makes of a pod template: the webhook's own pipeline, run on it. */
@@ -27,6 +27,8 @@ export interface TemplateVerdict {
   readonly warnings: readonly string[];
   /** A pod's labels once the webhook has admitted it: what Istio's injection webhooks select on. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Its annotations then: what Istio's injection template reads (proxy image, native sidecar). */
+  readonly annotations: Readonly<Record<string, string>>;
   /** The services entry that decided, by its index in the policy; undefined when none did. */
   readonly entryIndex: number | undefined;
   /** The connection switches a pod made from it gets, in words; undefined when it goes into the mesh with none. */
@@ -78,6 +80,7 @@ function verdictOf(result: PipelineResult, policy: CompiledPolicy): TemplateVerd
     applied: result.applied,
     warnings: result.warnings,
     labels,
+    annotations: result.pod.metadata?.annotations ?? {},
     entryIndex: result.decision?.entry ? policy.policy.services.indexOf(result.decision.entry) : undefined,
     connection: dataplane === "sidecar" ? describeConnection(result.decision?.entry, policy.policy) : undefined,
   };
@@ -87,9 +90,10 @@ function verdictOf(result: PipelineResult, policy: CompiledPolicy): TemplateVerd
  * Whether a running pod is as the current policy would make it now: the webhook, admitting its
  * template now, would write what it wrote then (its mesh-tailor.io/tailoring record, compared
  * with the one the template gets now: an edit that changes no pod, such as another service's
- * entry or a controller setting, leaves it current), and it has a proxy exactly when the policy
- * selects its template. A pod in a namespace mesh-tailor
- * does not tailor is never stale (nothing of mesh-tailor's applies to it).
+ * entry or a controller setting, leaves it current), it has a proxy exactly when the policy
+ * selects its template, and, when INJECTORS says what Istio injects now, its proxy is that one.
+ * A pod in a namespace mesh-tailor does not tailor is never stale (nothing of mesh-tailor's
+ * applies to it).
  */
 export function judgePod(
   pod: KubeObject,
@@ -97,10 +101,11 @@ export function judgePod(
   namespaceEnabled: boolean,
   policy: CompiledPolicy,
   templateVerdict?: TemplateVerdict,
-  revisions?: ReadonlyMap<string, string>,
+  injectors?: IstioInjectors,
 ): PodJudgement {
   const asPod = pod as unknown as Pod;
-  const hasProxy = isPodLike(pod) ? findIstioProxy(asPod) !== undefined : false;
+  const proxy = isPodLike(pod) ? findIstioProxy(asPod) : undefined;
+  const hasProxy = proxy !== undefined;
   const namespace = pod.metadata.namespace ?? "";
   let verdict: TemplateVerdict;
   let retailored: boolean;
@@ -135,17 +140,9 @@ export function judgePod(
       why.push({ kind: "dataplane", text: "in ambient, but the policy gives it a sidecar" });
     } else if (hasProxy !== wantsProxy) {
       why.push({ kind: "injection", text: wantsProxy ? "no proxy, but the policy selects it" : "a proxy, but the policy leaves it out" });
-    } else if (hasProxy && verdict.revision && revisions) {
-      // The injection it actually got: the revision whose istiod injected it, against the one
-      // the policy names (a tag stands for the revision it points to).
-      const injected = injectedRevision(pod.metadata.annotations?.[istio.SIDECAR_STATUS]);
-      const wanted = revisions.get(verdict.revision) ?? verdict.revision;
-      if (injected && injected !== wanted) {
-        why.push({
-          kind: "injection",
-          text: `injected by revision ${injected}; the policy asks for ${verdict.revision}${wanted !== verdict.revision ? ` (revision ${wanted})` : ""}`,
-        });
-      }
+    } else if (proxy && injectors) {
+      // The injection it actually got, against what Istio would inject now (proxy-staleness.ts).
+      why.push(...proxyStaleness(pod, proxy, verdict, injectors));
     }
   }
   return { hasProxy, verdict, stale: why.length > 0, reasons: why.map((w) => w.text), why };

@@ -14,7 +14,7 @@ export interface PolicyFinding {
  * deployed yet: warning). Every namespace is judged, enabled or not, with the webhook's own
  * pipeline; one paged LIST per kind.
  */
-export async function checkPolicyAgainstCluster(api: Pick<KubeApi, "list">, policy: CompiledPolicy): Promise<PolicyFinding[]> {
+export async function checkPolicyAgainstCluster(api: Pick<KubeApi, "list" | "get">, policy: CompiledPolicy): Promise<PolicyFinding[]> {
   const report = await readStatus(api, policy, { allNamespaces: true });
   const findings: PolicyFinding[] = [];
   if (!report.injectors) findings.push({ level: "warning", text: "cannot read MutatingWebhookConfigurations: Istio's injectors are not checked" });

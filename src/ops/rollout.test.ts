@@ -108,3 +108,62 @@ describe("rollout when the API server misbehaves", () => {
     api.close();
   });
 });
+
+describe("rollout by namespace", () => {
+  // A cluster in memory where a restarted Deployment is rolled out after its second read.
+  function memoryApi() {
+    const reads = new Map<string, number>();
+    const generations = new Map<string, number>();
+    const workload = (path: string) => {
+      const generation = generations.get(path) ?? 1;
+      const rolledOut = (reads.get(path) ?? 0) >= 2 || generation === 1;
+      return {
+        metadata: { name: path.split("/").pop()!, namespace: path.split("/")[5]!, generation },
+        spec: { replicas: 1, template: { metadata: { annotations: {} } } },
+        status: { observedGeneration: generation, replicas: 1, updatedReplicas: rolledOut ? 1 : 0, availableReplicas: rolledOut ? 1 : 0 },
+      };
+    };
+    return {
+      get: (path: string) => {
+        if (generations.has(path)) reads.set(path, (reads.get(path) ?? 0) + 1);
+        return Promise.resolve(workload(path)) as never;
+      },
+      request: (_method: string, path: string) => {
+        generations.set(path, 2);
+        return Promise.resolve({}) as never;
+      },
+      list: () => Promise.resolve({ items: [], resourceVersion: "1" }) as never,
+    };
+  }
+  const targets = ["a/one", "a/two", "a/three", "b/one", "b/two", "c/one"].map((t) => {
+    const [namespace, name] = t.split("/") as [string, string];
+    return { namespace, kind: "Deployment" as const, name };
+  });
+
+  /** The most namespaces in flight at once over the run, and whether every workload finished. */
+  async function run(order: "namespace" | "workload") {
+    const inFlight = new Set<string>();
+    let mostNamespaces = 0;
+    const result = await runRollout(
+      memoryApi(),
+      { restart: targets, refused: [], skipped: [] },
+      { maxInFlight: 3, pauseMs: 0, timeoutMs: 10_000, pollMs: 5, order },
+      (event) => {
+        const key = `${event.target.namespace}/${event.target.name}`;
+        if (event.event === "started") inFlight.add(key);
+        if (event.event === "done" || event.event === "failed") inFlight.delete(key);
+        mostNamespaces = Math.max(mostNamespaces, new Set([...inFlight].map((k) => k.split("/")[0])).size);
+      },
+    );
+    return { mostNamespaces, done: result.done.length, failed: result.failed };
+  }
+
+  it("finishes one namespace before it starts the next", async () => {
+    const byNamespace = await run("namespace");
+    assert.deepEqual(byNamespace, { mostNamespaces: 1, done: 6, failed: [] });
+    // The default mixes namespaces as the in-flight limit allows: the test can tell the two apart.
+    const byWorkload = await run("workload");
+    assert.equal(byWorkload.done, 6);
+    assert.ok(byWorkload.mostNamespaces > 1, `workload order kept ${byWorkload.mostNamespaces} namespace in flight`);
+  });
+});

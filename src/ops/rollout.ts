@@ -4,6 +4,7 @@ import { isTransient } from "../kube/errors.js";
 import type { KubeObject } from "../kube/object.js";
 import { readPatiently, RESTARTABLE, startRestart, pathOf, type Api, type RolloutTarget } from "./rollout-restart.js";
 import { readStuckCause } from "./rollout-cause.js";
+import type { RolloutOrder } from "./rollout-order.js";
 import { rolloutProgress } from "./rollout-progress.js";
 import type { StatusReport, WorkloadStatus } from "./status.js";
 
@@ -32,6 +33,8 @@ export interface RolloutOptions {
   /** How long one workload may take to roll out, brief API outages included. */
   readonly timeoutMs: number;
   readonly pollMs?: number;
+  /** One namespace at a time, or as many workloads as allowed (rollout-order.ts). */
+  readonly order?: RolloutOrder | undefined;
 }
 
 export interface RolloutResult {
@@ -81,7 +84,8 @@ interface InFlight {
  * on the pod template), at most maxInFlight at a time, each waited for as `kubectl rollout
  * status` waits. An API server away for a moment is waited for, within each workload's timeout;
  * a restart never goes out twice (rollout-restart.ts). The first failure or timeout stops new
- * starts; what is in flight is still waited for. SIGNAL (Ctrl-C) stops new starts and returns at once.
+ * starts; what is in flight is still waited for. By namespace, a namespace's first workload
+ * starts once the last one's are all done. SIGNAL (Ctrl-C) stops new starts and returns at once.
  */
 export async function runRollout(
   api: Api & Pick<KubeApi, "list">,
@@ -104,7 +108,14 @@ export async function runRollout(
   };
 
   while (!signal?.aborted && (inFlight.size > 0 || (!stopStarting && queue.length > 0))) {
-    while (!stopStarting && !signal?.aborted && inFlight.size < options.maxInFlight && queue.length > 0 && Date.now() - lastStartMs >= options.pauseMs) {
+    while (
+      !stopStarting &&
+      !signal?.aborted &&
+      inFlight.size < options.maxInFlight &&
+      queue.length > 0 &&
+      Date.now() - lastStartMs >= options.pauseMs &&
+      (options.order !== "namespace" || [...inFlight.keys()].every((t) => t.namespace === queue[0]!.namespace))
+    ) {
       const target = queue.shift()!;
       lastStartMs = Date.now();
       try {

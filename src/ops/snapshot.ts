@@ -4,6 +4,7 @@ import type { KubeApi } from "../kube/client.js";
 // The collections a cluster-wide read may need, by the path of their cluster-wide LIST.
 export const COLLECTIONS = {
   namespaces: "/api/v1/namespaces",
+  nodes: "/api/v1/nodes",
   pods: "/api/v1/pods",
   replicaSets: "/apis/apps/v1/replicasets",
   deployments: "/apis/apps/v1/deployments",

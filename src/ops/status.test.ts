@@ -5,6 +5,7 @@ import { runPipeline } from "../mutations/pipeline.js";
 import { loadPolicy, type CompiledPolicy } from "../policy/load.js";
 import type { Pod } from "../pod/types.js";
 import type { KubeObject } from "../kube/object.js";
+import { ApiError } from "../kube/errors.js";
 import { planRollout } from "./rollout.js";
 import { readStatus, statusFromSnapshot, type WorkloadStatus } from "./status.js";
 import { ISTIO_SIDECAR_INJECTOR } from "../../test/fixtures/istio-webhooks.js";
@@ -114,7 +115,7 @@ describe("status", () => {
     const moving = statusFromSnapshot(cluster(REVIEWS), ambient).workloads.find((w) => w.name === "reviews")!;
     assert.equal(moving.stale, 2);
     assert.match(moving.staleReason!, /a sidecar, but the policy puts it in ambient/);
-    assert.deepEqual(moving.staleBy, { policy: 2, dataplane: 2 });
+    assert.deepEqual(moving.staleBy, { policy: 2, dataplane: 2, "proxy-version": 0, "sidecar-mode": 0 });
     // --reason counts only the pods stale for it, and says only it.
     const onlyPolicy = statusFromSnapshot(cluster(REVIEWS), ambient, { reason: "policy" }).workloads.find((w) => w.name === "reviews")!;
     assert.equal(onlyPolicy.stale, 2);
@@ -193,6 +194,7 @@ describe("status", () => {
         asked.push(path);
         return Promise.resolve({ items: collections[path] ?? [], resourceVersion: "1" }) as never;
       },
+      get: (path: string) => Promise.reject(new ApiError(404, "NotFound", `not found: ${path}`)),
     };
     const report = await readStatus(api, REVIEWS);
     const reviews = report.workloads.find((w) => w.name === "reviews")!;
@@ -202,8 +204,61 @@ describe("status", () => {
     // A policy and cluster with no ambient: the gates' collections are never read.
     collections["/apis/apps/v1/deployments"] = base.deployments;
     asked.length = 0;
-    await readStatus({ list: api.list }, NONE);
+    await readStatus({ list: api.list, get: api.get }, NONE);
     assert.ok(!asked.some((path) => path.includes("gateway") || path.includes("authorization")), asked.join(", "));
+  });
+
+  it("counts an Istio upgrade: pods whose proxy is older than their revision injects now, read from its injector ConfigMap", async () => {
+    const base = cluster(REVIEWS);
+    const values = (tag: string, env: Record<string, unknown>) => JSON.stringify({ global: { hub: "docker.io/istio", tag }, pilot: { env } });
+    let injectorValues = values("1.27.0", { ENABLE_NATIVE_SIDECARS: "false" });
+    let forbidden = false;
+    const collections: Record<string, KubeObject[]> = {
+      "/api/v1/namespaces": [{ metadata: { name: "shop", labels: { "mesh-tailor.io/enabled": "true", "istio-injection": "enabled" } } }],
+      "/api/v1/pods": base.pods,
+      "/apis/apps/v1/replicasets": base.replicaSets,
+      "/apis/apps/v1/deployments": base.deployments,
+      "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations": [ISTIO_SIDECAR_INJECTOR],
+      "/api/v1/nodes": [{ metadata: { name: "node-1" }, status: { nodeInfo: { kubeletVersion: "v1.34.1" } } }],
+    };
+    const asked: string[] = [];
+    const api = {
+      list: (path: string) => {
+        asked.push(path);
+        return Promise.resolve({ items: collections[path] ?? [], resourceVersion: "1" }) as never;
+      },
+      get: (path: string) => {
+        asked.push(path);
+        if (forbidden) return Promise.reject(new ApiError(403, "Forbidden", "forbidden"));
+        return path === "/api/v1/namespaces/istio-system/configmaps/istio-sidecar-injector"
+          ? (Promise.resolve({ data: { values: injectorValues } }) as never)
+          : Promise.reject(new ApiError(404, "NotFound", "not found"));
+      },
+    };
+    const reviews = async (filter = {}) => (await readStatus(api, REVIEWS, filter)).workloads.find((w) => w.name === "reviews")!;
+    assert.deepEqual([(await reviews()).stale, asked.includes("/api/v1/nodes")], [0, false], "current; the nodes are not read when no revision goes by them");
+    // The revision now injects 1.28.0, and native sidecars where every kubelet is 1.33 or newer.
+    injectorValues = values("1.28.0", {});
+    const upgraded = await reviews();
+    assert.deepEqual([upgraded.stale, upgraded.staleBy], [2, { policy: 0, dataplane: 0, "proxy-version": 2, "sidecar-mode": 2 }]);
+    assert.match(
+      upgraded.staleReason!,
+      /runs proxy docker.io\/istio\/proxyv2:1.27.0; revision default injects docker.io\/istio\/proxyv2:1.28.0 now; a classic sidecar/,
+    );
+    assert.ok(asked.includes("/api/v1/nodes"));
+    const byVersion = await reviews({ reason: "proxy-version" });
+    assert.deepEqual(
+      [byVersion.stale, byVersion.staleReason],
+      [2, "runs proxy docker.io/istio/proxyv2:1.27.0; revision default injects docker.io/istio/proxyv2:1.28.0 now"],
+    );
+    assert.equal((await reviews({ reason: "policy" })).stale, 0, "an upgrade is no policy edit");
+    // A user who may not read the ConfigMap: nothing judged on it, and told so.
+    forbidden = true;
+    const blind = await readStatus(api, REVIEWS);
+    assert.equal(blind.workloads.find((w) => w.name === "reviews")!.stale, 0);
+    assert.deepEqual(blind.unjudged, [
+      'revision default: ConfigMap istio-system/istio-sidecar-injector is forbidden to this user (grant it: README, "Cluster commands")',
+    ]);
   });
 
   it("shows the connection switches a workload's pods get in the mesh, and none for one out of it", () => {

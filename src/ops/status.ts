@@ -13,8 +13,11 @@ import { isEnabled } from "../namespaces/namespace-labels.js";
 import { injectableRevisions, istioInjectorsFor, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import { bypassOf } from "./bypass.js";
 import { judgePod, judgeTemplate, withoutOwnDecision, type TemplateVerdict } from "./pod-state.js";
-import { reasonOf, type StaleReasonName } from "./stale-reasons.js";
+import { reasonOf, STALE_REASONS, type StaleReasonName } from "./stale-reasons.js";
 import { readSnapshot, type Snapshot } from "./snapshot.js";
+import { readInjections, readKubelets } from "./injector-reads.js";
+import type { IstioInjectors } from "./proxy-staleness.js";
+import { proxyImageOf, withIstiodEnv, type RevisionInjection } from "../namespaces/revision-injection.js";
 
 /** The kinds `status` reports; bare pods are grouped per namespace as "Pod". */
 export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" | "Job" | "ReplicaSet" | "Pod";
@@ -81,6 +84,13 @@ export interface StatusReport {
   readonly policyRevision: string;
   /** Every Istio revision and tag with an injection webhook, to the revision it injects; absent when unreadable. */
   readonly injectors?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Each revision's proxy image and native sidecars as it injects them now (its injector
+   * ConfigMap), where read; what could not be read, in words, is in `unjudged`: pods are not
+   * judged stale for it.
+   */
+  readonly injecting?: Readonly<Record<string, { readonly image: string | undefined; readonly nativeSidecars: string }>> | undefined;
+  readonly unjudged?: readonly string[] | undefined;
   readonly workloads: readonly WorkloadStatus[];
   readonly summary: StatusSummary;
 }
@@ -98,6 +108,27 @@ export interface StatusFilter {
 
 export const BARE_PODS = "(bare pods)";
 
+/** A snapshot, with what Istio's revisions inject now when it could be read (readStatusSnapshot). */
+export type StatusSnapshot = Snapshot & {
+  readonly injections?: ReadonlyMap<string, RevisionInjection>;
+  readonly kubelets?: readonly string[] | undefined;
+  /** What of Istio's injection could not be read, and so is not judged, in words. */
+  readonly unjudged?: readonly string[];
+};
+
+/** What the snapshot says of Istio's injection; undefined when its webhooks could not be read. */
+export function injectorsOf(snapshot: StatusSnapshot): IstioInjectors | undefined {
+  if (!snapshot.webhookConfigurations) return undefined;
+  const configurations = snapshot.webhookConfigurations as MutatingWebhookConfiguration[];
+  return {
+    revisions: injectableRevisions(configurations),
+    configurations,
+    namespaces: new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name, n])),
+    ...(snapshot.injections ? { injections: snapshot.injections } : {}),
+    kubelets: snapshot.kubelets,
+  };
+}
+
 const templateAt = (object: KubeObject, kind: WorkloadKind): Pod | undefined => {
   const spec = object["spec"] as { template?: Pod; jobTemplate?: { spec?: { template?: Pod } } } | undefined;
   return kind === "CronJob" ? spec?.jobTemplate?.spec?.template : spec?.template;
@@ -111,7 +142,7 @@ const controllerOf = (object: KubeObject) => object.metadata.ownerReferences?.fi
  * pods stand against that (with and without a proxy, stale, injected by Istio without being
  * tailored). Pure: the snapshot in, the report out.
  */
-export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, filter: StatusFilter = {}): StatusReport {
+export function statusFromSnapshot(snapshot: StatusSnapshot, policy: CompiledPolicy, filter: StatusFilter = {}): StatusReport {
   const matchesNamespace = filter.namespace ? compileGlob(filter.namespace).matches : () => true;
   const matchesService = filter.service ? compileGlob(filter.service).matches : () => true;
   const enabled = new Set(
@@ -121,7 +152,8 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   );
   // Istio's injection webhooks, as kube-apiserver calls them: which revision injects what.
   const configurations = (snapshot.webhookConfigurations ?? []) as MutatingWebhookConfiguration[];
-  const revisions = injectableRevisions(configurations);
+  const injectors = injectorsOf(snapshot);
+  const revisions = injectors?.revisions ?? new Map<string, string>();
   const namespaceObjects = new Map((snapshot.namespaces ?? []).map((n) => [n.metadata.name, n]));
   // What ambient pods need, when the policy puts any service there (readStatus reads it then).
   const ambientRead = "gateways" in snapshot;
@@ -210,7 +242,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     let withProxy = 0;
     let stale = 0;
     let staleReason: string | undefined;
-    const staleBy: Record<StaleReasonName, number> = { policy: 0, dataplane: 0 };
+    const staleBy = Object.fromEntries(STALE_REASONS.map((r) => [r, 0])) as Record<StaleReasonName, number>;
     const counted: [pod: KubeObject, hasProxy: boolean][] = [];
     let bypassed = 0;
     const bypassReasons = new Set<string>();
@@ -220,7 +252,7 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
     // Bare pods have no template: the verdict on the first of them stands for the row.
     let rowVerdict = verdict;
     for (const pod of pods) {
-      const judged = judgePod(pod, template, true, policy, verdict, snapshot.webhookConfigurations ? revisions : undefined);
+      const judged = judgePod(pod, template, true, policy, verdict, injectors);
       if (judged.hasProxy) withProxy += 1;
       counted.push([pod, judged.hasProxy]);
       const why = filter.reason === undefined ? judged.why : judged.why.filter((w) => reasonOf(w.kind) === filter.reason);
@@ -294,6 +326,10 @@ export function statusFromSnapshot(snapshot: Snapshot, policy: CompiledPolicy, f
   return {
     policyRevision: policy.revision,
     injectors: snapshot.webhookConfigurations ? Object.fromEntries(revisions) : undefined,
+    injecting: snapshot.injections
+      ? Object.fromEntries([...snapshot.injections].map(([revision, i]) => [revision, { image: proxyImageOf(i, {}), nativeSidecars: i.nativeSidecars }]))
+      : undefined,
+    unjudged: snapshot.unjudged && snapshot.unjudged.length > 0 ? snapshot.unjudged : undefined,
     workloads: shown,
     summary: {
       workloads: rows.length,
@@ -332,26 +368,49 @@ export const STATUS_COLLECTIONS = [
  * configurations, status still reports: it cannot then tell which revision injects what, and
  * says nothing about it. An ambient service's gates read Gateways and AuthorizationPolicies: only
  * a policy that puts some service in ambient pays for them. Their APIs may not be served (none
- * then), and one the caller may not read is a gate that cannot pass (ambient-gates.ts).
+ * then), and one the caller may not read is a gate that cannot pass (ambient-gates.ts). Each
+ * revision's injector ConfigMap (a GET each) says what it injects now; the nodes are listed only
+ * when a revision decides native sidecars by them.
  */
-export function readStatusSnapshot(api: Pick<KubeApi, "list">, policy: CompiledPolicy): Promise<Snapshot> {
+export async function readStatusSnapshot(api: Pick<KubeApi, "list" | "get">, policy: CompiledPolicy): Promise<StatusSnapshot> {
   const { names, byDefault } = ambientServices(policy.policy);
   const ambient = byDefault || names.length > 0;
   const extra = ambient ? AMBIENT_COLLECTIONS : [];
-  return readSnapshot(api, [...STATUS_COLLECTIONS, ...extra], {
+  const snapshot = await readSnapshot(api, [...STATUS_COLLECTIONS, ...extra], {
     metadataOnly: ["replicaSets"],
     ifAllowed: ["webhookConfigurations", ...extra],
     optional: extra,
   });
+  if (!snapshot.webhookConfigurations) return snapshot;
+  // What each revision injects now, and, where istiod decides native sidecars by the nodes, the
+  // nodes' kubelets: the proxy-version and sidecar-mode of each pod.
+  const read = await readInjections(api, snapshot.webhookConfigurations);
+  const istiods = (snapshot.deployments ?? []).filter((d) => d.metadata.labels?.["app"] === "istiod");
+  const injections = new Map([...read.injections].map(([revision, injection]) => [revision, withIstiodEnv(injection, istiods)]));
+  const unjudged = [...read.unread];
+  const auto = [...injections.values()].filter((i) => i.nativeSidecars === "auto").map((i) => i.revision);
+  const kubelets = auto.length > 0 ? await readKubelets(api) : undefined;
+  if (auto.length > 0 && !kubelets)
+    unjudged.push(`revision ${auto.join(", ")}: native sidecars go by the nodes' kubelets, and nodes are forbidden to this user`);
+  return { ...snapshot, injections, kubelets, unjudged };
 }
 
-/** Status read from the cluster (readStatusSnapshot), judged by POLICY. */
-export async function readStatus(api: Pick<KubeApi, "list">, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
+/** Status read from the cluster (readStatusSnapshot), judged by POLICY, with what it read of Istio's injection. */
+export async function readStatusAndInjectors(
+  api: Pick<KubeApi, "list" | "get">,
+  policy: CompiledPolicy,
+  filter: StatusFilter = {},
+): Promise<{ report: StatusReport; injectors: IstioInjectors | undefined }> {
   const snapshot = await readStatusSnapshot(api, policy);
   const report = statusFromSnapshot(snapshot, policy, filter);
-  if ("gateways" in snapshot || !report.workloads.some((w) => w.dataplane === "ambient")) return report;
+  if ("gateways" in snapshot || !report.workloads.some((w) => w.dataplane === "ambient")) return { report, injectors: injectorsOf(snapshot) };
   // A pod template that enrols itself in ambient, under a policy that puts no service there: its
   // gates are read and judged all the same.
   const gates = await readSnapshot(api, AMBIENT_COLLECTIONS, { ifAllowed: AMBIENT_COLLECTIONS, optional: AMBIENT_COLLECTIONS });
-  return statusFromSnapshot({ ...snapshot, ...gates }, policy, filter);
+  return { report: statusFromSnapshot({ ...snapshot, ...gates }, policy, filter), injectors: injectorsOf(snapshot) };
+}
+
+/** Status read from the cluster (readStatusSnapshot), judged by POLICY. */
+export async function readStatus(api: Pick<KubeApi, "list" | "get">, policy: CompiledPolicy, filter: StatusFilter = {}): Promise<StatusReport> {
+  return (await readStatusAndInjectors(api, policy, filter)).report;
 }

@@ -26,7 +26,9 @@ export interface IstioInjector {
 /**
  * Istio's injection served by one long-running process (test/e2e/istio-injector, Istio's
  * pkg/kube/inject in a small Go webhook): for clusters that create thousands of pods, where one
- * istioctl process per pod could not keep up. Same templates, values and mesh config.
+ * istioctl process per pod could not keep up. Same templates, values and mesh config; it injects
+ * as the revision ISTIO was rendered for, in the environment that revision asks for
+ * (ENABLE_NATIVE_SIDECARS, which Istio reads from the process's environment).
  */
 export async function startIstioInjectorServer(istio: RenderedIstio, tls: { cert: string; key: string }, logFile: string): Promise<IstioInjector> {
   // prettier-ignore
@@ -34,11 +36,12 @@ export async function startIstioInjectorServer(istio: RenderedIstio, tls: { cert
     "--inject-config", istio.injectConfigFile,
     "--values", istio.valuesFile,
     "--mesh", istio.meshConfigFile,
+    "--revision", istio.revision,
     "--cert", tls.cert,
     "--key", tls.key,
-  ], logFile);
+  ], logFile, { ...process.env, ...istio.injectorEnv });
   const address = await waitFor(
-    "the istio-injector to listen",
+    `the istio-injector of revision ${istio.revision} to listen`,
     30_000,
     () => {
       if (server.child.exitCode !== null) throw new GiveUp(`istio-injector exited: ${server.tail()}`);

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { KubernetesObject, V1ConfigMap, V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
@@ -8,8 +8,27 @@ import { infraBinary } from "./infra.js";
 
 const run = promisify(execFile);
 
-/** What `istioctl manifest generate --revision default` renders, split into the parts the suite uses. */
+/**
+ * One Istio revision to render and serve: `istioctl manifest generate --revision NAME`, with
+ * native sidecars on or off for it explicitly.
+ */
+export interface IstioRevision {
+  /** The revision's name; "default" is the default revision. */
+  readonly name: string;
+  /**
+   * ENABLE_NATIVE_SIDECARS, set both in the rendered values (values.pilot.env, what the
+   * revision's ConfigMap says) and in the environment of its injector (what its injection does),
+   * so that the two never disagree.
+   */
+  readonly nativeSidecars: boolean;
+  /** More --set flags for istioctl, e.g. "values.global.tag=1.30.0" for another proxy image. */
+  readonly set?: readonly string[];
+}
+
+/** What `istioctl manifest generate --revision REV` renders, split into the parts the suite uses. */
 export interface RenderedIstio {
+  /** The revision it was rendered for, which its injector records on the pods it injects. */
+  readonly revision: string;
   readonly crds: KubernetesObject[];
   /** Istio's MutatingWebhookConfiguration, its real selectors and all. */
   readonly injectorWebhook: V1MutatingWebhookConfiguration;
@@ -19,36 +38,82 @@ export interface RenderedIstio {
   readonly meshConfigFile: string;
   /** istiod's ServiceAccount and Deployment (on a cluster with workloads, kwok runs it). */
   readonly istiod: KubernetesObject[];
+  /**
+   * The revision's injector ConfigMap as rendered (istio-sidecar-injector, or
+   * istio-sidecar-injector-REV for a revision other than default), its config and values keys.
+   */
+  readonly injectorConfigMap: V1ConfigMap;
+  /** What its injector's environment must add (ENABLE_NATIVE_SIDECARS when the revision sets it). */
+  readonly injectorEnv: Readonly<Record<string, string>>;
 }
 
-const INJECTOR_WEBHOOK = "istio-sidecar-injector";
+// Istio names a revision's objects with a "-REV" suffix, except the default revision's.
+const revisionName = (base: string, revision: string) => (revision === "default" ? base : `${base}-${revision}`);
+
+function configMapOf(objects: KubernetesObject[], name: string): V1ConfigMap {
+  const map: V1ConfigMap | undefined = objects.find((o) => o.kind === "ConfigMap" && o.metadata?.name === name);
+  if (!map) throw new Error(`istioctl manifest generate rendered no ConfigMap ${name}`);
+  return map;
+}
 
 function configMapData(objects: KubernetesObject[], name: string, key: string): string {
-  const map: V1ConfigMap | undefined = objects.find((o) => o.kind === "ConfigMap" && o.metadata?.name === name);
-  const value = map?.data?.[key];
+  const value = configMapOf(objects, name).data?.[key];
   if (value === undefined) throw new Error(`istioctl manifest generate rendered no ConfigMap ${name} with data.${key}`);
   return value;
 }
 
-export async function renderIstio(dir: string): Promise<RenderedIstio> {
+/**
+ * Renders one Istio revision offline. Without REVISION, the default revision as istioctl renders
+ * it, nothing set; with it, that revision with ENABLE_NATIVE_SIDECARS set explicitly and its own
+ * --set flags, its files in a directory of their own under DIR.
+ */
+export async function renderIstio(dir: string, revision?: IstioRevision): Promise<RenderedIstio> {
+  const name = revision?.name ?? "default";
+  const native = revision === undefined ? undefined : String(revision.nativeSidecars);
+  const sets = revision === undefined ? [] : [`values.pilot.env.ENABLE_NATIVE_SIDECARS=${native}`, ...(revision.set ?? [])];
   // Rendering is offline: istioctl reads no cluster for `manifest generate`.
-  const { stdout } = await run(infraBinary("istioctl"), ["manifest", "generate", "--revision", "default"], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(infraBinary("istioctl"), ["manifest", "generate", "--revision", name, ...sets.flatMap((set) => ["--set", set])], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const objects = parseAllDocuments(stdout)
     .map((doc) => doc.toJS() as KubernetesObject | null)
     .filter((o): o is KubernetesObject => o !== null && typeof o === "object" && typeof o.kind === "string");
   const crds = objects.filter((o) => o.kind === "CustomResourceDefinition");
+  const webhookName = revisionName("istio-sidecar-injector", name);
   const injectorWebhook: V1MutatingWebhookConfiguration | undefined = objects.find(
-    (o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === INJECTOR_WEBHOOK,
+    (o) => o.kind === "MutatingWebhookConfiguration" && o.metadata?.name === webhookName,
   );
-  if (!injectorWebhook) throw new Error(`istioctl manifest generate rendered no MutatingWebhookConfiguration ${INJECTOR_WEBHOOK}`);
-  const injectConfigFile = join(dir, "inject-config.yaml");
-  const valuesFile = join(dir, "inject-values.json");
-  const meshConfigFile = join(dir, "mesh.yaml");
-  writeFileSync(injectConfigFile, configMapData(objects, "istio-sidecar-injector", "config"));
-  writeFileSync(valuesFile, configMapData(objects, "istio-sidecar-injector", "values"));
-  writeFileSync(meshConfigFile, configMapData(objects, "istio", "mesh"));
-  const istiod = objects.filter((o) => (o.kind === "ServiceAccount" || o.kind === "Deployment") && o.metadata?.name === "istiod");
-  return { crds, injectorWebhook, injectConfigFile, valuesFile, meshConfigFile, istiod };
+  if (!injectorWebhook) throw new Error(`istioctl manifest generate rendered no MutatingWebhookConfiguration ${webhookName}`);
+  const injectorMapName = revisionName("istio-sidecar-injector", name);
+  const injectorConfigMap = configMapOf(objects, injectorMapName);
+  const values = configMapData(objects, injectorMapName, "values");
+  if (native !== undefined) {
+    // What the ConfigMap says is what the injector is run with: a mismatch here would make the
+    // suite test a cluster no install produces.
+    const rendered = (JSON.parse(values) as { pilot?: { env?: Record<string, unknown> } }).pilot?.env?.["ENABLE_NATIVE_SIDECARS"];
+    if (String(rendered) !== native) throw new Error(`revision ${name} rendered pilot.env.ENABLE_NATIVE_SIDECARS ${String(rendered)}, not ${native}`);
+  }
+  const filesDir = revision === undefined ? dir : join(dir, `istio-${name}`);
+  mkdirSync(filesDir, { recursive: true });
+  const injectConfigFile = join(filesDir, "inject-config.yaml");
+  const valuesFile = join(filesDir, "inject-values.json");
+  const meshConfigFile = join(filesDir, "mesh.yaml");
+  writeFileSync(injectConfigFile, configMapData(objects, injectorMapName, "config"));
+  writeFileSync(valuesFile, values);
+  writeFileSync(meshConfigFile, configMapData(objects, revisionName("istio", name), "mesh"));
+  const istiodName = revisionName("istiod", name);
+  const istiod = objects.filter((o) => (o.kind === "ServiceAccount" || o.kind === "Deployment") && o.metadata?.name === istiodName);
+  return {
+    revision: name,
+    crds,
+    injectorWebhook,
+    injectConfigFile,
+    valuesFile,
+    meshConfigFile,
+    istiod,
+    injectorConfigMap,
+    injectorEnv: native === undefined ? {} : { ENABLE_NATIVE_SIDECARS: native },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,13 +15,15 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { injectedRevision } from "../../../src/namespaces/injection.js";
 import { loadPolicy } from "../../../src/policy/load.js";
 import { CLI } from "../../fixtures/serve-process.js";
 import { CERTS_ACCOUNT, certsJob } from "./certs-job.js";
 import { startControlPlane, type ControlPlane } from "./control-plane.js";
 import { startIstioInjector, startIstioInjectorServer, type IstioInjector } from "./istio-injector.js";
 import { startWorkloadControllers, type WorkloadControllers } from "./workload-controllers.js";
-import { renderIstio, type RenderedIstio } from "./istio.js";
+import { infraBinary } from "./infra.js";
+import { renderIstio, type IstioRevision, type RenderedIstio } from "./istio.js";
 import { startMeshTailor, type MeshTailorServe } from "./mesh-tailor-process.js";
 import { issueLoopbackServingCert } from "./pki.js";
 import { freePort, waitFor } from "./processes.js";
@@ -38,11 +41,27 @@ export function renderManifests(dir = "manifests"): KubernetesObject[] {
   return parseAllDocuments(result.stdout).map((d) => d.toJS() as KubernetesObject);
 }
 
+/** One Istio revision the cluster serves: what was rendered for it, and its injector. */
+export interface ServedRevision {
+  readonly istio: RenderedIstio;
+  readonly injector: IstioInjector;
+}
+
 export interface MeshCluster {
   readonly dir: string;
   readonly controlPlane: ControlPlane;
+  /** The default revision's. */
   readonly istio: RenderedIstio;
   readonly injector: IstioInjector;
+  /** Every revision served, by name: "default" alone unless MeshClusterOptions.revisions names more. */
+  readonly revisions: ReadonlyMap<string, ServedRevision>;
+  /**
+   * Points revision tag TAG at REVISION with Istio's own `istioctl tag set` (its
+   * istio-revision-tag-TAG configuration, labelled istio.io/tag and istio.io/rev, calling that
+   * revision's injector), with --overwrite once the tag exists, as moving a tag takes. Resolves
+   * once kube-apiserver sends the tag's pods to that revision's injector.
+   */
+  setRevisionTag(tag: string, revision: string): Promise<void>;
   readonly meshTailor: MeshTailorServe;
   readonly core: CoreV1Api;
   readonly policyFile: string;
@@ -119,7 +138,16 @@ export interface MeshClusterOptions {
   readonly injectorServer?: boolean;
   /** kube-apiserver writes an audit log of the writes the fault suite judges (control-plane.ts). */
   readonly audit?: boolean;
+  /**
+   * Istio revisions to render and serve in place of the default one as istioctl renders it: each
+   * with its own injector server (as injectorServer), its MutatingWebhookConfiguration and, as an
+   * install of it leaves them, its injector ConfigMap in istio-system. One must be "default": the
+   * readiness probe's pods go to it, and it is the cluster's istio and injector.
+   */
+  readonly revisions?: readonly IstioRevision[];
 }
+
+const run = promisify(execFile);
 
 export async function startMeshCluster(policyYaml: string, options: MeshClusterOptions = {}): Promise<MeshCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mesh-tailor-e2e-"));
@@ -129,8 +157,13 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     if (!process.env["MESH_TAILOR_E2E_KEEP"]) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const [controlPlane, istio] = await Promise.all([startControlPlane(join(dir, "cluster"), { audit: options.audit === true }), renderIstio(dir)]);
+    if (options.revisions && !options.revisions.some((r) => r.name === "default")) throw new Error('options.revisions must name the "default" revision');
+    const [controlPlane, rendered] = await Promise.all([
+      startControlPlane(join(dir, "cluster"), { audit: options.audit === true }),
+      options.revisions ? Promise.all(options.revisions.map((revision) => renderIstio(dir, revision))) : renderIstio(dir).then((istio) => [istio]),
+    ]);
     stoppers.push(() => controlPlane.stop());
+    const istio = rendered.find((r) => r.revision === "default")!;
     let workloadControllers: WorkloadControllers | undefined;
     if (options.workloads) {
       workloadControllers = await startWorkloadControllers(controlPlane, join(dir, "cluster"));
@@ -156,16 +189,62 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
       });
     };
 
+    const createPod = (namespace: string, pod: V1Pod, options: { dryRun?: boolean } = {}) =>
+      core.createNamespacedPod({ namespace, body: pod, dryRun: options.dryRun ? "All" : undefined });
+
     await installCrds(controlPlane.kubeconfigPath, istio.crds);
     await createNamespace("istio-system", {});
 
     const injectorTls = await issueLoopbackServingCert(dir, "istio-injector", controlPlane.pki);
-    const injector = options.injectorServer
-      ? await startIstioInjectorServer(istio, injectorTls, join(dir, "istio-injector.log"))
-      : await startIstioInjector(istio, injectorTls);
-    stoppers.push(() => injector.stop());
     const caBundle = readFileSync(controlPlane.pki.caCert).toString("base64");
-    await admission.createMutatingWebhookConfiguration({ body: istioWebhookFor(istio, injector.url, caBundle) });
+    const revisions = new Map<string, ServedRevision>();
+    for (const revisionIstio of rendered) {
+      const name = revisionIstio.revision;
+      const log = join(dir, name === "default" ? "istio-injector.log" : `istio-injector-${name}.log`);
+      const injector =
+        options.injectorServer || options.revisions
+          ? await startIstioInjectorServer(revisionIstio, injectorTls, log)
+          : await startIstioInjector(revisionIstio, injectorTls);
+      stoppers.push(() => injector.stop());
+      revisions.set(name, { istio: revisionIstio, injector });
+      await admission.createMutatingWebhookConfiguration({ body: istioWebhookFor(revisionIstio, injector.url, caBundle) });
+      // The revision's proxy image and sidecar mode, which mesh-tailor reads: where an install of
+      // it leaves them (istio-system, the namespace mesh-tailor looks in when the webhook calls a URL).
+      if (options.revisions) {
+        const map = revisionIstio.injectorConfigMap;
+        await applyServerSide({ ...map, metadata: { ...map.metadata, namespace: "istio-system" } });
+      }
+    }
+    const injector = revisions.get("default")!.injector;
+
+    const setRevisionTag = async (tag: string, revision: string) => {
+      if (!revisions.has(revision)) throw new Error(`no revision ${revision} is served (options.revisions)`);
+      const exists = await admission.readMutatingWebhookConfiguration({ name: `istio-revision-tag-${tag}` }).then(
+        () => true,
+        (error: { code?: number }) => {
+          if (error.code === 404) return false;
+          throw error;
+        },
+      );
+      // prettier-ignore
+      await run(infraBinary("istioctl"), [
+        "tag", "set", tag, "--revision", revision, ...(exists ? ["--overwrite"] : []),
+        "--skip-confirmation", "--istioNamespace", "istio-system", "--kubeconfig", controlPlane.kubeconfigPath,
+      ]);
+      // A namespace of the tag's, mesh-tailor's webhook not at work in it: where its pods go.
+      const tagNamespace = `e2e-tag-${tag}`;
+      if (!exists) await createNamespace(tagNamespace, { "istio.io/rev": tag });
+      const pod: V1Pod = { metadata: { name: "probe" }, spec: { containers: [{ name: "app", image: "probe:1" }] } };
+      await waitFor(
+        `kube-apiserver to send the pods of revision tag ${tag} to revision ${revision}'s injector`,
+        60_000,
+        async () => {
+          const answer = await createPod(tagNamespace, pod, { dryRun: true });
+          return injectedRevision(answer.metadata?.annotations?.["sidecar.istio.io/status"]) === revision ? true : undefined;
+        },
+        500,
+      );
+    };
 
     const manifests = renderManifests();
     const port = await freePort();
@@ -211,9 +290,6 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
     const serveOptions = { port, certFile: join(tlsDir, "tls.crt"), keyFile: join(tlsDir, "tls.key"), policyFile };
     let meshTailor = await startMeshTailor(serveOptions);
     stoppers.push(() => meshTailor.stop());
-
-    const createPod = (namespace: string, pod: V1Pod, options: { dryRun?: boolean } = {}) =>
-      core.createNamespacedPod({ namespace, body: pod, dryRun: options.dryRun ? "All" : undefined });
 
     // kube-apiserver loads webhook configurations asynchronously: wait until both answer.
     await createNamespace(PROBE_NAMESPACE, { "mesh-tailor.io/enabled": "true" });
@@ -261,6 +337,8 @@ export async function startMeshCluster(policyYaml: string, options: MeshClusterO
       controlPlane,
       istio,
       injector,
+      revisions,
+      setRevisionTag,
       get meshTailor() {
         return meshTailor;
       },

@@ -34,7 +34,13 @@ func main() {
 	certFile := flag.String("cert", "", "serving certificate (PEM)")
 	keyFile := flag.String("key", "", "serving key (PEM)")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	// The istiod revision this process stands in for: the injection records it in the pod's
+	// sidecar.istio.io/status annotation, as that revision's istiod would.
+	revision := flag.String("revision", "default", "the Istio revision that injects (recorded in sidecar.istio.io/status)")
 	flag.Parse()
+	// Native sidecars (istio-proxy as an init container that keeps running) follow the
+	// ENABLE_NATIVE_SIDECARS environment variable, read by Istio when the process starts: with no
+	// Kubernetes client to ask the nodes, the injection makes them only when it is "true".
 
 	raw, err := os.ReadFile(*injectConfig)
 	must(err)
@@ -62,7 +68,7 @@ func main() {
 			return
 		}
 		response := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-		if patch, err := injectPod(review.Request, templates, valuesConfig, meshConfig); err != nil {
+		if patch, err := injectPod(review.Request, templates, valuesConfig, *revision, meshConfig); err != nil {
 			failed.Add(1)
 			response.Allowed = false
 			response.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Message: err.Error()}
@@ -91,7 +97,7 @@ func main() {
 
 // injectPod runs Istio's injection on the request's pod and answers the difference as a JSON
 // patch. Both sides go through the same Go types, so only the injection shows in the patch.
-func injectPod(request *admissionv1.AdmissionRequest, templates inject.Templates, values inject.ValuesConfig, meshConfig *meshconfig.MeshConfig) ([]byte, error) {
+func injectPod(request *admissionv1.AdmissionRequest, templates inject.Templates, values inject.ValuesConfig, revision string, meshConfig *meshconfig.MeshConfig) ([]byte, error) {
 	var pod corev1.Pod
 	if err := json.Unmarshal(request.Object.Raw, &pod); err != nil {
 		return nil, err
@@ -101,7 +107,7 @@ func injectPod(request *admissionv1.AdmissionRequest, templates inject.Templates
 	if err != nil {
 		return nil, err
 	}
-	injected, err := inject.IntoObject(nil, templates, values, "default", meshConfig, &pod, func(string) {})
+	injected, err := inject.IntoObject(nil, templates, values, revision, meshConfig, &pod, func(string) {})
 	if err != nil {
 		return nil, err
 	}

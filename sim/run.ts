@@ -1,12 +1,14 @@
 // The scale simulation (`npm run sim`, `-- --quick` for CI): a real control plane that runs
-// workloads on kwok nodes, 2,000 services migrated into the mesh in waves and 10 % rolled back,
-// with mesh-tailor's webhook, controller and CLI as an operator would run them. Reports the
-// numbers in a table and sim/last-run.json; the last line is the summary CI reads.
+// workloads on kwok nodes, 2,000 services migrated into the mesh in waves, 10 % rolled back, and
+// the rest moved from their sidecars to ambient in the same waves, with mesh-tailor's webhook,
+// controller and CLI as an operator would run them. Reports the numbers in a table and
+// sim/last-run.json; the last line is the summary CI reads.
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
-import { AppsV1Api, CustomObjectsApi, type V1Deployment } from "@kubernetes/client-node";
+import { AppsV1Api, CustomObjectsApi, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
+import type { StatusReport } from "../src/ops/status.js";
 import { serviceAccountKubeconfig, startController } from "../test/e2e/harness/controller-process.js";
 import { REPO, startMeshCluster, type MeshCluster } from "../test/e2e/harness/mesh-cluster.js";
 import { waitFor } from "../test/e2e/harness/processes.js";
@@ -21,6 +23,8 @@ const REPLICAS = 2;
 const ALL_NAMESPACES = quick ? 200 : 2000;
 const MAX_IN_FLIGHT = quick ? 10 : 25;
 const WAVES = 4;
+// The same 3 s for status whether the policy has ambient services or not: with them, status also
+// reads the node agents' pods, Gateways and AuthorizationPolicies for the ambient gates.
 const BUDGET = { statusSeconds: 3, controllerRssMb: 150 };
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
@@ -28,7 +32,33 @@ const nsName = (i: number) => `sim-${String(i).padStart(4, "0")}`;
 // Every simulated service in the mesh; the rolled-back tenth listed first (first match wins).
 const MIGRATED = `${HEADER}services:\n  - namespace: "sim-*"\n    name: "svc-*"\n`;
 const rolledBackNamespaces = Math.max(1, Math.round(WORKLOAD_NAMESPACES / 10));
-const ROLLED_BACK = `${HEADER}services:\n${Array.from({ length: rolledBackNamespaces }, (_, i) => `  - namespace: ${nsName(i)}\n    name: "svc-*"\n    inject: false\n`).join("")}  - namespace: "sim-*"\n    name: "svc-*"\n`;
+const KEPT_OUT = Array.from({ length: rolledBackNamespaces }, (_, i) => `  - namespace: ${nsName(i)}\n    name: "svc-*"\n    inject: false\n`).join("");
+const ROLLED_BACK = `${HEADER}services:\n${KEPT_OUT}  - namespace: "sim-*"\n    name: "svc-*"\n`;
+// The ambient wave: every service still in the mesh moves from its sidecar to ambient. The
+// rolled-back tenth stays out. Rolling a service back is a decision of its own, and a dataplane
+// move is not the place to undo it; besides, a pod with no proxy that the policy would now put in
+// ambient is stale for its policy (a migration), not for its dataplane, so
+// `rollout --reason dataplane` would rightly leave it alone and the wave would not be one move.
+const AMBIENT = `${HEADER}services:\n${KEPT_OUT}  - namespace: "sim-*"\n    name: "svc-*"\n    dataplane: ambient\n`;
+const ambientWorkloads = (WORKLOAD_NAMESPACES - rolledBackNamespaces) * DEPLOYMENTS_PER_NAMESPACE;
+
+// Ambient's node agents as Istio's charts run them, in istio-system: DaemonSets whose pods carry
+// the labels mesh-tailor's gates recognise (app=ztunnel, k8s-app=istio-cni-node). On kwok
+// nodes their pods run nothing but report Ready, which is all the gates read.
+type Manifest = KubernetesObject & Record<string, unknown>;
+const NODE_AGENTS = [
+  { name: "ztunnel", labels: { app: "ztunnel" }, container: "istio-proxy", image: "istio/ztunnel:1.31" },
+  { name: "istio-cni-node", labels: { "k8s-app": "istio-cni-node" }, container: "install-cni", image: "istio/install-cni:1.31" },
+] as const;
+const daemonSet = (agent: (typeof NODE_AGENTS)[number]): Manifest => ({
+  apiVersion: "apps/v1",
+  kind: "DaemonSet",
+  metadata: { name: agent.name, namespace: "istio-system" },
+  spec: {
+    selector: { matchLabels: agent.labels },
+    template: { metadata: { labels: agent.labels }, spec: { containers: [{ name: agent.container, image: agent.image }] } },
+  },
+});
 
 const log = (message: string) => process.stderr.write(`[sim ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
@@ -48,6 +78,41 @@ function run(cluster: MeshCluster, args: string[]): Promise<{ code: number; stdo
         }),
     );
   });
+}
+
+type Status = StatusReport & { apiRequests: number; seconds: number };
+
+/** The median of three runs of STATUS (the cluster is busy with itself), with each run's seconds. */
+async function medianOfThree(status: () => Promise<Status>): Promise<{ median: Status; runs: string }> {
+  const runs = [await status(), await status(), await status()];
+  return {
+    median: runs.slice().sort((a, b) => a.seconds - b.seconds)[1]!,
+    runs: runs.map((r) => Math.round(r.seconds * 100) / 100).join(" "),
+  };
+}
+
+/** ztunnel and istio-cni installed, each with a Ready pod on every node; resolves with the seconds it took. */
+async function installNodeAgents(cluster: MeshCluster, apps: AppsV1Api): Promise<number> {
+  const started = Date.now();
+  for (const agent of NODE_AGENTS) await cluster.applyServerSide(daemonSet(agent));
+  const nodes = (await cluster.core.listNode()).items.map((node) => node.metadata!.name!);
+  await waitFor(
+    `ztunnel and istio-cni Ready on each of ${nodes.length} nodes`,
+    180_000,
+    async () => {
+      for (const agent of NODE_AGENTS) {
+        const { status } = await apps.readNamespacedDaemonSet({ namespace: "istio-system", name: agent.name });
+        if (status?.desiredNumberScheduled !== nodes.length || status.numberReady !== nodes.length) return undefined;
+        const [key, value] = Object.entries(agent.labels)[0]!;
+        const pods = (await cluster.core.listNamespacedPod({ namespace: "istio-system", labelSelector: `${key}=${value}` })).items;
+        const readyOn = new Set(pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((p) => p.spec?.nodeName));
+        if (!nodes.every((node) => readyOn.has(node))) return undefined;
+      }
+      return true;
+    },
+    1_000,
+  );
+  return (Date.now() - started) / 1000;
 }
 
 function deployment(name: string): V1Deployment {
@@ -170,13 +235,23 @@ async function main(): Promise<void> {
     );
     results["createSeconds"] = (Date.now() - createdAt) / 1000;
 
-    const status = async () => {
+    const status = async (): Promise<Status> => {
       const result = await run(cluster, ["status", "--namespace", "sim-*", "-o", "json"]);
-      if (result.code !== 0 && result.code !== 3) throw new Error(`status failed: ${result.stderr}`);
-      return { ...(JSON.parse(result.stdout) as { summary: { stalePods: number; workloads: number }; apiRequests: number }), seconds: result.seconds };
+      if (result.code !== 0 && result.code !== 3) throw new Error(`status failed (${result.code}): ${result.stderr}${result.stdout.slice(-2000)}`);
+      return { ...(JSON.parse(result.stdout) as StatusReport & { apiRequests: number }), seconds: result.seconds };
     };
-    const rollout = async (namespaceGlob: string) => {
-      const result = await run(cluster, ["rollout", "--namespace", namespaceGlob, "--max-in-flight", String(MAX_IN_FLIGHT), "--timeout", "10m", "--yes"]);
+    const rollout = async (namespaceGlob: string, reason?: "dataplane") => {
+      const result = await run(cluster, [
+        "rollout",
+        "--namespace",
+        namespaceGlob,
+        ...(reason ? ["--reason", reason] : []),
+        "--max-in-flight",
+        String(MAX_IN_FLIGHT),
+        "--timeout",
+        "10m",
+        "--yes",
+      ]);
       const summary = result.stdout
         .trim()
         .split("\n")
@@ -185,35 +260,36 @@ async function main(): Promise<void> {
       if (result.code !== 0 || !summary) throw new Error(`rollout ${namespaceGlob} failed (${result.code}): ${result.stderr.slice(-2000)}`);
       return { restarted: summary["done"] as number, seconds: result.seconds, apiRequests: summary["apiRequests"] as number };
     };
+    // Waves by the namespace's last digit: sim-***[0-2], [3-5], ...; the totals of every wave.
+    const inWaves = async (what: string, reason?: "dataplane") => {
+      const total = { restarted: 0, seconds: 0, apiRequests: 0 };
+      const digitsPerWave = Math.ceil(10 / WAVES);
+      for (let wave = 0; wave < WAVES; wave++) {
+        const from = wave * digitsPerWave;
+        const to = Math.min(9, from + digitsPerWave - 1);
+        if (from > 9) break;
+        const result = await rollout(`sim-*[${from}-${to}]`, reason);
+        total.restarted += result.restarted;
+        total.seconds += result.seconds;
+        total.apiRequests += result.apiRequests;
+        log(`${what} wave ${wave + 1}: ${result.restarted} workloads in ${result.seconds.toFixed(1)} s`);
+      }
+      return total;
+    };
 
     // Migrate everything, in waves of namespaces.
     await cluster.servePolicy(MIGRATED);
     // status as an operator runs it, three times: the median, as the cluster is busy with itself.
-    const runs = [await status(), await status(), await status()];
-    const before = runs.sort((a, b) => a.seconds - b.seconds)[1]!;
+    const { median: before, runs } = await medianOfThree(status);
     results["statusSeconds"] = before.seconds;
-    results["statusSecondsRuns"] = runs.map((r) => Math.round(r.seconds * 100) / 100).join(" ");
+    results["statusSecondsRuns"] = runs;
     results["statusApiRequests"] = before.apiRequests;
     results["staleAfterMigrationEdit"] = before.summary.stalePods;
     log(`status: ${before.summary.stalePods} stale pods in ${before.seconds.toFixed(2)} s (${before.apiRequests} API requests)`);
-    let restarted = 0;
-    let rolloutSeconds = 0;
-    let rolloutRequests = 0;
-    const digitsPerWave = Math.ceil(10 / WAVES);
-    for (let wave = 0; wave < WAVES; wave++) {
-      // Waves by the namespace's last digit: sim-***[0-2], [3-5], ...
-      const from = wave * digitsPerWave;
-      const to = Math.min(9, from + digitsPerWave - 1);
-      if (from > 9) break;
-      const result = await rollout(`sim-*[${from}-${to}]`);
-      restarted += result.restarted;
-      rolloutSeconds += result.seconds;
-      rolloutRequests += result.apiRequests;
-      log(`wave ${wave + 1}: ${result.restarted} workloads in ${result.seconds.toFixed(1)} s`);
-    }
-    results["migrationRestarted"] = restarted;
-    results["rolloutWorkloadsPerMinute"] = Math.round((restarted / rolloutSeconds) * 60);
-    results["rolloutApiRequests"] = rolloutRequests;
+    const migration = await inWaves("migration");
+    results["migrationRestarted"] = migration.restarted;
+    results["rolloutWorkloadsPerMinute"] = Math.round((migration.restarted / migration.seconds) * 60);
+    results["rolloutApiRequests"] = migration.apiRequests;
 
     // Roll a tenth back.
     await cluster.servePolicy(ROLLED_BACK);
@@ -222,6 +298,58 @@ async function main(): Promise<void> {
     const back = await rollout("sim-*");
     results["rollbackRestarted"] = back.restarted;
     log(`rollback: ${back.restarted} workloads in ${back.seconds.toFixed(1)} s`);
+
+    // The ambient wave. The node agents first: without them on the workloads' nodes, status
+    // reports every ambient service as one the policy cannot take effect on, and rollout refuses it.
+    results["nodeAgentsReadySeconds"] = await installNodeAgents(cluster, apps);
+    log(`ztunnel and istio-cni ready in ${results["nodeAgentsReadySeconds"]} s`);
+    await cluster.servePolicy(AMBIENT);
+    const { median: toAmbient, runs: ambientRuns } = await medianOfThree(status);
+    results["ambientStatusSeconds"] = toAmbient.seconds;
+    results["ambientStatusSecondsRuns"] = ambientRuns;
+    results["ambientStatusApiRequests"] = toAmbient.apiRequests;
+    results["ambientServices"] = toAmbient.summary.servicesInAmbient;
+    results["staleAfterAmbientEdit"] = toAmbient.workloads.reduce((sum, w) => sum + w.staleBy.dataplane, 0);
+    log(
+      `ambient status: ${results["staleAfterAmbientEdit"]} pods stale for their dataplane in ${toAmbient.seconds.toFixed(2)} s (${toAmbient.apiRequests} API requests)`,
+    );
+    const ambient = await inWaves("ambient", "dataplane");
+    results["ambientRestarted"] = ambient.restarted;
+    results["ambientRolloutWorkloadsPerMinute"] = Math.round((ambient.restarted / ambient.seconds) * 60);
+    results["ambientRolloutApiRequests"] = ambient.apiRequests;
+    // Every pod of an ambient service in ambient, none of them with a sidecar; up to a minute's
+    // grace for the pods the wave replaced to be gone.
+    const expectedAmbientPods = ambientWorkloads * REPLICAS;
+    let moved: Status;
+    let allInAmbient = true;
+    try {
+      moved = await waitFor(
+        `${expectedAmbientPods} pods in ambient, none of them with a sidecar`,
+        60_000,
+        async () => {
+          const now = await status();
+          const inAmbient = now.workloads.filter((w) => w.dataplane === "ambient");
+          const podsOfAmbient = inAmbient.reduce((sum, w) => sum + w.pods, 0);
+          const withSidecar = inAmbient.reduce((sum, w) => sum + w.withProxy, 0);
+          return inAmbient.length === ambientWorkloads &&
+            podsOfAmbient === expectedAmbientPods &&
+            now.summary.pods.ambient === expectedAmbientPods &&
+            withSidecar === 0 &&
+            now.summary.pods.sidecar === 0
+            ? now
+            : undefined;
+        },
+        2_000,
+      );
+    } catch (error) {
+      log((error as Error).message);
+      moved = await status();
+      allInAmbient = false;
+    }
+    results["ambientPods"] = moved.summary.pods.ambient;
+    results["sidecarPodsAfterAmbient"] = moved.summary.pods.sidecar;
+    results["allInAmbient"] = allInAmbient;
+    log(`ambient: ${ambient.restarted} workloads in ${ambient.seconds.toFixed(1)} s; pods ${JSON.stringify(moved.summary.pods)}`);
 
     const final = await status();
     results["staleAtEnd"] = final.summary.stalePods;
@@ -240,6 +368,8 @@ async function main(): Promise<void> {
 
   const within = {
     status: results["statusSeconds"] <= BUDGET.statusSeconds,
+    ambientStatus: results["ambientStatusSeconds"] <= BUDGET.statusSeconds,
+    allInAmbient: results["allInAmbient"] === true,
     controllerRss: Math.max(results["controllerRssMb"], results["controllerRssMbAtEnd"]) <= BUDGET.controllerRssMb,
     noStale: results["staleAtEnd"] === 0,
     noAdmissionError: results["admissionErrors"] === 0,

@@ -53,6 +53,10 @@ describe("what a revision injects, from its injector ConfigMap", () => {
     assert.equal(mode(true).nativeSidecars, "enabled");
     assert.equal(mode("false").nativeSidecars, "disabled");
     assert.equal(mode("yes").nativeSidecars, "disabled", "istiod takes an unknown value as false");
+    // Unset, it was false before Istio 1.27: the revision's version tells.
+    assert.equal(parseInjectorValues("x", values({ tag: "1.26.3" }))!.nativeSidecars, "disabled");
+    assert.equal(parseInjectorValues("x", values({ tag: "1.27.0-distroless" }))!.nativeSidecars, "auto");
+    assert.equal(parseInjectorValues("x", values({ tag: "1.26.3" }, { ENABLE_NATIVE_SIDECARS: "auto" }))!.nativeSidecars, "auto");
     assert.equal(nativeSidecarOf(mode(true), { "sidecar.istio.io/nativeSidecar": "false" }, undefined), false);
     assert.equal(nativeSidecarOf(mode("false"), { "sidecar.istio.io/nativeSidecar": "yes" }, undefined), true, "any value but false is native");
     assert.equal(nativeSidecarOf(mode(true), {}, undefined), true);
@@ -72,6 +76,11 @@ describe("what a revision injects, from its injector ConfigMap", () => {
     });
     assert.equal(withIstiodEnv(fromValues, [istiod("canary", [{ name: "ENABLE_NATIVE_SIDECARS", value: "false" }])]).nativeSidecars, "disabled");
     assert.equal(withIstiodEnv(fromValues, [istiod("canary", [])]).nativeSidecars, "auto", "unset in istiod: its default");
+    const old = {
+      ...istiod("canary", []),
+      spec: { template: { spec: { containers: [{ name: "discovery", image: "docker.io/istio/pilot:1.25.2", env: [] }] } } },
+    };
+    assert.equal(withIstiodEnv(fromValues, [old]).nativeSidecars, "disabled", "unset in an istiod before 1.27: off");
     assert.equal(withIstiodEnv(fromValues, [istiod("default", [])]).nativeSidecars, "enabled", "another revision's istiod says nothing of it");
     assert.equal(withIstiodEnv(fromValues, [istiod("canary", [{ name: "ENABLE_NATIVE_SIDECARS" }])]).nativeSidecars, "enabled", "valueFrom: the copy stands");
   });

@@ -22,6 +22,12 @@ export interface RevisionInjection {
   /** global.variant ("distroless", "debug"): the image type appended to the tag. */
   readonly variant: string | undefined;
   readonly nativeSidecars: NativeSidecarMode;
+  /**
+   * Whether the proxy gets a startup probe (global.proxy.startupProbe.enabled, true unless set
+   * false, and a status port other than 0): what holds a native sidecar's app until the proxy is
+   * ready (the injection template's startupProbe; the kubelet starts the next container once it passes).
+   */
+  readonly startupProbe: boolean;
 }
 
 /** The injector ConfigMap of REVISION: "default" (or none) has the bare name. */
@@ -51,12 +57,29 @@ export function parseInjectorValues(revision: string, values: string | undefined
     imageName: text(object(global["proxy"])["image"]) || "proxyv2",
     tag: text(global["tag"]),
     variant: text(global["variant"]) || undefined,
-    nativeSidecars: nativeSidecarMode(text(env["ENABLE_NATIVE_SIDECARS"])),
+    nativeSidecars: nativeSidecarMode(text(env["ENABLE_NATIVE_SIDECARS"]), text(global["tag"])),
+    startupProbe: object(object(global["proxy"])["startupProbe"])["enabled"] !== false && text(object(global["proxy"])["statusPort"]) !== "0",
   };
 }
 
-const nativeSidecarMode = (value: string | undefined): NativeSidecarMode =>
-  value === undefined || value === "auto" ? "auto" : value === "true" ? "enabled" : "disabled";
+/**
+ * ENABLE_NATIVE_SIDECARS as istiod reads it. Unset, it is "auto" from Istio 1.27 (istio/istio
+ * PR #56428) and false before: VERSION (an image tag such as "1.26.3") tells them apart, and one
+ * that reads as no version is taken as current.
+ */
+function nativeSidecarMode(value: string | undefined, version: string | undefined): NativeSidecarMode {
+  if (value === undefined) return (istioMinor(version) ?? NATIVE_BY_DEFAULT_SINCE) < NATIVE_BY_DEFAULT_SINCE ? "disabled" : "auto";
+  return value === "auto" ? "auto" : value === "true" ? "enabled" : "disabled";
+}
+
+/** The first Istio minor whose istiod decides native sidecars by the nodes when nothing says otherwise. */
+const NATIVE_BY_DEFAULT_SINCE = 27;
+
+/** An Istio 1.x image tag's minor ("1.26.3-distroless" → 26); undefined for "latest" and other names. */
+export function istioMinor(tag: string | undefined): number | undefined {
+  const match = /^v?1\.(\d+)(?:[.-]|$)/.exec(tag ?? "");
+  return match ? Number(match[1]) : undefined;
+}
 
 // The image types Istio publishes; a tag that ends in one has it replaced, not doubled.
 const IMAGE_TYPES = ["distroless", "debug"];
@@ -127,7 +150,9 @@ export function nativeSidecarOf(
 interface IstiodDeployment {
   readonly metadata: { readonly labels?: Readonly<Record<string, string>> };
   readonly spec?: {
-    readonly template?: { readonly spec?: { readonly containers?: readonly { name?: string; env?: readonly { name: string; value?: string }[] }[] } };
+    readonly template?: {
+      readonly spec?: { readonly containers?: readonly { name?: string; image?: string; env?: readonly { name: string; value?: string }[] }[] };
+    };
   };
 }
 
@@ -142,7 +167,9 @@ export function withIstiodEnv(injection: RevisionInjection, deployments: readonl
   const discovery = istiod?.spec?.template?.spec?.containers?.find((c) => c.name === "discovery");
   const variable = discovery?.env?.find((e) => e.name === "ENABLE_NATIVE_SIDECARS");
   if (!discovery) return injection;
-  // Set without a value (valueFrom): not knowable here; unset: istiod's default.
+  // Set without a value (valueFrom): not knowable here; unset: istiod's default, by its version.
   if (variable && variable.value === undefined) return injection;
-  return { ...injection, nativeSidecars: nativeSidecarMode(variable?.value) };
+  const image = discovery.image ?? "";
+  const version = image.lastIndexOf(":") > image.lastIndexOf("/") ? image.slice(image.lastIndexOf(":") + 1) : injection.tag;
+  return { ...injection, nativeSidecars: nativeSidecarMode(variable?.value, version ?? injection.tag) };
 }

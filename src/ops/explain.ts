@@ -13,7 +13,8 @@ import { isEnabled, istioLabelWarning, istioNamespaceLabels } from "../namespace
 import { KINDS, KINDS_FOR_A_NAME, type Target } from "./explain-target.js";
 import { COLLECTIONS, listOrAbsent } from "./snapshot.js";
 import { authorizationProblem, NODE_AGENTS, nodeAgentProblem, nodeAgents, nodesOf, waypointProblem } from "./ambient-gates.js";
-import { isIstioInjector, selectorLabelsOf, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
+import { injectableRevisions, isIstioInjector, selectorLabelsOf, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
+import { readIstioInjection } from "./injector-reads.js";
 import { judgePod, ownerTemplate, withoutOwnDecision } from "./pod-state.js";
 
 export interface InjectorVerdict {
@@ -120,11 +121,19 @@ export async function explain(api: KubeApi, namespaceName: string, asked: Target
     }
   }
 
-  const running = await runningPods(api, namespaceName, spec.kind, object);
+  const [running, injection] = await Promise.all([runningPods(api, namespaceName, spec.kind, object), readIstioInjection(api, configurations.items)]);
+  // Judged as status judges them: the proxy Istio injects now, too.
+  const istio = {
+    revisions: injectableRevisions(configurations.items),
+    configurations: configurations.items,
+    namespaces: new Map([[namespaceName, namespace]]),
+    injections: injection.injections,
+    kubelets: injection.kubelets,
+  };
   const stale: { name: string; reasons: readonly string[] }[] = [];
   let withProxy = 0;
   for (const pod of running) {
-    const verdict = judgePod(pod, spec.kind === "Pod" ? ownersTemplate : subject, enabled, policy);
+    const verdict = judgePod(pod, spec.kind === "Pod" ? ownersTemplate : subject, enabled, policy, undefined, istio);
     if (verdict.hasProxy) withProxy += 1;
     if (verdict.stale) stale.push({ name: pod.metadata.name, reasons: verdict.reasons });
   }

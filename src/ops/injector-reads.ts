@@ -1,6 +1,7 @@
 import type { KubeApi } from "../kube/client.js";
 import { isForbidden, isNotFound } from "../kube/errors.js";
-import { injectorConfigMapName, parseInjectorValues, type RevisionInjection } from "../namespaces/revision-injection.js";
+import type { KubeObject } from "../kube/object.js";
+import { injectorConfigMapName, parseInjectorValues, withIstiodEnv, type RevisionInjection } from "../namespaces/revision-injection.js";
 import { revisionHomes, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import { COLLECTIONS } from "./snapshot.js";
 
@@ -43,4 +44,43 @@ export async function readKubelets(api: Pick<KubeApi, "list">): Promise<string[]
     if (isForbidden(error)) return undefined;
     throw error;
   }
+}
+
+/** What Istio injects now, as far as the caller may read it (readIstioInjection). */
+export interface IstioInjection {
+  readonly injections: ReadonlyMap<string, RevisionInjection>;
+  readonly kubelets: readonly string[] | undefined;
+  /** What could not be read, in words: pods are not judged for it. */
+  readonly unjudged: readonly string[];
+}
+
+/**
+ * Each revision's injection (readInjections), with ENABLE_NATIVE_SIDECARS from its istiod (from
+ * DEPLOYMENTS when the caller has listed them, else a label-selected LIST), and the nodes'
+ * kubelets when a revision decides native sidecars by them.
+ */
+export async function readIstioInjection(
+  api: Pick<KubeApi, "get" | "list">,
+  configurations: readonly MutatingWebhookConfiguration[],
+  deployments?: readonly KubeObject[],
+): Promise<IstioInjection> {
+  const [read, istiods] = await Promise.all([
+    readInjections(api, configurations),
+    deployments
+      ? deployments.filter((d) => d.metadata.labels?.["app"] === "istiod")
+      : api.list(COLLECTIONS.deployments, { labelSelector: "app=istiod" }).then(
+          (list) => list.items,
+          (error: unknown) => {
+            if (isForbidden(error)) return [];
+            throw error;
+          },
+        ),
+  ]);
+  const injections = new Map([...read.injections].map(([revision, injection]) => [revision, withIstiodEnv(injection, istiods)]));
+  const unjudged = [...read.unread];
+  const auto = [...injections.values()].filter((i) => i.nativeSidecars === "auto").map((i) => i.revision);
+  const kubelets = auto.length > 0 ? await readKubelets(api) : undefined;
+  if (auto.length > 0 && !kubelets)
+    unjudged.push(`revision ${auto.join(", ")}: native sidecars go by the nodes' kubelets, and nodes are forbidden to this user`);
+  return { injections, kubelets, unjudged };
 }

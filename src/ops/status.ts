@@ -15,9 +15,9 @@ import { bypassOf } from "./bypass.js";
 import { judgePod, judgeTemplate, withoutOwnDecision, type TemplateVerdict } from "./pod-state.js";
 import { reasonOf, STALE_REASONS, type StaleReasonName } from "./stale-reasons.js";
 import { readSnapshot, type Snapshot } from "./snapshot.js";
-import { readInjections, readKubelets } from "./injector-reads.js";
+import { readIstioInjection } from "./injector-reads.js";
 import type { IstioInjectors } from "./proxy-staleness.js";
-import { proxyImageOf, withIstiodEnv, type RevisionInjection } from "../namespaces/revision-injection.js";
+import { proxyImageOf, type RevisionInjection } from "../namespaces/revision-injection.js";
 
 /** The kinds `status` reports; bare pods are grouped per namespace as "Pod". */
 export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" | "Job" | "ReplicaSet" | "Pod";
@@ -384,14 +384,7 @@ export async function readStatusSnapshot(api: Pick<KubeApi, "list" | "get">, pol
   if (!snapshot.webhookConfigurations) return snapshot;
   // What each revision injects now, and, where istiod decides native sidecars by the nodes, the
   // nodes' kubelets: the proxy-version and sidecar-mode of each pod.
-  const read = await readInjections(api, snapshot.webhookConfigurations);
-  const istiods = (snapshot.deployments ?? []).filter((d) => d.metadata.labels?.["app"] === "istiod");
-  const injections = new Map([...read.injections].map(([revision, injection]) => [revision, withIstiodEnv(injection, istiods)]));
-  const unjudged = [...read.unread];
-  const auto = [...injections.values()].filter((i) => i.nativeSidecars === "auto").map((i) => i.revision);
-  const kubelets = auto.length > 0 ? await readKubelets(api) : undefined;
-  if (auto.length > 0 && !kubelets)
-    unjudged.push(`revision ${auto.join(", ")}: native sidecars go by the nodes' kubelets, and nodes are forbidden to this user`);
+  const { injections, kubelets, unjudged } = await readIstioInjection(api, snapshot.webhookConfigurations, snapshot.deployments ?? []);
   return { ...snapshot, injections, kubelets, unjudged };
 }
 

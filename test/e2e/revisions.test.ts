@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { AdmissionregistrationV1Api, AppsV1Api, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import { injectedRevision } from "../../src/namespaces/injection.js";
 import type { RolloutTarget } from "../../src/ops/rollout.js";
+import type { StaleReasonName } from "../../src/ops/stale-reasons.js";
 import type { StatusReport, WorkloadStatus } from "../../src/ops/status.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
 import { waitFor } from "./harness/processes.js";
@@ -76,8 +77,7 @@ const sidecarOf = (pod: V1Pod): Sidecar | undefined => {
 const OLD_SIDECAR: Sidecar = { mode: "classic", image: IMAGE_A, revision: "default" };
 const NEW_SIDECAR: Sidecar = { mode: "native", image: IMAGE_B, revision: "canary" };
 
-// The stale pods by reason, by name: the reasons of an upgrade are read from JSON as named.
-const staleBy = (row: WorkloadStatus, reason: string): number | undefined => (row.staleBy as Readonly<Record<string, number>>)[reason];
+const staleBy = (row: WorkloadStatus, reason: StaleReasonName): number => row.staleBy[reason];
 
 interface RolloutLine {
   readonly event: string;
@@ -221,6 +221,11 @@ describe("an Istio upgrade by revision tag: status finds exactly the old proxies
       if (line.event === "done" || line.event === "failed") inFlight -= 1;
       assert.ok(inFlight <= 2, `more than two restarts at once: ${rollout.stdout}`);
     }
+    // By namespace: billing's restart is done before shop's first starts.
+    const at = (event: string, workload: string) => lines.findIndex((e) => e.event === event && `${e.target?.namespace}/${e.target?.name}` === workload);
+    const shopStarts = lines.flatMap((e, i) => (e.event === "started" && e.target?.namespace === "shop" ? [i] : []));
+    const billingDone = at("done", "billing/invoices");
+    assert.ok(billingDone >= 0 && shopStarts.length > 0 && billingDone < Math.min(...shopStarts), `one namespace at a time: ${rollout.stdout}`);
 
     for (const workload of ON_TAG) await deploymentAvailable(apps, workload.namespace, workload.name, REPLICAS);
     for (const workload of ON_TAG) {

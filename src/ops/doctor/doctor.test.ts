@@ -28,6 +28,9 @@ import { istiodTuning } from "./checks/istiod-tuning.js";
 import { nodeLocalDns } from "./checks/node-local-dns.js";
 import { ambient } from "./checks/ambient.js";
 import { authorizationPolicies } from "./checks/authorization-policies.js";
+import { proxyVersions } from "./checks/proxy-versions.js";
+import { redundantCustomizations } from "./checks/redundant-customizations.js";
+import { parseInjectorValues } from "../../namespaces/revision-injection.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const DAY = 86_400_000;
@@ -81,6 +84,9 @@ function healthy(): Facts {
     gatewayCandidates: [],
     daemonSets: [],
     authorizationPolicies: [],
+    injections: { byRevision: new Map(), unread: [] },
+    nodes: [],
+    rootSidecars: [],
   };
 }
 
@@ -152,6 +158,94 @@ describe("doctor's checks", () => {
     assert.match(found[0]!.fix!, /targetRefs/);
     assert.equal((await judge(authorizationPolicies, { ...facts, authorizationPolicies: [http("ratings-admin", "ratings")] }))[0]!.status, "ok");
     assert.match((await judge(authorizationPolicies, { ...facts, authorizationPolicies: undefined }))[0]!.detail, /forbidden/);
+  });
+
+  it("count pods by revision and proxy image, and warn of those older than their revision injects now", async () => {
+    const values = JSON.stringify({ global: { hub: "docker.io/istio", tag: "1.28.1" } });
+    const injections = { byRevision: new Map([["default", parseInjectorValues("default", values)!]]), unread: [] };
+    const withRevision = (pod: KubeObject, revision: string): KubeObject => ({
+      ...pod,
+      metadata: { ...pod.metadata, annotations: { "sidecar.istio.io/status": JSON.stringify({ revision }) } },
+    });
+    // The fixture's proxy is docker.io/istio/proxyv2:1.27.0.
+    const old = withRevision(injectedPod("shop", "reviews-1"), "default");
+    const found = await judge(proxyVersions, { ...healthy(), pods: [old, withRevision(injectedPod("shop", "ratings-1"), "1-26")], injections });
+    assert.deepEqual(
+      found.map((f) => [f.status, f.detail]),
+      [
+        [
+          "warning",
+          "1 pod(s) run an older proxy than their revision injects now: default: docker.io/istio/proxyv2:1.27.0 → docker.io/istio/proxyv2:1.28.1 (1)",
+        ],
+        ["warning", "1 pod(s) were injected by a revision with no injection webhook any more: 1-26 (1)"],
+      ],
+    );
+    assert.match(found[0]!.fix!, /mesh-tailor rollout --reason proxy-version --order namespace/);
+    const current = {
+      byRevision: new Map([["default", parseInjectorValues("default", JSON.stringify({ global: { hub: "docker.io/istio", tag: "1.27.0" } }))!]]),
+      unread: [],
+    };
+    const fine = await judge(proxyVersions, { ...healthy(), pods: [old], injections: current });
+    assert.deepEqual(
+      fine.map((f) => [f.status, f.detail]),
+      [["ok", "pods by revision and proxy image: default docker.io/istio/proxyv2:1.27.0 (1)"]],
+    );
+  });
+
+  it("say which of the policy's customizations Istio and Kubernetes already give, and warn of a locality default that would mislead", async () => {
+    const istiod = (tag: string, env: { name: string; value: string }[] = []) => ({
+      metadata: { name: "istiod", labels: { app: "istiod" } },
+      spec: { template: { spec: { containers: [{ name: "discovery", image: `docker.io/istio/pilot:${tag}`, env }] } } },
+    });
+    const node = (kubelet: string, labelled: boolean): KubeObject => ({
+      metadata: { name: `node-${kubelet}`, labels: labelled ? { "topology.kubernetes.io/region": "eu", "topology.kubernetes.io/zone": "eu-1a" } : {} },
+      status: { nodeInfo: { kubeletVersion: kubelet } },
+    });
+    const auto = { byRevision: new Map([["default", parseInjectorValues("default", JSON.stringify({ global: { tag: "1.31.0" } }))!]]), unread: [] };
+    const policy = resolved(
+      'apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\njobs: {nativeSidecar: true}\nlocality: {default: "eu.eu-1a"}\ndefaults:\n  connection: {http10: true}\n',
+    );
+    const meshWide: KubeObject = { metadata: { name: "default", namespace: "istio-system" }, spec: { egress: [{ hosts: ["istio-system/*", "./*"] }] } };
+    const modern = await judge(redundantCustomizations, {
+      ...healthy(),
+      policy,
+      injections: auto,
+      nodes: [node("v1.33.2", true), node("v1.34.0", true)],
+      istiods: [istiod("1.31.0", [{ name: "PILOT_HTTP10", value: "true" }])],
+      rootSidecars: [meshWide],
+    });
+    assert.equal(modern[0]!.status, "warning");
+    assert.match(modern[0]!.detail, /locality.default "eu.eu-1a" is written on pods whose node says otherwise/);
+    const given = modern[1]!.detail;
+    for (const setting of [
+      /jobs.nativeSidecar: Istio injects every pod as a native sidecar already \(every kubelet is 1.33 or newer/,
+      /startup.holdApplicationUntilProxyStarts: native sidecars/,
+      /locality: istiod 1.31 reads a Service-less pod's locality from its node/,
+      /namespaces.defaultSidecar: Sidecar istio-system\/default has no workloadSelector and the same egress hosts/,
+      /connection.http10: every istiod runs with PILOT_HTTP10=true/,
+    ])
+      assert.match(given, setting);
+    // An older node, an older istiod, unlabelled nodes, no mesh-wide Sidecar: nothing is given.
+    const older = await judge(redundantCustomizations, {
+      ...healthy(),
+      policy,
+      injections: auto,
+      nodes: [node("v1.33.2", false), node("v1.32.5", false)],
+      istiods: [istiod("1.19.3")],
+      rootSidecars: [],
+    });
+    assert.deepEqual(
+      older.map((f) => [f.status, f.detail]),
+      [["ok", "nothing the policy turns on is given already"]],
+    );
+    const blind = await judge(redundantCustomizations, {
+      ...healthy(),
+      policy,
+      injections: { byRevision: new Map(), unread: [] },
+      nodes: undefined,
+      rootSidecars: undefined,
+    });
+    assert.match(blind[0]!.detail, /cannot tell: jobs.nativeSidecar, startup.holdApplicationUntilProxyStarts: whether Istio injects native sidecars by itself/);
   });
 
   it("find nothing wrong with a healthy installation", async () => {

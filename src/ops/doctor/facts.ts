@@ -5,7 +5,9 @@ import type { KubeObject } from "../../kube/object.js";
 import { installNamespaceOf, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWebhookConfiguration } from "../../namespaces/webhook-configurations.js";
 import { PolicyError } from "../../policy/load.js";
 import { resolvePolicy, type ResolvedPolicy } from "../installed-policy.js";
-import { COLLECTIONS, readSnapshot } from "../snapshot.js";
+import { COLLECTIONS, listOrAbsent, readSnapshot } from "../snapshot.js";
+import { readInjections } from "../injector-reads.js";
+import { withIstiodEnv, type RevisionInjection } from "../../namespaces/revision-injection.js";
 
 export interface EnvVar {
   readonly name: string;
@@ -67,6 +69,15 @@ export interface Facts {
   readonly policyValidity: PolicyValidity;
   /** What the webhook's pods say they serve (their /metrics, through the API server's pod proxy). */
   readonly servedPolicy: ServedPolicy;
+  /**
+   * What each Istio revision injects now (its injector ConfigMap, a GET each; ENABLE_NATIVE_SIDECARS
+   * from its istiod when there), and, in words, the revisions whose ConfigMap could not be read.
+   */
+  readonly injections: { readonly byRevision: ReadonlyMap<string, RevisionInjection>; readonly unread: readonly string[] };
+  /** Every Node, whole (one paged LIST): kubelet versions and topology labels; undefined when forbidden. */
+  readonly nodes: readonly KubeObject[] | undefined;
+  /** The Sidecars of the root namespace (istio-system): the mesh-wide default; undefined when forbidden. */
+  readonly rootSidecars: readonly KubeObject[] | undefined;
 }
 
 export type PolicyValidity =
@@ -141,6 +152,13 @@ const READERS: Readers = {
     }
   },
   servedPolicy: async (facts) => readServedPolicy(facts.api, await facts.get("installNamespace")),
+  injections: async (facts) => {
+    const [read, istiods] = await Promise.all([readInjections(facts.api, await facts.get("configurations")), facts.get("istiods")]);
+    return { byRevision: new Map([...read.injections].map(([revision, i]) => [revision, withIstiodEnv(i, istiods)])), unread: read.unread };
+  },
+  nodes: async (facts) => (await readSnapshot(facts.api, ["nodes"], { ifAllowed: ["nodes"] })).nodes,
+  rootSidecars: async (facts) =>
+    listOrAbsent(facts.api, `/apis/networking.istio.io/v1/namespaces/${istioKeys.ISTIO_SYSTEM}/sidecars`, {}, { optional: true, ifAllowed: true }),
 };
 
 /** A metric's samples in a Prometheus text page: label set to value. */

@@ -11,6 +11,8 @@ import { kubernetesVersion } from "./kubernetes-version.js";
 import { meshCa } from "./mesh-ca.js";
 import { nodeLocalDns } from "./node-local-dns.js";
 import { policy } from "./policy.js";
+import { proxyVersions } from "./proxy-versions.js";
+import { redundantCustomizations } from "./redundant-customizations.js";
 import { revisions } from "./revisions.js";
 import { servingCertificate } from "./serving-certificate.js";
 import { untailoredNamespaces } from "./untailored-namespaces.js";
@@ -35,4 +37,6 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   nodeLocalDns,
   ambient,
   authorizationPolicies,
+  proxyVersions,
+  redundantCustomizations,
 ];

@@ -3,7 +3,7 @@ import { injectedRevision } from "../../../namespaces/injection.js";
 import { proxyImageOf, sameProxyBuild } from "../../../namespaces/revision-injection.js";
 import { injectableRevisions } from "../../../namespaces/webhook-configurations.js";
 import { findIstioProxy } from "../../../pod/istio-proxy.js";
-import { isPodLike, type Pod } from "../../../pod/types.js";
+import { isPodLike } from "../../../pod/types.js";
 import { declareCheck, ok, warning } from "../check.js";
 
 const SHOWN = 8;

@@ -1,13 +1,15 @@
 // The scale simulation (`npm run sim`, `-- --quick` for CI): a real control plane that runs
-// workloads on kwok nodes, 2,000 services migrated into the mesh in waves, 10 % rolled back, and
-// the rest moved from their sidecars to ambient in the same waves, with mesh-tailor's webhook,
-// controller and CLI as an operator would run them. Reports the numbers in a table and
+// workloads on kwok nodes, 2,000 services migrated into the mesh in waves, 10 % rolled back, the
+// rest upgraded to a new Istio revision by moving their revision tag, then moved from their
+// sidecars to ambient in the same waves, with mesh-tailor's webhook, controller and CLI as an
+// operator would run them. Reports the numbers in a table and
 // sim/last-run.json; the last line is the summary CI reads.
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { AppsV1Api, CustomObjectsApi, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
+import type { StaleReasonName } from "../src/ops/stale-reasons.js";
 import type { StatusReport } from "../src/ops/status.js";
 import { serviceAccountKubeconfig, startController } from "../test/e2e/harness/controller-process.js";
 import { REPO, startMeshCluster, type MeshCluster } from "../test/e2e/harness/mesh-cluster.js";
@@ -27,13 +29,22 @@ const WAVES = 4;
 // reads the node agents' pods, Gateways and AuthorizationPolicies for the ambient gates.
 const BUDGET = { statusSeconds: 3, controllerRssMb: 150 };
 
+// Two Istio revisions, as in a canary upgrade; the services follow the tag, which moves from
+// the one to the other. Both inject classic sidecars: the wave is an upgrade of the proxy alone.
+const HUB = "docker.io/istio";
+const REVISIONS = [
+  { name: "default", nativeSidecars: false, set: [`values.global.hub=${HUB}`, "values.global.tag=1.30.3"] },
+  { name: "canary", nativeSidecars: false, set: [`values.global.hub=${HUB}`, "values.global.tag=1.31.0"] },
+];
+const TAG = "prod";
+
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
 const nsName = (i: number) => `sim-${String(i).padStart(4, "0")}`;
-// Every simulated service in the mesh; the rolled-back tenth listed first (first match wins).
-const MIGRATED = `${HEADER}services:\n  - namespace: "sim-*"\n    name: "svc-*"\n`;
+// Every simulated service in the mesh, on the tag's revision; the rolled-back tenth listed first (first match wins).
+const MIGRATED = `${HEADER}services:\n  - namespace: "sim-*"\n    name: "svc-*"\n    revision: ${TAG}\n`;
 const rolledBackNamespaces = Math.max(1, Math.round(WORKLOAD_NAMESPACES / 10));
 const KEPT_OUT = Array.from({ length: rolledBackNamespaces }, (_, i) => `  - namespace: ${nsName(i)}\n    name: "svc-*"\n    inject: false\n`).join("");
-const ROLLED_BACK = `${HEADER}services:\n${KEPT_OUT}  - namespace: "sim-*"\n    name: "svc-*"\n`;
+const ROLLED_BACK = `${HEADER}services:\n${KEPT_OUT}  - namespace: "sim-*"\n    name: "svc-*"\n    revision: ${TAG}\n`;
 // The ambient wave: every service still in the mesh moves from its sidecar to ambient. The
 // rolled-back tenth stays out. Rolling a service back is a decision of its own, and a dataplane
 // move is not the place to undo it; besides, a pod with no proxy that the policy would now put in
@@ -171,7 +182,7 @@ const metricSum = (text: string, name: string, labels = ""): number =>
 async function main(): Promise<void> {
   const workloads = WORKLOAD_NAMESPACES * DEPLOYMENTS_PER_NAMESPACE;
   log(`${workloads} Deployments × ${REPLICAS} replicas in ${WORKLOAD_NAMESPACES} namespaces, ${ALL_NAMESPACES} namespaces in all`);
-  const cluster = await startMeshCluster(`${HEADER}services: []\n`, { workloads: true, injectorServer: true });
+  const cluster = await startMeshCluster(`${HEADER}services: []\n`, { workloads: true, injectorServer: true, revisions: REVISIONS });
   const results: Record<string, number | string | boolean> = {
     quick,
     workloads,
@@ -182,6 +193,8 @@ async function main(): Promise<void> {
   try {
     const apps = cluster.controlPlane.kubeConfig.makeApiClient(AppsV1Api);
     const custom = cluster.controlPlane.kubeConfig.makeApiClient(CustomObjectsApi);
+    // The tag exists before any pod that follows it is created.
+    await cluster.setRevisionTag(TAG, "default");
     const names = Array.from({ length: ALL_NAMESPACES }, (_, i) => nsName(i));
     await inBatches(names, 20, (name) => cluster.createNamespace(name, { "mesh-tailor.io/enabled": "true" }));
     log(`${ALL_NAMESPACES} namespaces created`);
@@ -240,7 +253,7 @@ async function main(): Promise<void> {
       if (result.code !== 0 && result.code !== 3) throw new Error(`status failed (${result.code}): ${result.stderr}${result.stdout.slice(-2000)}`);
       return { ...(JSON.parse(result.stdout) as StatusReport & { apiRequests: number }), seconds: result.seconds };
     };
-    const rollout = async (namespaceGlob: string, reason?: "dataplane") => {
+    const rollout = async (namespaceGlob: string, reason?: StaleReasonName) => {
       const result = await run(cluster, [
         "rollout",
         "--namespace",
@@ -261,7 +274,7 @@ async function main(): Promise<void> {
       return { restarted: summary["done"] as number, seconds: result.seconds, apiRequests: summary["apiRequests"] as number };
     };
     // Waves by the namespace's last digit: sim-***[0-2], [3-5], ...; the totals of every wave.
-    const inWaves = async (what: string, reason?: "dataplane") => {
+    const inWaves = async (what: string, reason?: StaleReasonName) => {
       const total = { restarted: 0, seconds: 0, apiRequests: 0 };
       const digitsPerWave = Math.ceil(10 / WAVES);
       for (let wave = 0; wave < WAVES; wave++) {
@@ -298,6 +311,43 @@ async function main(): Promise<void> {
     const back = await rollout("sim-*");
     results["rollbackRestarted"] = back.restarted;
     log(`rollback: ${back.restarted} workloads in ${back.seconds.toFixed(1)} s`);
+
+    // The upgrade wave: tag prod moves to the canary revision (a newer proxy image), which makes
+    // every sidecar pod stale for its proxy-version alone; a paced rollout brings each to it.
+    await cluster.setRevisionTag(TAG, "canary");
+    const { median: tagMoved, runs: upgradeRuns } = await medianOfThree(status);
+    results["upgradeStatusSeconds"] = tagMoved.seconds;
+    results["upgradeStatusSecondsRuns"] = upgradeRuns;
+    results["upgradeStatusApiRequests"] = tagMoved.apiRequests;
+    results["staleAfterTagMove"] = tagMoved.workloads.reduce((sum, w) => sum + w.staleBy["proxy-version"], 0);
+    log(`upgrade status: ${results["staleAfterTagMove"]} pods stale for their proxy-version in ${tagMoved.seconds.toFixed(2)} s`);
+    const upgrade = await inWaves("upgrade", "proxy-version");
+    results["upgradeRestarted"] = upgrade.restarted;
+    results["upgradeRolloutWorkloadsPerMinute"] = Math.round((upgrade.restarted / upgrade.seconds) * 60);
+    results["upgradeRolloutApiRequests"] = upgrade.apiRequests;
+    // Every sidecar pod from the canary revision; up to a minute's grace for the replaced ones to go.
+    const expectedUpgraded = ambientWorkloads * REPLICAS;
+    let upgraded: Status;
+    let allUpgraded = true;
+    try {
+      upgraded = await waitFor(
+        `${expectedUpgraded} sidecar pods, every one injected by the canary revision`,
+        60_000,
+        async () => {
+          const now = await status();
+          const { sidecar, byRevision } = now.summary.pods;
+          return sidecar === expectedUpgraded && byRevision["canary"] === expectedUpgraded ? now : undefined;
+        },
+        2_000,
+      );
+    } catch (error) {
+      log((error as Error).message);
+      upgraded = await status();
+      allUpgraded = false;
+    }
+    results["upgradedPods"] = upgraded.summary.pods.byRevision["canary"] ?? 0;
+    results["allUpgraded"] = allUpgraded;
+    log(`upgrade: ${upgrade.restarted} workloads in ${upgrade.seconds.toFixed(1)} s; pods ${JSON.stringify(upgraded.summary.pods)}`);
 
     // The ambient wave. The node agents first: without them on the workloads' nodes, status
     // reports every ambient service as one the policy cannot take effect on, and rollout refuses it.
@@ -368,6 +418,8 @@ async function main(): Promise<void> {
 
   const within = {
     status: results["statusSeconds"] <= BUDGET.statusSeconds,
+    upgradeStatus: results["upgradeStatusSeconds"] <= BUDGET.statusSeconds,
+    allUpgraded: results["allUpgraded"] === true,
     ambientStatus: results["ambientStatusSeconds"] <= BUDGET.statusSeconds,
     allInAmbient: results["allInAmbient"] === true,
     controllerRss: Math.max(results["controllerRssMb"], results["controllerRssMbAtEnd"]) <= BUDGET.controllerRssMb,

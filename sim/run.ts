@@ -419,6 +419,8 @@ async function main(): Promise<void> {
   const within = {
     status: results["statusSeconds"] <= BUDGET.statusSeconds,
     upgradeStatus: results["upgradeStatusSeconds"] <= BUDGET.statusSeconds,
+    // Exactly the sidecar pods the tag moved away from, no more and no fewer.
+    upgradeFoundEveryOldProxy: results["staleAfterTagMove"] === ambientWorkloads * REPLICAS,
     allUpgraded: results["allUpgraded"] === true,
     ambientStatus: results["ambientStatusSeconds"] <= BUDGET.statusSeconds,
     allInAmbient: results["allInAmbient"] === true,

@@ -67,6 +67,7 @@ export function renderExplanation(e: Explanation): string {
   for (const { gate, problem } of e.ambientGates ?? []) lines.push(`  ambient gate:        ${gate}: ${problem === undefined ? "passes" : `FAILS: ${problem}`}`);
   for (const warning of e.warnings) lines.push(`  note:                ${warning}`);
   lines.push(`  running pods:        ${e.pods.total}, ${e.pods.withProxy} with a proxy, ${e.pods.stale.length} stale`);
+  for (const text of e.pods.unjudged ?? []) lines.push(`    not judged (proxy-version, sidecar-mode): ${text}`);
   for (const pod of e.pods.stale.slice(0, 20)) lines.push(`    - ${pod.name}: ${pod.reasons.join("; ")}`);
   if (e.pods.stale.length > 20) lines.push(`    ... and ${e.pods.stale.length - 20} more`);
   if (e.pods.stale.length > 0) lines.push(`  Restart the workload (kubectl rollout restart) so its pods are admitted under the current policy.`);

@@ -17,7 +17,7 @@ import {
   type CliIO,
   type Command,
 } from "./command.js";
-import { summaryLine } from "./status-command.js";
+import { summaryLine, unjudgedLines } from "./status-command.js";
 
 const EXIT_INTERRUPTED = 130;
 
@@ -135,6 +135,8 @@ export const rolloutCommand: Command = {
       async (api, { policy }, [{ readStatusAndInjectors }, { planRollout, runRollout }, { tailoredCheck }]) => {
         const { report, injectors } = await readStatusAndInjectors(api, policy, filter);
         write(io.stderr, summaryLine(report));
+        // What it could not judge is not in the plan: said, not passed over.
+        for (const line of unjudgedLines(report)) write(io.stderr, line);
         const plan = planRollout(report, values.all === true);
         printPlan(values["dry-run"] ? io.stdout : io.stderr, plan);
         if (plan.refused.length > 0) {

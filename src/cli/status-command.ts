@@ -13,9 +13,13 @@ const HELP = `Usage: mesh-tailor status [flags]
 One row per workload (Deployment, StatefulSet, DaemonSet, CronJob; Jobs and bare pods grouped as
 such) in the namespaces mesh-tailor tailors: its service, what the current policy decides for
 its pod template (IN or OUT of the mesh, and the Istio revision), its pods with and without a
-proxy, and its pods stale: tailored by a policy that shaped them differently than the current
-one would, or with a proxy where the policy now says otherwise. A summary line follows.
-Reads one paged LIST per kind, never one request per object.
+proxy, and its pods stale (--reason below): tailored by a policy that shaped them differently
+than the current one would, a proxy where the policy now says otherwise, the other dataplane,
+or a proxy other than Istio injects now (its revision, its image, classic or native). A summary
+line follows, and a line of pods by dataplane and injecting revision. Terminating pods are not
+counted. Reads one paged LIST per kind and a GET per Istio revision's injector ConfigMap (and
+the nodes' kubelet versions, as a table, when a revision decides native sidecars by them);
+never one request per pod. What it could not read of Istio's injection is said on stderr.
 
 A workload the policy cannot take effect on is listed after the table with why: no Istio
 injection webhook injects its pods (a revision without an injector), or a namespace label sends

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  injectedAsSidecar,
   injectorConfigMapName,
   kubeletMinor,
   nativeSidecarOf,
@@ -39,12 +40,23 @@ describe("what a revision injects, from its injector ConfigMap", () => {
     assert.equal(sameProxyBuild("docker.io/istio/proxyv2:1.31.0-distroless", "docker.io/istio/proxyv2:1.31.0"), true);
     assert.equal(sameProxyBuild("docker.io/istio/proxyv2:1.30.2", "docker.io/istio/proxyv2:1.31.0"), false);
     assert.equal(sameProxyBuild("localhost:5000/proxyv2:1.31.0", "localhost:5000/proxyv2:1.31.0-debug"), true);
-    assert.equal(sameProxyBuild("gcr.io/other/proxyv2:1.31.0", "docker.io/istio/proxyv2:1.31.0"), false);
+    // A digest pinned by a policy engine, a hub rewritten by a registry mirror: the same build.
+    assert.equal(sameProxyBuild("docker.io/istio/proxyv2:1.31.0@sha256:0123abcd", "docker.io/istio/proxyv2:1.31.0"), true);
+    assert.equal(sameProxyBuild("mirror.example:5000/istio/proxyv2:1.31.0", "docker.io/istio/proxyv2:1.31.0"), true);
+    assert.equal(sameProxyBuild("mirror.example:5000/istio/proxyv2:1.30.1", "docker.io/istio/proxyv2:1.31.0"), false);
+    assert.equal(sameProxyBuild("docker.io/istio/other:1.31.0", "docker.io/istio/proxyv2:1.31.0"), false);
+  });
+
+  it("knows which pods Istio's sidecar template injects (only it reads native sidecars)", () => {
+    assert.equal(injectedAsSidecar({}), true);
+    assert.equal(injectedAsSidecar({ "inject.istio.io/templates": "gateway" }), false);
+    assert.equal(injectedAsSidecar({ "inject.istio.io/templates": "sidecar,spire" }), true);
   });
 
   it("refuses values it cannot read", () => {
     assert.equal(parseInjectorValues("x", "{not json"), undefined);
     assert.equal(parseInjectorValues("x", undefined), undefined);
+    for (const notAnObject of ["null", "[]", '"values"', "7"]) assert.equal(parseInjectorValues("x", notAnObject), undefined, notAnObject);
   });
 
   it("decides native sidecars as Istio does: the pod's annotation, then ENABLE_NATIVE_SIDECARS, then every kubelet at 1.33 or newer", () => {
@@ -60,6 +72,7 @@ describe("what a revision injects, from its injector ConfigMap", () => {
     assert.equal(nativeSidecarOf(mode(true), { "sidecar.istio.io/nativeSidecar": "false" }, undefined), false);
     assert.equal(nativeSidecarOf(mode("false"), { "sidecar.istio.io/nativeSidecar": "yes" }, undefined), true, "any value but false is native");
     assert.equal(nativeSidecarOf(mode(true), {}, undefined), true);
+    assert.equal(nativeSidecarOf(mode("false"), { "sidecar.istio.io/nativeSidecar": "" }, undefined), false, "empty: the revision's setting");
     assert.equal(nativeSidecarOf(mode(undefined), {}, undefined), undefined, "auto without the nodes: cannot tell");
     assert.equal(nativeSidecarOf(mode(undefined), {}, ["v1.33.1", "v1.34.0-eks-1"]), true);
     assert.equal(nativeSidecarOf(mode(undefined), {}, ["v1.33.1", "v1.32.9"]), false, "one older node turns it off");

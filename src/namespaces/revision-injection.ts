@@ -49,6 +49,7 @@ export function parseInjectorValues(revision: string, values: string | undefined
   } catch {
     return undefined;
   }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
   const global = object(object(parsed)["global"]);
   const env = object(object(object(parsed)["pilot"])["env"]);
   return {
@@ -109,13 +110,26 @@ export function proxyImageOf(injection: RevisionInjection, annotations: Readonly
   return `${injection.hub}/${injection.imageName}:${withImageType(injection.tag, type)}`;
 }
 
-/** Whether a running proxy's image is the build EXPECTED names: the same image and version, whatever its type (distroless, debug). */
+/** An image's tag ("reg:5000/istio/proxyv2:1.31.0@sha256:..." → "1.31.0"); undefined when it has none. */
+export function imageTag(image: string): string | undefined {
+  const named = image.split("@")[0]!;
+  const colon = named.lastIndexOf(":");
+  return colon > named.lastIndexOf("/") ? named.slice(colon + 1) : undefined;
+}
+
+/**
+ * Whether a running proxy's image is the build EXPECTED names: the same image name and version,
+ * whatever its type (distroless, debug), its digest, or the registry it came from (a policy
+ * engine may pin the digest, a registry mirror may rewrite the hub; an upgrade changes the tag).
+ */
 export function sameProxyBuild(running: string, expected: string): boolean {
-  const bare = (image: string) => {
-    const colon = image.lastIndexOf(":");
-    return colon > image.lastIndexOf("/") ? `${image.slice(0, colon)}:${withoutImageType(image.slice(colon + 1))}` : image;
+  const build = (image: string) => {
+    const named = image.split("@")[0]!;
+    const tag = imageTag(named);
+    const name = (tag === undefined ? named : named.slice(0, -(tag.length + 1))).split("/").pop();
+    return `${name}:${withoutImageType(tag ?? "")}`;
   };
-  return bare(running) === bare(expected);
+  return build(running) === build(expected);
 }
 
 /** Native sidecars graduated in Kubernetes 1.33: istiod's "auto" wants every node's kubelet at it or above. */
@@ -129,7 +143,7 @@ export function kubeletMinor(version: string): number | undefined {
 
 /**
  * Whether INJECTION would put the proxy of a pod with ANNOTATIONS in as a native sidecar now.
- * The pod's own annotation decides first ("false" classic, any other value native); then the
+ * The pod's own annotation decides first ("false" classic, any other non-empty value native); then the
  * revision's ENABLE_NATIVE_SIDECARS; under "auto", an unscheduled pod (as at admission) gets one
  * only when every node's kubelet is 1.33 or newer (KUBELETS, undefined when unread: then it
  * cannot be told).
@@ -139,8 +153,9 @@ export function nativeSidecarOf(
   annotations: Readonly<Record<string, string>>,
   kubelets: readonly string[] | undefined,
 ): boolean | undefined {
+  // The template reads it through `default`: an empty value falls back to the revision's setting.
   const own = annotations[istio.NATIVE_SIDECAR];
-  if (own !== undefined) return own !== "false";
+  if (own) return own !== "false";
   if (!injection) return undefined;
   if (injection.nativeSidecars !== "auto") return injection.nativeSidecars === "enabled";
   if (!kubelets) return undefined;
@@ -169,7 +184,16 @@ export function withIstiodEnv(injection: RevisionInjection, deployments: readonl
   if (!discovery) return injection;
   // Set without a value (valueFrom): not knowable here; unset: istiod's default, by its version.
   if (variable && variable.value === undefined) return injection;
-  const image = discovery.image ?? "";
-  const version = image.lastIndexOf(":") > image.lastIndexOf("/") ? image.slice(image.lastIndexOf(":") + 1) : injection.tag;
-  return { ...injection, nativeSidecars: nativeSidecarMode(variable?.value, version ?? injection.tag) };
+  const version = imageTag(discovery.image ?? "") ?? injection.tag;
+  return { ...injection, nativeSidecars: nativeSidecarMode(variable?.value, version) };
+}
+
+/**
+ * Whether the pod is injected with Istio's `sidecar` template, the one that reads native
+ * sidecars: a pod that names others (`inject.istio.io/templates: gateway`) without it gets the
+ * proxy as a regular container whatever the revision's setting (gateway-injection-template.yaml).
+ */
+export function injectedAsSidecar(annotations: Readonly<Record<string, string>>): boolean {
+  const templates = annotations[istio.INJECT_TEMPLATES];
+  return !templates || templates.split(",").some((t) => t.trim() === "sidecar");
 }

@@ -49,6 +49,8 @@ export interface Explanation {
     readonly total: number;
     readonly withProxy: number;
     readonly stale: readonly { readonly name: string; readonly reasons: readonly string[] }[];
+    /** What of Istio's injection could not be read when it has pods with a proxy, in words: they are not judged for it. */
+    readonly unjudged?: readonly string[] | undefined;
   };
 }
 
@@ -159,7 +161,7 @@ export async function explain(api: KubeApi, namespaceName: string, asked: Target
     connection: enabled && !result.skipped && result.decision?.dataplane === "sidecar" ? describeConnection(result.decision.entry, policy.policy) : undefined,
     ambientGates,
     warnings: enabled ? result.warnings : [],
-    pods: { total: running.length, withProxy, stale },
+    pods: { total: running.length, withProxy, stale, unjudged: withProxy > 0 && injection.unjudged.length > 0 ? injection.unjudged : undefined },
   };
 }
 

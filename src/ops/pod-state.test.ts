@@ -155,6 +155,9 @@ describe("whether a running proxy is the one Istio injects now", () => {
     );
     assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors({}, ["v1.33.0", "v1.31.4"]))), []);
     assert.deepEqual(kinds(judgePod(injectedBy("default"), template, true, under, undefined, injectors({}))), [], "auto, nodes unread: not judged");
+    // A gateway's template places the proxy as a container whatever the revision says.
+    const gateway = appPod({ annotations: { "inject.istio.io/templates": "gateway" } });
+    assert.deepEqual(kinds(judgePod(injectedBy("default", gateway), gateway, true, under, undefined, injectors({ ENABLE_NATIVE_SIDECARS: "true" }))), []);
     // The pod's own annotation wins over the revision's setting.
     const classic = appPod({ annotations: { "sidecar.istio.io/nativeSidecar": "false" } });
     assert.deepEqual(kinds(judgePod(injectedBy("default", classic), classic, true, under, undefined, injectors({ ENABLE_NATIVE_SIDECARS: "true" }))), []);

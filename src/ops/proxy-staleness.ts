@@ -1,7 +1,7 @@
 import * as istio from "../keys/istio.js";
 import type { KubeObject } from "../kube/object.js";
 import { injectedRevision } from "../namespaces/injection.js";
-import { nativeSidecarOf, proxyImageOf, sameProxyBuild, type RevisionInjection } from "../namespaces/revision-injection.js";
+import { injectedAsSidecar, nativeSidecarOf, proxyImageOf, sameProxyBuild, type RevisionInjection } from "../namespaces/revision-injection.js";
 import { istioInjectorsFor, type MutatingWebhookConfiguration } from "../namespaces/webhook-configurations.js";
 import type { ProxyPlacement } from "../pod/istio-proxy.js";
 import type { StaleKind } from "./stale-reasons.js";
@@ -39,6 +39,17 @@ export interface ProxyStaleness {
  */
 export function wantedRevision(wish: ProxyWish, namespace: string, injectors: IstioInjectors): { name: string; revision: string } | undefined {
   if (wish.revision) return { name: wish.revision, revision: injectors.revisions.get(wish.revision) ?? wish.revision };
+  // A workload's pods share their template's wish: its webhooks are matched once.
+  const known = wantedByWish.get(wish);
+  if (known && known.namespace === namespace && known.injectors === injectors) return known.wanted;
+  const wanted = selectedRevision(wish, namespace, injectors);
+  wantedByWish.set(wish, { namespace, injectors, wanted });
+  return wanted;
+}
+
+const wantedByWish = new WeakMap<ProxyWish, { namespace: string; injectors: IstioInjectors; wanted: { name: string; revision: string } | undefined }>();
+
+function selectedRevision(wish: ProxyWish, namespace: string, injectors: IstioInjectors): { name: string; revision: string } | undefined {
   const namespaceObject = injectors.namespaces?.get(namespace);
   if (!namespaceObject || !injectors.configurations) return undefined;
   const selecting = istioInjectorsFor(injectors.configurations, namespaceObject, { ...wish.labels });
@@ -71,7 +82,7 @@ export function proxyStaleness(pod: KubeObject, proxy: ProxyPlacement, wish: Pro
       found.push({ kind: "proxy-version", text: `runs proxy ${running}; revision ${wanted.revision} injects ${expected} now` });
     }
   }
-  const native = nativeSidecarOf(injection, wish.annotations, injectors.kubelets);
+  const native = injectedAsSidecar(wish.annotations) ? nativeSidecarOf(injection, wish.annotations, injectors.kubelets) : undefined;
   if (native !== undefined && native !== (proxy.mode === "native")) {
     found.push({
       kind: "sidecar-mode",

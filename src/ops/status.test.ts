@@ -95,6 +95,14 @@ describe("status", () => {
     );
   });
 
+  it("leaves out a terminating pod: replaced already, nothing a restart could change", () => {
+    const base = cluster(NONE);
+    const [first, ...rest] = base.pods;
+    const terminating = { ...first!, metadata: { ...first!.metadata, deletionTimestamp: "2026-11-30T12:00:00Z" } };
+    const reviews = statusFromSnapshot({ ...base, pods: [terminating, ...rest] }, REVIEWS).workloads.find((w) => w.name === "reviews")!;
+    assert.deepEqual([reviews.pods, reviews.stale], [1, 1]);
+  });
+
   it("marks a rolled-back service stale, and filters by service and staleness", () => {
     const report = statusFromSnapshot(cluster(REVIEWS), NONE, { service: "rev*", staleOnly: true });
     assert.deepEqual(
@@ -219,7 +227,6 @@ describe("status", () => {
       "/apis/apps/v1/replicasets": base.replicaSets,
       "/apis/apps/v1/deployments": base.deployments,
       "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations": [ISTIO_SIDECAR_INJECTOR],
-      "/api/v1/nodes": [{ metadata: { name: "node-1" }, status: { nodeInfo: { kubeletVersion: "v1.34.1" } } }],
     };
     const asked: string[] = [];
     const api = {
@@ -227,8 +234,16 @@ describe("status", () => {
         asked.push(path);
         return Promise.resolve({ items: collections[path] ?? [], resourceVersion: "1" }) as never;
       },
-      get: (path: string) => {
+      get: (path: string, _query?: unknown, options?: { accept?: string }) => {
         asked.push(path);
+        // The nodes as kube-apiserver's table: only the kubelet versions are read.
+        if (path === "/api/v1/nodes" && options?.accept?.includes("as=Table"))
+          return Promise.resolve({
+            columnDefinitions: [{ name: "Name" }, { name: "Version" }],
+            rows: [{ cells: ["node-1", "v1.34.1"] }],
+            metadata: {},
+          }) as never;
+        if (path.includes("istio-sidecar-injector-default")) return Promise.reject(new ApiError(404, "NotFound", "not found"));
         if (forbidden) return Promise.reject(new ApiError(403, "Forbidden", "forbidden"));
         return path === "/api/v1/namespaces/istio-system/configmaps/istio-sidecar-injector"
           ? (Promise.resolve({ data: { values: injectorValues } }) as never)

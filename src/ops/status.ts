@@ -212,7 +212,9 @@ export function statusFromSnapshot(snapshot: StatusSnapshot, policy: CompiledPol
   };
   const podsOf = new Map<string, KubeObject[]>();
   for (const pod of snapshot.pods ?? []) {
-    if (!enabled.has(pod.metadata.namespace ?? "")) continue;
+    // A terminating pod is on its way out, replaced already: no restart could change it, and a
+    // rerun of rollout would otherwise restart its workload again.
+    if (!enabled.has(pod.metadata.namespace ?? "") || pod.metadata.deletionTimestamp) continue;
     const key = workloadOfPod(pod);
     const list = podsOf.get(key);
     if (list) list.push(pod);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { AdmissionregistrationV1Api, AppsV1Api, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
 import { injectedRevision } from "../../src/namespaces/injection.js";
 import type { RolloutTarget } from "../../src/ops/rollout.js";
 import type { StaleReasonName } from "../../src/ops/stale-reasons.js";
@@ -244,5 +244,71 @@ describe("an Istio upgrade by revision tag: status finds exactly the old proxies
     assert.equal(code, 0, `nothing is stale: ${stderr} ${JSON.stringify(report?.workloads.filter((w) => w.stale > 0))}`);
     assert.equal(report!.summary.stalePods, 0);
     assert.deepEqual(report!.summary.pods.byRevision, { canary: ON_TAG.length * REPLICAS, default: REPLICAS });
+  });
+  it("a revision whose injector now gives another image: status finds its pods stale by image, doctor's proxy-versions warns, and both clear when it gives theirs again", async () => {
+    // The default revision's ConfigMap moved to a newer build in place (its injector process here
+    // keeps its own copy of the values, so nothing is restarted: this reads what status and doctor see).
+    const pinned = WORKLOADS.find((w) => !w.onTag)!;
+    const name = "istio-sidecar-injector";
+    const map = await cluster.core.readNamespacedConfigMap({ namespace: "istio-system", name });
+    const original = map.data!["values"]!;
+    const values = JSON.parse(original) as { global: { tag: string } };
+    const newer = "1.29.3";
+    const setValues = (text: string) =>
+      cluster.core.patchNamespacedConfigMap(
+        { namespace: "istio-system", name, body: { data: { values: text } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    await setValues(JSON.stringify({ ...values, global: { ...values.global, tag: newer } }));
+    try {
+      const { code, report } = await status("--reason", "proxy-version");
+      assert.equal(code, 3);
+      const ledger = row(report!, pinned.namespace, pinned.name);
+      assert.equal(ledger.stale, REPLICAS);
+      assert.equal(ledger.staleReason, `runs proxy ${IMAGE_A}; revision default injects ${HUB}/proxyv2:${newer} now`);
+      assert.equal(report!.summary.stalePods, REPLICAS, "the canary pods are as their revision injects them");
+      const doctor = await cluster.cli(["doctor", "-o", "json"]);
+      const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;
+      const versions = checks.filter((c) => c.check === "proxy-versions");
+      assert.deepEqual(
+        versions.map((c) => [c.status, c.detail]),
+        [["warning", `${REPLICAS} pod(s) run an older proxy than their revision injects now: default: ${IMAGE_A} → ${HUB}/proxyv2:${newer} (${REPLICAS})`]],
+      );
+    } finally {
+      await setValues(original);
+    }
+    const { code, report } = await status();
+    assert.equal(code, 0, JSON.stringify(report?.workloads.filter((w) => w.stale > 0)));
+    const doctor = await cluster.cli(["doctor", "-o", "json"]);
+    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;
+    assert.deepEqual(
+      checks.filter((c) => c.check === "proxy-versions").map((c) => [c.status, c.detail]),
+      [["ok", `pods by revision and proxy image: canary ${IMAGE_B} (${ON_TAG.length * REPLICAS}), default ${IMAGE_A} (${REPLICAS})`]],
+    );
+  });
+
+  it("redundant-customizations: a mesh-wide Sidecar in istio-system like the controller's is named as given already", async () => {
+    const redundant = async () => {
+      const doctor = await cluster.cli(["doctor", "-o", "json"]);
+      const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;
+      return checks.filter((c) => c.check === "redundant-customizations");
+    };
+    const before = await redundant();
+    assert.deepEqual(
+      before.map((c) => c.status),
+      ["ok"],
+    );
+    assert.doesNotMatch(before[0]!.detail, /namespaces.defaultSidecar/);
+    await cluster.applyServerSide({
+      apiVersion: "networking.istio.io/v1",
+      kind: "Sidecar",
+      metadata: { name: "default", namespace: "istio-system" },
+      spec: { egress: [{ hosts: ["./*", "istio-system/*"] }] },
+    } as never);
+    const after = await redundant();
+    assert.match(
+      after[0]!.detail,
+      /given already, may be switched off: .*namespaces.defaultSidecar: Sidecar istio-system\/default has no workloadSelector and the same egress hosts/,
+    );
   });
 });

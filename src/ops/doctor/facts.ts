@@ -6,8 +6,8 @@ import { installNamespaceOf, MESH_TAILOR_WEBHOOK_CONFIGURATION, type MutatingWeb
 import { PolicyError } from "../../policy/load.js";
 import { resolvePolicy, type ResolvedPolicy } from "../installed-policy.js";
 import { COLLECTIONS, listOrAbsent, readSnapshot } from "../snapshot.js";
-import { readInjections } from "../injector-reads.js";
-import { withIstiodEnv, type RevisionInjection } from "../../namespaces/revision-injection.js";
+import { readIstioInjection } from "../injector-reads.js";
+import type { RevisionInjection } from "../../namespaces/revision-injection.js";
 
 export interface EnvVar {
   readonly name: string;
@@ -153,8 +153,10 @@ const READERS: Readers = {
   },
   servedPolicy: async (facts) => readServedPolicy(facts.api, await facts.get("installNamespace")),
   injections: async (facts) => {
-    const [read, istiods] = await Promise.all([readInjections(facts.api, await facts.get("configurations")), facts.get("istiods")]);
-    return { byRevision: new Map([...read.injections].map(([revision, i]) => [revision, withIstiodEnv(i, istiods)])), unread: read.unread };
+    // The nodes are a fact of their own (labels and kubelets, whole).
+    const [configurations, istiods] = await Promise.all([facts.get("configurations"), facts.get("istiods")]);
+    const read = await readIstioInjection(facts.api, configurations, istiods, { kubelets: false });
+    return { byRevision: read.injections, unread: read.unjudged };
   },
   nodes: async (facts) => (await readSnapshot(facts.api, ["nodes"], { ifAllowed: ["nodes"] })).nodes,
   rootSidecars: async (facts) =>

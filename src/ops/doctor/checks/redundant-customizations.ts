@@ -1,5 +1,5 @@
 import type { KubeObject } from "../../../kube/object.js";
-import { istioMinor, kubeletMinor, nativeSidecarOf, type RevisionInjection } from "../../../namespaces/revision-injection.js";
+import { imageTag, istioMinor, kubeletMinor, nativeSidecarOf, type RevisionInjection } from "../../../namespaces/revision-injection.js";
 import type { TailorPolicy } from "../../../policy/schema.js";
 import { declareCheck, ok, warning, type Finding } from "../check.js";
 import type { Deployment } from "../facts.js";
@@ -17,10 +17,7 @@ const ZONE = "topology.kubernetes.io/zone";
 /** The first Istio minor that takes a Service-less pod's locality from its node. */
 const LOCALITY_FROM_NODE_SINCE = 20;
 
-const istiodMinor = (istiod: Deployment): number | undefined => {
-  const image = istiod.spec?.template?.spec?.containers?.[0]?.image ?? "";
-  return istioMinor(image.lastIndexOf(":") > image.lastIndexOf("/") ? image.slice(image.lastIndexOf(":") + 1) : undefined);
-};
+const istiodMinor = (istiod: Deployment): number | undefined => istioMinor(imageTag(istiod.spec?.template?.spec?.containers?.[0]?.image ?? ""));
 
 const kubeletsOf = (nodes: readonly KubeObject[]): string[] =>
   nodes.map((node) => (node["status"] as { nodeInfo?: { kubeletVersion?: string } } | undefined)?.nodeInfo?.kubeletVersion ?? "");

@@ -245,7 +245,9 @@ describe("HTTP routes", () => {
         .expect("content-type", /text\/plain/)
     ).text;
     assert.match(text, /mesh_tailor_admission_requests_total\{outcome="mutated"\} 1/);
-    assert.match(text, /mesh_tailor_admission_duration_seconds_bucket\{le="0.005",outcome="mutated"\} 1/);
+    // The one admission is in the histogram; how long it took depends on the machine, not on the code.
+    assert.match(text, /mesh_tailor_admission_duration_seconds_bucket\{le="\+Inf",outcome="mutated"\} 1/);
+    assert.match(text, /mesh_tailor_admission_duration_seconds_count\{outcome="mutated"\} 1/);
     assert.match(text, /mesh_tailor_mutations_applied_total\{mutation="inject"\} 1/);
     assert.match(text, /mesh_tailor_reloads_total\{kind="policy",result="failure"\} 0/);
     assert.match(text, /mesh_tailor_admission_in_flight_requests 0/);

@@ -335,7 +335,10 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
     // still reports, and says what it could not judge and how to grant it.
     const partial = await as("alice", ["status"]);
     assert.ok([0, 1, 3].includes(partial.code), `status ran (exit ${partial.code}): ${partial.stderr}`);
-    assert.match(partial.stderr, /not judged \(proxy-version, sidecar-mode\): revision default: ConfigMap istio-system\/istio-sidecar-injector is forbidden to this user \(grant it/);
+    assert.match(
+      partial.stderr,
+      /not judged \(proxy-version, sidecar-mode\): revision default: ConfigMap istio-system\/istio-sidecar-injector is forbidden to this user \(grant it/,
+    );
     // The grant the README gives, as it gives it.
     await core.createNamespace({ body: { metadata: { name: "istio-system" } } }).catch((error: { code?: number }) => {
       if (error.code !== 409) throw error;
@@ -347,7 +350,17 @@ describe("namespaces, the controller and its default Sidecar in a real kube-apis
         ),
       );
     await kubectl(["-n", "istio-system", "create", "role", "mesh-tailor-istio-reader", "--verb", "get", "--resource", "configmaps"]);
-    await kubectl(["-n", "istio-system", "create", "rolebinding", "alice-mesh-tailor", "--role", "mesh-tailor-istio-reader", "--serviceaccount", "default:alice"]);
+    await kubectl([
+      "-n",
+      "istio-system",
+      "create",
+      "rolebinding",
+      "alice-mesh-tailor",
+      "--role",
+      "mesh-tailor-istio-reader",
+      "--serviceaccount",
+      "default:alice",
+    ]);
     await waitFor(
       "alice's istio-system role to take effect",
       30_000,

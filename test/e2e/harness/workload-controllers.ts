@@ -94,8 +94,9 @@ function fakeNode(name: string): V1Node {
         type: "kwok",
       },
     },
-    // Room for thousands of pods: the suite tests mesh-tailor, not bin packing.
-    status: { capacity: { cpu: "1000", memory: "4000Gi", pods: "5000" }, allocatable: { cpu: "1000", memory: "4000Gi", pods: "5000" } },
+    // Room for the simulation at --scale 5 and its surge (20,000+ pods on two nodes): the suite
+    // tests mesh-tailor, not bin packing.
+    status: { capacity: { cpu: "1000", memory: "4000Gi", pods: "15000" }, allocatable: { cpu: "1000", memory: "4000Gi", pods: "15000" } },
   };
 }
 

@@ -261,6 +261,8 @@ describe("status", () => {
       /runs proxy docker.io\/istio\/proxyv2:1.27.0; revision default injects docker.io\/istio\/proxyv2:1.28.0 now; a classic sidecar/,
     );
     assert.ok(asked.includes("/api/v1/nodes"));
+    // What each revision injects now, as read, is in the report for whoever gates on it.
+    assert.deepEqual((await readStatus(api, REVIEWS)).injecting, { default: { image: "docker.io/istio/proxyv2:1.28.0", nativeSidecars: "auto" } });
     const byVersion = await reviews({ reason: "proxy-version" });
     assert.deepEqual(
       [byVersion.stale, byVersion.staleReason],

@@ -5,7 +5,7 @@ import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type
 import type { RolloutTarget } from "../../src/ops/rollout.js";
 import type { StatusReport } from "../../src/ops/status.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
-import { waitFor } from "./harness/processes.js";
+import { jsonLines, waitFor } from "./harness/processes.js";
 import { CLI } from "../fixtures/serve-process.js";
 import { deploymentAvailable } from "./harness/workload-controllers.js";
 
@@ -94,11 +94,7 @@ interface RolloutLine {
   readonly interrupted?: boolean;
   readonly notStarted?: readonly RolloutTarget[];
 }
-const events = (run: Run): RolloutLine[] =>
-  run.stdout
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as RolloutLine);
+const events = (run: Run): RolloutLine[] => jsonLines<RolloutLine>(run.stdout);
 
 describe("migration at scale: status and a paced rollout on a cluster that runs workloads", { timeout: 900_000 }, () => {
   let cluster: MeshCluster;

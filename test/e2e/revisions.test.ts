@@ -6,7 +6,7 @@ import type { RolloutTarget } from "../../src/ops/rollout.js";
 import type { StaleReasonName } from "../../src/ops/stale-reasons.js";
 import type { StatusReport, WorkloadStatus } from "../../src/ops/status.js";
 import { startMeshCluster, type MeshCluster } from "./harness/mesh-cluster.js";
-import { waitFor } from "./harness/processes.js";
+import { jsonLines, waitFor } from "./harness/processes.js";
 import { deploymentAvailable } from "./harness/workload-controllers.js";
 
 // Two Istio revisions side by side, as in a canary upgrade: the default one on the older proxy
@@ -83,11 +83,7 @@ interface RolloutLine {
   readonly event: string;
   readonly target?: RolloutTarget;
 }
-const events = (stdout: string): RolloutLine[] =>
-  stdout
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as RolloutLine);
+const events = (stdout: string): RolloutLine[] => jsonLines<RolloutLine>(stdout);
 
 describe("an Istio upgrade by revision tag: status finds exactly the old proxies, a paced rollout moves them", { timeout: 600_000 }, () => {
   let cluster: MeshCluster;

@@ -88,3 +88,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => T
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** The JSON lines a command printed (rollout's events without a terminal), each as T; other lines skipped. */
+export const jsonLines = <T>(stdout: string): T[] =>
+  stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as T);

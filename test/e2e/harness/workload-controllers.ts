@@ -94,9 +94,9 @@ function fakeNode(name: string): V1Node {
         type: "kwok",
       },
     },
-    // Room for the simulation at --scale 5 and its surge (20,000+ pods on two nodes): the suite
-    // tests mesh-tailor, not bin packing.
-    status: { capacity: { cpu: "1000", memory: "4000Gi", pods: "15000" }, allocatable: { cpu: "1000", memory: "4000Gi", pods: "15000" } },
+    // Room for the simulation at --scale 5 and its surge: 20,000+ pods on two nodes, each with a
+    // proxy that requests 100m CPU. The suite tests mesh-tailor, not bin packing.
+    status: { capacity: { cpu: "10000", memory: "40000Gi", pods: "15000" }, allocatable: { cpu: "10000", memory: "40000Gi", pods: "15000" } },
   };
 }
 

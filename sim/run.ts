@@ -60,9 +60,9 @@ const WAVES = 4;
 // not: with them, status also reads the node agents' pods, Gateways and AuthorizationPolicies.
 const SERVICES = WORKLOAD_NAMESPACES * SERVICES_PER_NAMESPACE;
 const BUDGET = { statusSeconds: 3 * Math.max(1, SERVICES / 2000), controllerRssMb: 150 };
-// Held from --scale 5 (the issue's estate): status against the bare paged LIST of what it reads,
-// rollout against an operator's kubectl loop, the controller at rest, the webhook's p99.
-const FLOOR_BUDGET = { statusOverList: 1.5, rolloutOverKubectl: 1.0, controllerRssMbAtRest: 100, admissionP99Seconds: 0.05 };
+// Held from --scale 5 (10,000 services): status against the paged LISTs of what it reads, by
+// kubectl and raw; rollout against an operator's kubectl loop; the controller; the webhook's p99.
+const FLOOR_BUDGET = { statusOverList: 1.5, statusOverRawList: 1.5, rolloutOverKubectl: 1.0, controllerRssMbAtRest: 100, admissionP99Seconds: 0.05 };
 const FLOORS_HELD = SCALE >= 5;
 
 // Two Istio revisions, as in a canary upgrade; the services follow the tag, which moves from
@@ -316,7 +316,16 @@ async function main(): Promise<void> {
       1_000,
     );
     results["controllerReconcileAllSeconds"] = (Date.now() - controllerStart) / 1000;
-    results["controllerRssMb"] = Math.round(((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? 0) / 1024 / 1024);
+    const controllerRss = async () => mb((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? NaN);
+    results["controllerRssMb"] = await controllerRss();
+    // The controller's peak over the whole run: its RSS every 5 s until it stops.
+    let controllerPeakMb = results["controllerRssMb"];
+    const sampler = setInterval(() => {
+      controllerRss().then(
+        (now) => (controllerPeakMb = Math.max(controllerPeakMb, now)),
+        () => undefined, // a sample missed: the next one counts
+      );
+    }, 5_000).unref();
     results["controllerReconcileP99Seconds"] = histogramQuantile(
       await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text(),
       "mesh_tailor_controller_reconcile_duration_seconds",
@@ -555,7 +564,29 @@ async function main(): Promise<void> {
     results["admissionErrors"] =
       metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="error"') +
       metricSum(metrics, "mesh_tailor_admission_requests_total", 'outcome="bad_request"');
-    results["controllerRssMbAtEnd"] = Math.round(((await controller.metric("mesh_tailor_process_resident_memory_bytes")) ?? 0) / 1024 / 1024);
+    // At rest: once the last policy edit's reconciles are over (none for 30 s), the median of
+    // six samples 5 s apart.
+    let reconciles = await controller.metric("mesh_tailor_controller_reconciles_total");
+    let quietSince = Date.now();
+    await waitFor(
+      "the controller to make no reconcile for 30 s",
+      300_000,
+      async () => {
+        const now = await controller.metric("mesh_tailor_controller_reconciles_total");
+        if (now !== reconciles) [reconciles, quietSince] = [now, Date.now()];
+        return Date.now() - quietSince >= 30_000 ? true : undefined;
+      },
+      5_000,
+    );
+    const atRest: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      atRest.push(await controllerRss());
+      if (i < 5) await new Promise((resolve) => setTimeout(resolve, 5_000));
+    }
+    clearInterval(sampler);
+    results["controllerRssMbAtRest"] = median(atRest);
+    results["controllerRssMbPeak"] = Math.max(controllerPeakMb, ...atRest);
+    log(`controller: ${results["controllerRssMbPeak"]} MB at its peak, ${results["controllerRssMbAtRest"]} MB at rest (${atRest.join(" ")})`);
     await controller.stop();
   } finally {
     await cluster.stop();
@@ -574,15 +605,16 @@ async function main(): Promise<void> {
           allInAmbient: results["allInAmbient"] === true,
         }
       : {}),
-    controllerRss: Math.max(num("controllerRssMb"), num("controllerRssMbAtEnd")) <= BUDGET.controllerRssMb,
+    controllerRss: num("controllerRssMbPeak") <= BUDGET.controllerRssMb,
     noStale: results["staleAtEnd"] === 0,
     noAdmissionError: results["admissionErrors"] === 0,
     ...(FLOORS_HELD
       ? {
           statusOverList: num("statusOverList") <= FLOOR_BUDGET.statusOverList,
+          statusOverRawList: num("statusOverRawList") <= FLOOR_BUDGET.statusOverRawList,
           rolloutOverKubectl: num("rolloutOverKubectl") >= FLOOR_BUDGET.rolloutOverKubectl,
           rolloutRequestsPerWorkload: num("rolloutApiRequestsPerWorkload") <= num("kubectlApiRequestsPerWorkload"),
-          controllerRssAtRest: num("controllerRssMbAtEnd") <= FLOOR_BUDGET.controllerRssMbAtRest,
+          controllerRssAtRest: num("controllerRssMbAtRest") <= FLOOR_BUDGET.controllerRssMbAtRest,
           admissionP99: num("admissionP99Seconds") <= FLOOR_BUDGET.admissionP99Seconds,
         }
       : {}),

@@ -4,9 +4,13 @@
 // `kubectl rollout restart` and `kubectl rollout status` also wait for.
 import { execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { COLLECTIONS } from "../src/ops/snapshot.js";
+import { STATUS_COLLECTIONS } from "../src/ops/status.js";
 
-/** The kinds `status` reads, cluster-wide, as `kubectl get` names them. */
-export const STATUS_KINDS = "namespaces,pods,replicasets,deployments,statefulsets,daemonsets,jobs,cronjobs,mutatingwebhookconfigurations";
+/** The cluster-wide LISTs `status` makes (a policy's ambient extras aside), by path: both floors read these. */
+const STATUS_PATHS = STATUS_COLLECTIONS.map((collection) => COLLECTIONS[collection]);
+/** The same kinds as `kubectl get` names them: each path's last segment. */
+const STATUS_KINDS = STATUS_PATHS.map((path) => path.slice(path.lastIndexOf("/") + 1)).join(",");
 
 export interface Timed {
   readonly seconds: number;
@@ -54,10 +58,15 @@ const RAW_LIST = fileURLToPath(new URL("./raw-list.js", import.meta.url));
 export function rawList(kubeconfig: string): Promise<Timed> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [RAW_LIST], { env: { ...process.env, KUBECONFIG: kubeconfig }, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`the raw paged LISTs failed: ${stderr.slice(-2000)}`));
-      resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, apiRequests: Number(stdout.trim()) });
-    });
+    execFile(
+      process.execPath,
+      [RAW_LIST, ...STATUS_PATHS],
+      { env: { ...process.env, KUBECONFIG: kubeconfig }, maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`the raw paged LISTs failed: ${stderr.slice(-2000)}`));
+        resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, apiRequests: Number(stdout.trim()) });
+      },
+    );
   });
 }
 

@@ -153,13 +153,13 @@ function run(cluster: MeshCluster, args: string[]): Promise<Run> {
 
 type Status = StatusReport & { apiRequests: number; seconds: number; peakRssMb: number };
 
+/** Each run's seconds, for the record. */
+const secondsOf = (runs: readonly { seconds: number }[]) => runs.map((r) => Math.round(r.seconds * 100) / 100).join(" ");
+
 /** The median of three runs of STATUS (the cluster is busy with itself), with each run's seconds. */
 async function medianOfThree(status: () => Promise<Status>): Promise<{ median: Status; runs: string }> {
   const runs = [await status(), await status(), await status()];
-  return {
-    median: runs.slice().sort((a, b) => a.seconds - b.seconds)[1]!,
-    runs: runs.map((r) => Math.round(r.seconds * 100) / 100).join(" "),
-  };
+  return { median: runs.slice().sort((a, b) => a.seconds - b.seconds)[1]!, runs: secondsOf(runs) };
 }
 
 /** ztunnel and istio-cni installed, each with a Ready pod on every node; resolves with the seconds it took. */
@@ -440,18 +440,17 @@ async function main(): Promise<void> {
       listRuns.push(await bareList(cluster.controlPlane.kubeconfigPath));
       rawRuns.push(await rawList(cluster.controlPlane.kubeconfigPath));
     }
-    const seconds = (runs: readonly { seconds: number }[]) => runs.map((r) => Math.round(r.seconds * 100) / 100).join(" ");
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
     const before = statusRuns.slice().sort((a, b) => a.seconds - b.seconds)[1]!;
     results["statusSeconds"] = before.seconds;
-    results["statusSecondsRuns"] = seconds(statusRuns);
+    results["statusSecondsRuns"] = secondsOf(statusRuns);
     results["statusApiRequests"] = before.apiRequests;
     results["statusPeakRssMb"] = Math.max(...statusRuns.map((r) => r.peakRssMb));
     results["bareListSeconds"] = median(listRuns.map((r) => r.seconds));
-    results["bareListSecondsRuns"] = seconds(listRuns);
+    results["bareListSecondsRuns"] = secondsOf(listRuns);
     results["bareListApiRequests"] = median(listRuns.map((r) => r.apiRequests));
     results["rawListSeconds"] = median(rawRuns.map((r) => r.seconds));
-    results["rawListSecondsRuns"] = seconds(rawRuns);
+    results["rawListSecondsRuns"] = secondsOf(rawRuns);
     results["rawListApiRequests"] = median(rawRuns.map((r) => r.apiRequests));
     results["statusOverList"] = ratio(before.seconds, results["bareListSeconds"]);
     results["statusOverRawList"] = ratio(before.seconds, results["rawListSeconds"]);
@@ -506,10 +505,9 @@ async function main(): Promise<void> {
       results["upgradeRolloutWorkloadsPerMinute"] = Math.round((upgrade.restarted / upgrade.seconds) * 60);
       results["upgradeRolloutApiRequests"] = upgrade.apiRequests;
       // Every sidecar pod from the canary revision; up to a minute's grace for the replaced ones to go.
-      const expectedUpgraded = ambientPods;
-      const { status: upgraded, settled: allUpgraded } = await settled(`${expectedUpgraded} sidecar pods, every one injected by the canary revision`, (now) => {
+      const { status: upgraded, settled: allUpgraded } = await settled(`${ambientPods} sidecar pods, every one injected by the canary revision`, (now) => {
         const { sidecar, byRevision } = now.summary.pods;
-        return sidecar === expectedUpgraded && byRevision["canary"] === expectedUpgraded;
+        return sidecar === ambientPods && byRevision["canary"] === ambientPods;
       });
       results["upgradedPods"] = upgraded.summary.pods.byRevision["canary"] ?? 0;
       results["allUpgraded"] = allUpgraded;
@@ -535,15 +533,14 @@ async function main(): Promise<void> {
       results["ambientRolloutApiRequests"] = ambient.apiRequests;
       // Every pod of an ambient service in ambient, none of them with a sidecar; up to a minute's
       // grace for the pods the wave replaced to be gone.
-      const expectedAmbientPods = ambientPods;
-      const { status: moved, settled: allInAmbient } = await settled(`${expectedAmbientPods} pods in ambient, none of them with a sidecar`, (now) => {
+      const { status: moved, settled: allInAmbient } = await settled(`${ambientPods} pods in ambient, none of them with a sidecar`, (now) => {
         const inAmbient = now.workloads.filter((w) => w.dataplane === "ambient");
         const podsOfAmbient = inAmbient.reduce((sum, w) => sum + w.pods, 0);
         const withSidecar = inAmbient.reduce((sum, w) => sum + w.withProxy, 0);
         return (
           inAmbient.length === ambientWorkloads &&
-          podsOfAmbient === expectedAmbientPods &&
-          now.summary.pods.ambient === expectedAmbientPods &&
+          podsOfAmbient === ambientPods &&
+          now.summary.pods.ambient === ambientPods &&
           withSidecar === 0 &&
           now.summary.pods.sidecar === 0
         );
@@ -590,6 +587,7 @@ async function main(): Promise<void> {
     await controller.stop();
   } finally {
     await cluster.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
 
   const num = (key: string): number => Number(results[key] ?? NaN);

@@ -29,6 +29,16 @@ describe("the Kubernetes client", () => {
           .end(JSON.stringify({ metadata: { name: "echo" }, method: request.method, body: request.body, length: request.headers["content-length"] ?? null }));
         return true;
       }
+      if (request.path.startsWith("/paged")) {
+        // Two pages of whole objects, the second behind a continue token.
+        const second = new URL(request.path, "http://x").searchParams.get("continue") === "page-2";
+        const names = second ? ["c"] : ["a", "b"];
+        const items = names.map((name) => ({ metadata: { name, managedFields: [{ manager: "kubectl" }] }, status: { podIP: "10.0.0.1" } }));
+        res
+          .writeHead(200, { "Content-Type": "application/json" })
+          .end(JSON.stringify({ metadata: second ? { resourceVersion: "9" } : { continue: "page-2" }, items }));
+        return true;
+      }
       if (request.path.startsWith("/too-large")) {
         sendStatus(res, 504, "Timeout", "Timeout: Too large resource version: 159, current: 140", {
           details: { causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }] },
@@ -87,6 +97,14 @@ describe("the Kubernetes client", () => {
     );
     assert.match(said(fenced.outcome), /no longer the leader/);
     assert.equal(server.seen.length, before, "the fenced write never reached the server");
+    api.close();
+  });
+
+  it("lists every page, keeping of each object only what the caller's keep leaves", async () => {
+    const api = new KubeApi(server.source());
+    const list = await api.list("/paged", {}, { keep: (object) => ({ metadata: { name: object.metadata.name } }) });
+    assert.deepEqual(list, { items: [{ metadata: { name: "a" } }, { metadata: { name: "b" } }, { metadata: { name: "c" } }], resourceVersion: "9" });
+    assert.notEqual((await api.list("/paged")).items[2]!["status"], undefined, "without keep, objects come whole");
     api.close();
   });
 

@@ -53,6 +53,11 @@ export interface KubeApiOptions {
 
 export interface ListOptions {
   readonly metadataOnly?: boolean;
+  /**
+   * What of each object the caller keeps, taken as its page arrives: a long list then holds only
+   * what its reader uses, never every page's whole JSON at once.
+   */
+  readonly keep?: ((object: KubeObject) => KubeObject) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -239,7 +244,8 @@ export class KubeApi {
             { ...query, limit: PAGE_SIZE, continue: next },
             { accept, signal: options.signal },
           );
-          for (const item of page.items ?? []) items.push(item);
+          const keep = options.keep as ((object: T) => T) | undefined;
+          for (const item of page.items ?? []) items.push(keep ? keep(item) : item);
           next = page.metadata?.continue || undefined;
           resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         } while (next);

@@ -25,11 +25,26 @@ const QUERIES: Partial<Record<Collection, Record<string, string>>> = {
   defaultSidecars: { fieldSelector: "metadata.name=default" },
 };
 
+/** What of an object a snapshot keeps. */
+export type Keep = (object: KubeObject) => KubeObject;
+
+/**
+ * OBJECT without metadata.managedFields: who last wrote which field, which nothing here reads,
+ * and on a pod with a sidecar a large share of its bytes.
+ */
+export function withoutManagedFields(object: KubeObject): KubeObject {
+  if (!("managedFields" in object.metadata)) return object;
+  // Rebuilt rather than deleted: a deleted property leaves the object slower and no smaller.
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
 /**
  * The collections asked for, each read with paged cluster-wide LISTs, all at once: a handful of
  * requests per 500 objects, never one per object. A collection whose API is not served (Istio's
  * CRDs not installed) comes back empty when OPTIONAL names it; those METADATAONLY names come
- * with their metadata alone.
+ * with their metadata alone. No object keeps its managedFields; those KEEP names keep only what
+ * their function leaves, as each page arrives.
  */
 export async function readSnapshot(
   api: Pick<KubeApi, "list">,
@@ -40,6 +55,7 @@ export async function readSnapshot(
     ifAllowed?: readonly Collection[];
     namespaceLabelSelector?: string;
     metadataOnly?: readonly Collection[];
+    keep?: { readonly [C in Collection]?: Keep };
   } = {},
 ): Promise<Snapshot> {
   const entries = await Promise.all(
@@ -52,6 +68,7 @@ export async function readSnapshot(
         metadataOnly: options.metadataOnly?.includes(collection) ?? false,
         optional: options.optional?.includes(collection) ?? false,
         ifAllowed: options.ifAllowed?.includes(collection) ?? false,
+        keep: options.keep?.[collection] ?? withoutManagedFields,
       });
       return [collection, items] as const;
     }),
@@ -67,10 +84,10 @@ export async function listOrAbsent(
   api: Pick<KubeApi, "list">,
   path: string,
   query: Record<string, string>,
-  options: { metadataOnly?: boolean; optional?: boolean; ifAllowed?: boolean },
+  options: { metadataOnly?: boolean; optional?: boolean; ifAllowed?: boolean; keep?: Keep },
 ): Promise<KubeObject[] | undefined> {
   try {
-    return (await api.list(path, query, { metadataOnly: options.metadataOnly ?? false })).items;
+    return (await api.list(path, query, { metadataOnly: options.metadataOnly ?? false, keep: options.keep })).items;
   } catch (error) {
     const status = (error as { status?: number }).status;
     if (options.optional && status === 404) return [];

@@ -7,7 +7,7 @@ import type { Pod } from "../pod/types.js";
 import type { KubeObject } from "../kube/object.js";
 import { ApiError } from "../kube/errors.js";
 import { planRollout } from "./rollout.js";
-import { readStatus, statusFromSnapshot, type WorkloadStatus } from "./status.js";
+import { podAsStatusReadsIt, readStatus, statusFromSnapshot, type WorkloadStatus } from "./status.js";
 import { ISTIO_SIDECAR_INJECTOR } from "../../test/fixtures/istio-webhooks.js";
 
 const HEADER = "apiVersion: mesh-tailor.io/v1alpha1\nkind: TailorPolicy\n";
@@ -177,6 +177,51 @@ describe("status", () => {
       /AuthorizationPolicy shop\/admin-only selects its pods and has HTTP rules \(to\.operation\.methods\)/,
     );
     assert.equal(refused.summary.problems, 1);
+  });
+
+  it("judges pods kept as status reads them (no managedFields, of their status only the conditions) as it judges them whole", async () => {
+    const ambient = loadPolicy(`${HEADER}services:\n  - name: reviews\n    dataplane: ambient\n`);
+    const whole = (pod: KubeObject, node: string): KubeObject => ({
+      ...pod,
+      metadata: { ...pod.metadata, managedFields: [{ manager: "kube-controller-manager", operation: "Update", fieldsV1: { "f:spec": {} } }] },
+      spec: { ...(pod["spec"] as object), nodeName: node },
+      status: {
+        phase: "Running",
+        podIP: "10.0.0.7",
+        conditions: [{ type: "Ready", status: "True" }],
+        containerStatuses: [{ name: "main", image: "reviews:1", state: { running: { startedAt: "2026-01-01T00:00:00Z" } } }],
+      },
+    });
+    const agent = (name: string, labels: Record<string, string>): KubeObject =>
+      whole({ metadata: { name, namespace: "istio-system", labels }, spec: {} }, "node-a");
+    const agents = [agent("ztunnel-a", { app: "ztunnel" }), agent("istio-cni-node-a", { "k8s-app": "istio-cni-node" })];
+    for (const [admittedUnder, judgedBy] of [
+      [REVIEWS, REVIEWS],
+      [REVIEWS, ambient],
+      [ambient, ambient],
+    ] as const) {
+      const base = cluster(admittedUnder);
+      const pods = [...base.pods.map((pod) => whole(pod, "node-a")), ...agents];
+      const snapshot = { ...base, pods, gateways: [], authorizationPolicies: [] };
+      const kept = { ...snapshot, pods: pods.map(podAsStatusReadsIt) };
+      assert.deepEqual(statusFromSnapshot(kept, judgedBy), statusFromSnapshot(snapshot, judgedBy));
+    }
+    const kept = podAsStatusReadsIt(whole(cluster(REVIEWS).pods[0]!, "node-a"));
+    assert.deepEqual([kept.metadata.managedFields, kept["status"]], [undefined, { conditions: [{ type: "Ready", status: "True" }] }]);
+    assert.equal((kept["spec"] as { nodeName?: string }).nodeName, "node-a");
+    // readStatus asks its client to keep pods so, and every other object without its managedFields.
+    const keeps = new Map<string, ((o: KubeObject) => KubeObject) | undefined>();
+    const api = {
+      list: (path: string, _query?: unknown, options?: { keep?: (o: KubeObject) => KubeObject }) => {
+        keeps.set(path, options?.keep);
+        return Promise.resolve({ items: [], resourceVersion: "1" }) as never;
+      },
+      get: (path: string) => Promise.reject(new ApiError(404, "NotFound", `not found: ${path}`)),
+    };
+    await readStatus(api, REVIEWS);
+    assert.equal(keeps.get("/api/v1/pods"), podAsStatusReadsIt);
+    const deployment = { metadata: { name: "d", managedFields: [{ manager: "kubectl" }], labels: { app: "d" } }, spec: { replicas: 2 } };
+    assert.deepEqual(keeps.get("/apis/apps/v1/deployments")?.(deployment), { metadata: { name: "d", labels: { app: "d" } }, spec: { replicas: 2 } });
   });
 
   it("reads and judges the gates of a workload whose template enrols itself in ambient, though the policy names no ambient service", async () => {

@@ -364,6 +364,17 @@ export const STATUS_COLLECTIONS = [
 ] as const;
 
 /**
+ * A pod as status reads it: its metadata and spec, and of its status only the conditions (an
+ * ambient node agent's Ready). The rest of its status (container states, addresses) is a
+ * kilobyte a pod that status never reads, and 20,000 of them are held until all are judged.
+ */
+export function podAsStatusReadsIt(pod: KubeObject): KubeObject {
+  const { managedFields: _dropped, ...metadata } = pod.metadata;
+  const conditions = (pod["status"] as { conditions?: unknown } | undefined)?.conditions;
+  return { apiVersion: pod.apiVersion, kind: pod.kind, metadata, spec: pod["spec"], ...(conditions === undefined ? {} : { status: { conditions } }) };
+}
+
+/**
  * The snapshot status judges POLICY by: one paged cluster-wide LIST per kind. ReplicaSets only
  * link pods to Deployments (the Deployment's template is the one judged), and a cluster keeps
  * several per Deployment: their metadata is all status reads. Without the right to read webhook
@@ -380,6 +391,7 @@ export async function readStatusSnapshot(api: Pick<KubeApi, "list" | "get">, pol
   const extra = ambient ? AMBIENT_COLLECTIONS : [];
   const snapshot = await readSnapshot(api, [...STATUS_COLLECTIONS, ...extra], {
     metadataOnly: ["replicaSets"],
+    keep: { pods: podAsStatusReadsIt },
     ifAllowed: ["webhookConfigurations", ...extra],
     optional: extra,
   });

@@ -57,4 +57,35 @@ describe("which credentials a command uses", () => {
     await assert.rejects(resolveCredentialSource(undefined, { KUBECONFIG: join(home, "a"), HOME: home }), /none of the files KUBECONFIG names exists/);
     await assert.rejects(resolveCredentialSource("prod", { HOME: home, ...POD_ENV }), /cannot use --context prod/);
   });
+
+  it("resolves a kubeconfig in a process of its own, the context named or the current one, and says what is wrong with it", async () => {
+    const kubeconfig = join(home, "config");
+    const cluster = (name: string, port: number) => ({ name, cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } });
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [cluster("one", 6443), cluster("two", 7443)],
+        users: [
+          { name: "alice", user: { token: "alice-token" } },
+          { name: "bob", user: { token: "bob-token" } },
+        ],
+        contexts: [
+          { name: "one", context: { cluster: "one", user: "alice" } },
+          { name: "two", context: { cluster: "two", user: "bob" } },
+        ],
+        "current-context": "one",
+      }),
+    );
+    const env = { HOME: home, KUBECONFIG: kubeconfig };
+    const current = await (await resolveCredentialSource(undefined, env)).current();
+    assert.deepEqual([current.server, current.headers["Authorization"]], ["https://127.0.0.1:6443", "Bearer alice-token"]);
+    const named = await (await resolveCredentialSource("two", env)).current();
+    assert.deepEqual([named.server, named.headers["Authorization"]], ["https://127.0.0.1:7443", "Bearer bob-token"]);
+    await assert.rejects(
+      resolveCredentialSource("three", env),
+      (error: Error) => error instanceof KubeConfigError && /no context "three" in the kubeconfig; contexts: one, two/.test(error.message),
+    );
+  });
 });

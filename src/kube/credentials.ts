@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { fork } from "node:child_process";
 import { KubeConfigError } from "./errors.js";
 import { inClusterSource, serviceAccountAvailable } from "./in-cluster.js";
 import { monotonicMs } from "./clock.js";
@@ -31,7 +31,7 @@ export interface CredentialSource {
   invalidate(): void;
 }
 
-/** What the kubeconfig worker answers: the credentials, and what makes them expire. */
+/** What the kubeconfig's resolver process answers: the credentials, and what makes them expire. */
 export interface KubeconfigAnswer {
   readonly credentials: Credentials;
   /** An exec plugin or auth provider: its tokens expire, so it is asked again periodically. */
@@ -40,7 +40,7 @@ export interface KubeconfigAnswer {
   readonly tokenFile?: string | undefined;
 }
 
-type WorkerAnswer = ({ ok: true } & KubeconfigAnswer) | { ok: false; kubeconfig: boolean; message: string };
+type ResolverAnswer = ({ ok: true } & KubeconfigAnswer) | { ok: false; kubeconfig: boolean; message: string };
 
 // client-go re-reads a rotated token file every minute (transport.NewCachedFileTokenSource);
 // exec plugins and auth providers are asked again well before their usual hour-long tokens end.
@@ -57,14 +57,14 @@ export function kubeconfigPaths(env: NodeJS.ProcessEnv = process.env): string[] 
 /**
  * The credentials for CONTEXT, resolved the way kubectl and client-go resolve them: a kubeconfig
  * when one exists ($KUBECONFIG, else ~/.kube/config), else the pod's own ServiceAccount when
- * running in a cluster. A kubeconfig is read by @kubernetes/client-node in a worker thread
- * (exec plugins, OIDC, every field kubectl knows): loading that library costs a process about
- * 70 MB for good, which a long-running process must not pay. In a pod, the ServiceAccount's
+ * running in a cluster. A kubeconfig is read by @kubernetes/client-node in a short-lived child
+ * process (exec plugins, OIDC, every field kubectl knows): loading that library costs a process
+ * about 70 MB for good, which a long-running process must not pay. In a pod, the ServiceAccount's
  * token and CA are plain files read here, with no library at all.
  */
 export async function resolveCredentialSource(context: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<CredentialSource> {
   const paths = kubeconfigPaths(env);
-  if (paths.some((path) => existsSync(path))) return kubeconfigSource(context, paths);
+  if (paths.some((path) => existsSync(path))) return kubeconfigSource(context, paths, env);
   const where = env["KUBECONFIG"] ? `none of the files KUBECONFIG names exists (${paths.join(", ")})` : `there is no ${paths[0]} and KUBECONFIG is not set`;
   if (context) throw new KubeConfigError(`cannot use --context ${context}: ${where}`);
   if (serviceAccountAvailable(env)) return inClusterSource(env);
@@ -73,14 +73,14 @@ export async function resolveCredentialSource(context: string | undefined, env: 
   );
 }
 
-async function kubeconfigSource(context: string | undefined, paths: readonly string[]): Promise<CredentialSource> {
-  let answer = await resolveInWorker(context);
+async function kubeconfigSource(context: string | undefined, paths: readonly string[], env: NodeJS.ProcessEnv): Promise<CredentialSource> {
+  let answer = await resolveInProcess(context, env);
   let resolvedAt = monotonicMs();
   let token: { value: string; readAt: number } | undefined;
   let stale = false;
   let refreshing: Promise<void> | undefined;
   const refresh = (): Promise<void> =>
-    (refreshing ??= resolveInWorker(context)
+    (refreshing ??= resolveInProcess(context, env)
       .then((next) => {
         answer = next;
         resolvedAt = monotonicMs();
@@ -104,22 +104,30 @@ async function kubeconfigSource(context: string | undefined, paths: readonly str
   };
 }
 
-function resolveInWorker(context: string | undefined): Promise<KubeconfigAnswer> {
+function resolveInProcess(context: string | undefined, env: NodeJS.ProcessEnv): Promise<KubeconfigAnswer> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./credentials-worker.js", import.meta.url), { workerData: { context } });
+    // Its own process, not a worker thread: the library's memory goes back to the system when it
+    // exits. No inherited execArgv (a preloaded module is the parent's business); stdout ignored,
+    // so nothing the library prints can enter a command's output; stderr kept for exec plugins.
+    const child = fork(new URL("./credentials-process.js", import.meta.url), context ? [context] : [], {
+      env,
+      execArgv: [],
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
     let settled = false;
-    worker.once("message", (answer: WorkerAnswer) => {
+    child.once("message", (message) => {
       settled = true;
-      void worker.terminate();
+      const answer = message as ResolverAnswer;
       if (answer.ok) resolve(answer);
       else reject(new KubeConfigError(answer.kubeconfig ? answer.message : `cannot use the kubeconfig: ${answer.message}`));
     });
-    worker.once("error", (error) => {
+    child.once("error", (error) => {
+      if (settled) return;
       settled = true;
       reject(new KubeConfigError(`cannot use the kubeconfig: ${error.message}`));
     });
-    worker.once("exit", (code) => {
-      if (!settled) reject(new KubeConfigError(`reading the kubeconfig stopped (exit ${code}) before it answered`));
+    child.once("exit", (code, signal) => {
+      if (!settled) reject(new KubeConfigError(`reading the kubeconfig stopped (${signal ?? `exit ${code}`}) before it answered`));
     });
   });
 }

@@ -1,11 +1,13 @@
-// Runs in a worker thread (credentials.ts): reads the kubeconfig with @kubernetes/client-node,
-// resolves its authentication (files, tokens, exec plugins, auth providers), and answers plain
-// data. The client library stays in this thread's heap, which ends with it.
-import { parentPort, workerData } from "node:worker_threads";
+// Runs as a child process (credentials.ts): reads the kubeconfig with @kubernetes/client-node,
+// resolves its authentication (files, tokens, exec plugins, auth providers), answers plain data
+// over IPC and exits. The client library's memory ends with the process, all of it: a worker
+// thread's would leave its parent some 30 MB of RSS for good (docs/architecture.md).
 import type { RequestOptions } from "node:https";
 import { KubeConfigError, loadKubeConfig } from "./kubeconfig.js";
 
-const { context } = workerData as { context: string | undefined };
+/** The context to use, if one is named: the process's only argument. */
+const context = process.argv[2] || undefined;
+const answer = (message: unknown) => process.send!(message, () => process.exit(0));
 try {
   const config = loadKubeConfig(context);
   const options: RequestOptions = { headers: {} };
@@ -18,7 +20,7 @@ try {
       .join("\n");
   };
   const user = config.getCurrentUser() as { exec?: unknown; authProvider?: unknown; "token-file"?: string } | null;
-  parentPort!.postMessage({
+  answer({
     ok: true,
     expiring: Boolean(user?.exec || user?.authProvider),
     tokenFile: user?.["token-file"],
@@ -34,5 +36,5 @@ try {
     },
   });
 } catch (error) {
-  parentPort!.postMessage({ ok: false, kubeconfig: error instanceof KubeConfigError, message: (error as Error).message });
+  answer({ ok: false, kubeconfig: error instanceof KubeConfigError, message: (error as Error).message });
 }

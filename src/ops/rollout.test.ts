@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { FakeApiServer, sendStatus } from "../../test/fixtures/fake-api-server.js";
 import { KubeApi } from "../kube/client.js";
-import { runRollout, type RolloutEvent } from "./rollout.js";
+import { runRollout, unchangedReadDelayMs, type RolloutEvent } from "./rollout.js";
 import { startRestart } from "./rollout-restart.js";
 
 // rollout against an API server that misbehaves (the real one restarts under it in the fault
@@ -165,5 +165,44 @@ describe("rollout by namespace", () => {
     const byWorkload = await run("workload");
     assert.equal(byWorkload.done, 6);
     assert.ok(byWorkload.mostNamespaces > 1, `workload order kept ${byWorkload.mostNamespaces} namespace in flight`);
+  });
+});
+
+describe("rollout's reads of a workload the cluster is slow to bring up", () => {
+  it("reads it less often while its progress stands still: POLL doubled per unchanged read, at most 8 × POLL", async () => {
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 10].map((n) => unchangedReadDelayMs(1_000, n)),
+      [1_000, 2_000, 4_000, 8_000, 8_000, 8_000],
+    );
+    // Restarted, then stuck at no updated replica for 400 ms, then rolled out.
+    let restartedAt: number | undefined;
+    let reads = 0;
+    const api = {
+      get: () => {
+        if (restartedAt !== undefined) reads += 1;
+        const rolledOut = restartedAt === undefined || Date.now() - restartedAt >= 400;
+        const generation = restartedAt === undefined ? 1 : 2;
+        return Promise.resolve({
+          metadata: { name: "slow", namespace: "shop", generation },
+          spec: { replicas: 1, template: { metadata: { annotations: {} } } },
+          status: { observedGeneration: generation, replicas: 1, updatedReplicas: rolledOut ? 1 : 0, availableReplicas: rolledOut ? 1 : 0 },
+        }) as never;
+      },
+      request: () => {
+        restartedAt = Date.now();
+        return Promise.resolve({}) as never;
+      },
+      list: () => Promise.resolve({ items: [], resourceVersion: "1" }) as never,
+    };
+    const result = await runRollout(
+      api,
+      { restart: [{ namespace: "shop", kind: "Deployment", name: "slow" }], refused: [], skipped: [] },
+      { maxInFlight: 1, pauseMs: 0, timeoutMs: 10_000, pollMs: 10 },
+      () => undefined,
+    );
+    assert.deepEqual([result.done.length, result.failed], [1, []]);
+    // Read every 10 ms, 400 ms would take about 40 reads; with the backoff, about 8 (a slower
+    // machine only reads less).
+    assert.ok(reads <= 12, `${reads} reads of a workload that stood still for 400 ms`);
   });
 });

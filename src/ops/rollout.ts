@@ -74,10 +74,20 @@ export function planRollout(report: StatusReport, all = false): RolloutPlan {
 interface InFlight {
   readonly startedMs: number;
   lastMessage: string;
-  /** When it may be read next: later after a read that failed for a moment. */
+  /** When it may be read next: later after a read that failed for a moment, or that showed no progress. */
   nextReadMs: number;
   failedReads: number;
+  /** Reads in a row that showed the same progress. */
+  unchangedReads: number;
 }
+
+/**
+ * How long after a read that showed no progress the next one waits: POLL doubled for each such
+ * read in a row, at most 8 × POLL. A wave the cluster is slow to bring up then costs the API
+ * server a read per workload every few seconds, not every second, while a workload that moves
+ * is read at once again.
+ */
+export const unchangedReadDelayMs = (pollMs: number, unchangedReads: number): number => pollMs * 2 ** Math.min(unchangedReads, 3);
 
 /**
  * Restarts the plan's workloads as `kubectl rollout restart` does (a new restartedAt annotation
@@ -120,7 +130,7 @@ export async function runRollout(
       lastStartMs = Date.now();
       try {
         const start = await startRestart(api, target, lastStartMs + options.timeoutMs, signal);
-        inFlight.set(target, { startedMs: lastStartMs, lastMessage: "", nextReadMs: 0, failedReads: 0 });
+        inFlight.set(target, { startedMs: lastStartMs, lastMessage: "", nextReadMs: 0, failedReads: 0, unchangedReads: 0 });
         onEvent({ event: "started", target, ...(start.kind === "following" ? { following: true } : {}) });
       } catch (error) {
         if (signal?.aborted) {
@@ -179,7 +189,11 @@ export async function runRollout(
         fail(target, cause ? `${cause} (${what})` : what);
       } else if (progress.message !== state.lastMessage) {
         state.lastMessage = progress.message;
+        state.unchangedReads = 0;
         onEvent({ event: "progress", target, message: progress.message });
+      } else {
+        state.unchangedReads += 1;
+        state.nextReadMs = Date.now() + unchangedReadDelayMs(pollMs, state.unchangedReads);
       }
     }
   }

@@ -107,8 +107,9 @@ async function kubeconfigSource(context: string | undefined, paths: readonly str
 function resolveInProcess(context: string | undefined, env: NodeJS.ProcessEnv): Promise<KubeconfigAnswer> {
   return new Promise((resolve, reject) => {
     // Its own process, not a worker thread: the library's memory goes back to the system when it
-    // exits. No inherited execArgv (a preloaded module is the parent's business); stdout ignored,
-    // so nothing the library prints can enter a command's output; stderr kept for exec plugins.
+    // exits. No inherited execArgv (a preloaded module is the parent's business); no stdin (the
+    // library runs exec plugins with pipes of its own); stdout ignored, so nothing the library
+    // prints can enter a command's output; stderr kept, for what it warns.
     const child = fork(new URL("./credentials-process.js", import.meta.url), context ? [context] : [], {
       env,
       execArgv: [],

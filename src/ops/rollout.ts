@@ -193,7 +193,8 @@ export async function runRollout(
         onEvent({ event: "progress", target, message: progress.message });
       } else {
         state.unchangedReads += 1;
-        state.nextReadMs = Date.now() + unchangedReadDelayMs(pollMs, state.unchangedReads);
+        // Never past its deadline: a workload that stands still is timed out when it is due.
+        state.nextReadMs = Math.min(Date.now() + unchangedReadDelayMs(pollMs, state.unchangedReads), deadlineMs);
       }
     }
   }

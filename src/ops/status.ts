@@ -365,8 +365,8 @@ export const STATUS_COLLECTIONS = [
 
 /**
  * A pod as status reads it: its metadata and spec, and of its status only the conditions (an
- * ambient node agent's Ready). The rest of its status (container states, addresses) is a
- * kilobyte a pod that status never reads, and 20,000 of them are held until all are judged.
+ * ambient node agent's Ready). The rest of its status (container states, addresses) is about a
+ * kilobyte a pod that status never reads, and every pod is held until all are judged.
  */
 export function podAsStatusReadsIt(pod: KubeObject): KubeObject {
   const { managedFields: _dropped, ...metadata } = pod.metadata;

@@ -52,7 +52,7 @@ export interface Facts {
   readonly meshCa: Readable<Secret>;
   readonly istiods: readonly Deployment[];
   readonly namespaces: readonly KubeObject[];
-  /** Every pod in the cluster (one paged LIST), whole: whether Istio's proxy is in it is in its spec. */
+  /** Every pod in the cluster (one paged LIST), whole but for managedFields: whether Istio's proxy is in it is in its spec. */
   readonly pods: readonly KubeObject[];
   /** How many Services the cluster has (a paged, metadata-only LIST). */
   readonly serviceCount: number;
@@ -74,7 +74,7 @@ export interface Facts {
    * from its istiod when there), and, in words, the revisions whose ConfigMap could not be read.
    */
   readonly injections: { readonly byRevision: ReadonlyMap<string, RevisionInjection>; readonly unread: readonly string[] };
-  /** Every Node, whole (one paged LIST): kubelet versions and topology labels; undefined when forbidden. */
+  /** Every Node, whole but for managedFields (one paged LIST): kubelet versions and topology labels; undefined when forbidden. */
   readonly nodes: readonly KubeObject[] | undefined;
   /** The Sidecars of the root namespace (istio-system): the mesh-wide default; undefined when forbidden. */
   readonly rootSidecars: readonly KubeObject[] | undefined;

@@ -156,10 +156,13 @@ type Status = StatusReport & { apiRequests: number; seconds: number; peakRssMb: 
 /** Each run's seconds, for the record. */
 const secondsOf = (runs: readonly { seconds: number }[]) => runs.map((r) => Math.round(r.seconds * 100) / 100).join(" ");
 
+/** Of three runs, the one of median time. */
+const medianRun = <T extends { seconds: number }>(runs: readonly T[]): T => runs.slice().sort((a, b) => a.seconds - b.seconds)[1]!;
+
 /** The median of three runs of STATUS (the cluster is busy with itself), with each run's seconds. */
 async function medianOfThree(status: () => Promise<Status>): Promise<{ median: Status; runs: string }> {
   const runs = [await status(), await status(), await status()];
-  return { median: runs.slice().sort((a, b) => a.seconds - b.seconds)[1]!, runs: secondsOf(runs) };
+  return { median: medianRun(runs), runs: secondsOf(runs) };
 }
 
 /** ztunnel and istio-cni installed, each with a Ready pod on every node; resolves with the seconds it took. */
@@ -441,7 +444,7 @@ async function main(): Promise<void> {
       rawRuns.push(await rawList(cluster.controlPlane.kubeconfigPath));
     }
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-    const before = statusRuns.slice().sort((a, b) => a.seconds - b.seconds)[1]!;
+    const before = medianRun(statusRuns);
     results["statusSeconds"] = before.seconds;
     results["statusSecondsRuns"] = secondsOf(statusRuns);
     results["statusApiRequests"] = before.apiRequests;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { FakeApiServer, sendStatus } from "../../test/fixtures/fake-api-server.js";
 import { KubeApi } from "../kube/client.js";
-import { runRollout, unchangedReadDelayMs, type RolloutEvent } from "./rollout.js";
+import { nextReadAfterStandstill, runRollout, type RolloutEvent } from "./rollout.js";
 import { startRestart } from "./rollout-restart.js";
 
 // rollout against an API server that misbehaves (the real one restarts under it in the fault
@@ -169,11 +169,12 @@ describe("rollout by namespace", () => {
 });
 
 describe("rollout's reads of a workload the cluster is slow to bring up", () => {
-  it("reads it less often while its progress stands still: POLL doubled per unchanged read, at most 8 × POLL", async () => {
+  it("reads it less often while its progress stands still: POLL doubled per unchanged read, at most 8 × POLL, never past its deadline", async () => {
     assert.deepEqual(
-      [0, 1, 2, 3, 4, 10].map((n) => unchangedReadDelayMs(1_000, n)),
+      [0, 1, 2, 3, 4, 10].map((n) => nextReadAfterStandstill(0, 1_000, n, 60_000)),
       [1_000, 2_000, 4_000, 8_000, 8_000, 8_000],
     );
+    assert.equal(nextReadAfterStandstill(55_000, 1_000, 3, 60_000), 60_000, "read at its deadline, not 3 s after it");
     // Restarted, then stuck at no updated replica for 400 ms, then rolled out.
     let restartedAt: number | undefined;
     let reads = 0;

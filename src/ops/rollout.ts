@@ -82,12 +82,14 @@ interface InFlight {
 }
 
 /**
- * How long after a read that showed no progress the next one waits: POLL doubled for each such
- * read in a row, at most 8 × POLL. A wave the cluster is slow to bring up then costs the API
- * server a read per workload every few seconds, not every second, while a workload that moves
- * is read at once again.
+ * When a workload whose last UNCHANGEDREADS reads showed the same progress is read next: POLL
+ * doubled for each such read, at most 8 × POLL, and never past its deadline, so that its timeout
+ * is reported when due. A wave the cluster is slow to bring up then costs the API server a read
+ * per workload every few seconds, not every second, while a workload that moves is read at once
+ * again.
  */
-export const unchangedReadDelayMs = (pollMs: number, unchangedReads: number): number => pollMs * 2 ** Math.min(unchangedReads, 3);
+export const nextReadAfterStandstill = (nowMs: number, pollMs: number, unchangedReads: number, deadlineMs: number): number =>
+  Math.min(nowMs + pollMs * 2 ** Math.min(unchangedReads, 3), deadlineMs);
 
 /**
  * Restarts the plan's workloads as `kubectl rollout restart` does (a new restartedAt annotation
@@ -193,8 +195,7 @@ export async function runRollout(
         onEvent({ event: "progress", target, message: progress.message });
       } else {
         state.unchangedReads += 1;
-        // Never past its deadline: a workload that stands still is timed out when it is due.
-        state.nextReadMs = Math.min(Date.now() + unchangedReadDelayMs(pollMs, state.unchangedReads), deadlineMs);
+        state.nextReadMs = nextReadAfterStandstill(Date.now(), pollMs, state.unchangedReads, deadlineMs);
       }
     }
   }

@@ -14,7 +14,7 @@ import { injectableRevisions, istioInjectorsFor, type MutatingWebhookConfigurati
 import { bypassOf } from "./bypass.js";
 import { judgePod, judgeTemplate, withoutOwnDecision, type TemplateVerdict } from "./pod-state.js";
 import { reasonOf, STALE_REASONS, type StaleReasonName } from "./stale-reasons.js";
-import { readSnapshot, type Snapshot } from "./snapshot.js";
+import { readSnapshot, withoutManagedFields, type Snapshot } from "./snapshot.js";
 import { readIstioInjection } from "./injector-reads.js";
 import type { IstioInjectors } from "./proxy-staleness.js";
 import { proxyImageOf, type RevisionInjection } from "../namespaces/revision-injection.js";
@@ -369,9 +369,8 @@ export const STATUS_COLLECTIONS = [
  * kilobyte a pod that status never reads, and every pod is held until all are judged.
  */
 export function podAsStatusReadsIt(pod: KubeObject): KubeObject {
-  const { managedFields: _dropped, ...metadata } = pod.metadata;
   const conditions = (pod["status"] as { conditions?: unknown } | undefined)?.conditions;
-  return { apiVersion: pod.apiVersion, kind: pod.kind, metadata, spec: pod["spec"], ...(conditions === undefined ? {} : { status: { conditions } }) };
+  return { metadata: withoutManagedFields(pod).metadata, spec: pod["spec"], ...(conditions === undefined ? {} : { status: { conditions } }) };
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { FakeApiServer, sendStatus } from "../../test/fixtures/fake-api-server.js";
 import { KubeApi } from "../kube/client.js";
-import { nextReadAfterStandstill, runRollout, type RolloutEvent } from "./rollout.js";
+import { collectionKey, listIsCheaper, nextReadAfterStandstill, runRollout, type RolloutEvent } from "./rollout.js";
 import { startRestart } from "./rollout-restart.js";
 
 // rollout against an API server that misbehaves (the real one restarts under it in the fault
@@ -205,5 +205,86 @@ describe("rollout's reads of a workload the cluster is slow to bring up", () => 
     // Read every 10 ms, 400 ms would take about 40 reads; with the backoff, about 8 (a slower
     // machine only reads less).
     assert.ok(reads <= 12, `${reads} reads of a workload that stood still for 400 ms`);
+  });
+});
+
+describe("rollout's reads of a namespace's workloads in flight together", () => {
+  // A namespace of TOTAL Deployments in memory; one restarted is rolled out on its second read
+  // after the restart, by GET or by LIST alike.
+  function namespaceApi(total: number, failLists = 0) {
+    const calls = { gets: 0, lists: 0, failedLists: 0 };
+    const readsSinceRestart = new Map<string, number>();
+    const object = (name: string) => {
+      const reads = readsSinceRestart.get(name);
+      const generation = reads === undefined ? 1 : 2;
+      const rolledOut = reads === undefined || reads >= 2;
+      return {
+        metadata: { name, namespace: "shop", generation },
+        spec: { replicas: 1, template: { metadata: { annotations: {} } } },
+        status: { observedGeneration: generation, replicas: 1, updatedReplicas: rolledOut ? 1 : 0, availableReplicas: rolledOut ? 1 : 0 },
+      };
+    };
+    const read = (name: string) => {
+      const reads = readsSinceRestart.get(name);
+      if (reads !== undefined) readsSinceRestart.set(name, reads + 1);
+      return object(name);
+    };
+    const names = Array.from({ length: total }, (_, i) => `svc-${i}`);
+    const api = {
+      get: (path: string) => {
+        calls.gets += 1;
+        return Promise.resolve(read(path.split("/").pop()!)) as never;
+      },
+      request: (_method: string, path: string) => {
+        readsSinceRestart.set(path.split("/").pop()!, 0);
+        return Promise.resolve({}) as never;
+      },
+      list: (path: string) => {
+        assert.equal(path, "/apis/apps/v1/namespaces/shop/deployments");
+        calls.lists += 1;
+        if (calls.failedLists < failLists) {
+          calls.failedLists += 1;
+          return Promise.reject(new Error("the API server is away")) as never;
+        }
+        return Promise.resolve({ items: names.map(read), resourceVersion: "1" }) as never;
+      },
+    };
+    const restart = names.map((name) => ({ namespace: "shop", kind: "Deployment", name }));
+    return { api, calls, restart };
+  }
+
+  it("reads them with one LIST a cycle, not a GET each, when the namespace holds few more than are in flight", async () => {
+    const { api, calls, restart } = namespaceApi(10);
+    const plan = { restart, refused: [], skipped: [], collectionSizes: new Map([[collectionKey(restart[0]!), 10]]) };
+    const result = await runRollout(api, plan, { maxInFlight: 10, pauseMs: 0, timeoutMs: 10_000, pollMs: 5 }, () => undefined);
+    assert.deepEqual([result.done.length, result.failed], [10, []]);
+    // Each restart reads its workload first (startRestart); every read after it was a LIST.
+    assert.equal(calls.gets, 10, "a GET per workload only to start it");
+    assert.ok(calls.lists >= 2 && calls.lists <= 4, `${calls.lists} LISTs for 10 workloads rolled out on their second read`);
+  });
+
+  it("reads each on its own where a LIST would send far more than it answers, or the plan does not say how big the namespace is", async () => {
+    for (const collectionSizes of [new Map([["shop/Deployment", 200]]), undefined]) {
+      const { api, calls, restart } = namespaceApi(10);
+      const plan = { restart, refused: [], skipped: [], ...(collectionSizes ? { collectionSizes } : {}) };
+      const result = await runRollout(api, plan, { maxInFlight: 10, pauseMs: 0, timeoutMs: 10_000, pollMs: 5 }, () => undefined);
+      assert.deepEqual([result.done.length, result.failed, calls.lists], [10, [], 0]);
+    }
+  });
+
+  it("falls back to a GET each when the LIST fails, and still finishes every workload", async () => {
+    const { api, calls, restart } = namespaceApi(4, Infinity);
+    const plan = { restart, refused: [], skipped: [], collectionSizes: new Map([["shop/Deployment", 4]]) };
+    const result = await runRollout(api, plan, { maxInFlight: 4, pauseMs: 0, timeoutMs: 10_000, pollMs: 5 }, () => undefined);
+    assert.deepEqual([result.done.length, result.failed], [4, []]);
+    assert.ok(calls.failedLists >= 1, "a LIST was tried");
+    assert.ok(calls.gets > 4, `${calls.gets} GETs: the workloads were read on their own while the LIST failed`);
+  });
+
+  it("decides by how many it answers and how big the collection is", () => {
+    assert.deepEqual(
+      [listIsCheaper(1, 1), listIsCheaper(2, 8), listIsCheaper(2, 9), listIsCheaper(50, 200), listIsCheaper(10, undefined)],
+      [false, true, false, true, false],
+    );
   });
 });

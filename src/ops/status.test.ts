@@ -413,6 +413,10 @@ describe("the rollout plan", () => {
     );
     const plan = planRollout(report);
     assert.deepEqual(plan.restart, [{ namespace: "shop", kind: "Deployment", name: "reviews" }]);
+    // Every workload status shows counts toward its collection's size, stale or not.
+    const deployments = report.workloads.filter((w) => w.namespace === "shop" && w.kind === "Deployment").length;
+    assert.equal(plan.collectionSizes?.get("shop/Deployment"), deployments);
+    assert.ok(deployments >= 1);
     assert.deepEqual(
       plan.skipped.map((s) => [s.target.kind, s.reason.split(":")[0]]),
       [

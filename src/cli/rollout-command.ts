@@ -133,11 +133,11 @@ export const rolloutCommand: Command = {
       values.config,
       modules,
       async (api, { policy }, [{ readStatusAndInjectors }, { planRollout, runRollout }, { tailoredCheck }]) => {
-        const { report, injectors } = await readStatusAndInjectors(api, policy, filter);
+        const { report, injectors, collectionSizes } = await readStatusAndInjectors(api, policy, filter);
         write(io.stderr, summaryLine(report));
         // What it could not judge is not in the plan: said, not passed over.
         for (const line of unjudgedLines(report)) write(io.stderr, line);
-        const plan = planRollout(report, values.all === true);
+        const plan = planRollout(report, values.all === true, collectionSizes);
         printPlan(values["dry-run"] ? io.stdout : io.stderr, plan);
         if (plan.refused.length > 0) {
           // A restart cannot fix these, and a wave that restarts them would only loop: nothing starts.

@@ -59,6 +59,8 @@ export interface ListOptions {
    */
   readonly keep?: ((object: KubeObject) => KubeObject) | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** How long each page may take (DEFAULT_TIMEOUT_MS when unset). */
+  readonly timeoutMs?: number | undefined;
 }
 
 function withQuery(path: string, query: Query = {}): string {
@@ -242,7 +244,7 @@ export class KubeApi {
           const page = await this.get<{ items?: T[]; metadata?: { continue?: string; resourceVersion?: string } }>(
             path,
             { ...query, limit: PAGE_SIZE, continue: next },
-            { accept, signal: options.signal },
+            { accept, signal: options.signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
           );
           const keep = options.keep as ((object: T) => T) | undefined;
           for (const item of page.items ?? []) items.push(keep ? keep(item) : item);

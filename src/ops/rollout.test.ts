@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { FakeApiServer, sendStatus } from "../../test/fixtures/fake-api-server.js";
 import { KubeApi } from "../kube/client.js";
-import { collectionKey, listIsCheaper, nextReadAfterStandstill, runRollout, type RolloutEvent } from "./rollout.js";
+import { ApiError } from "../kube/errors.js";
+import { nextReadAfterStandstill, runRollout, type RolloutEvent } from "./rollout.js";
+import { CollectionReads, listIsCheaper } from "./rollout-collections.js";
+import { collectionKey } from "./status.js";
 import { startRestart } from "./rollout-restart.js";
 
 // rollout against an API server that misbehaves (the real one restarts under it in the fault
@@ -286,5 +289,66 @@ describe("rollout's reads of a namespace's workloads in flight together", () => 
       [listIsCheaper(1, 1), listIsCheaper(2, 8), listIsCheaper(2, 9), listIsCheaper(50, 200), listIsCheaper(10, undefined)],
       [false, true, false, true, false],
     );
+  });
+});
+
+describe("rollout's LIST of a collection (CollectionReads)", () => {
+  const workload = (name: string) => ({ metadata: { name, namespace: "data" } });
+  const inFlight = (...names: string[]) => new Map(names.map((name) => [{ namespace: "data", kind: "StatefulSet", name }, { nextReadMs: 0 }]));
+
+  /** An API whose LIST answers with ANSWER's items, or throws what it returns. */
+  function listing(answer: () => { items: { metadata: { name: string; namespace: string } }[] } | Error) {
+    const paths: string[] = [];
+    const api = {
+      list: (path: string) => {
+        paths.push(path);
+        const result = answer();
+        return (result instanceof Error ? Promise.reject(result) : Promise.resolve({ ...result, resourceVersion: "1" })) as never;
+      },
+    };
+    return { api, paths };
+  }
+
+  it("reads the namespace's collection of the workloads' kind, and answers only for those in flight that it holds", async () => {
+    const { api, paths } = listing(() => ({ items: ["a", "b", "other"].map(workload) }));
+    const reads = new CollectionReads(api, new Map([["data/StatefulSet", 3]]), 1_000);
+    const flight = inFlight("a", "b", "gone");
+    const read = await reads.read(flight);
+    assert.deepEqual(paths, ["/apis/apps/v1/namespaces/data/statefulsets"]);
+    assert.deepEqual(
+      [...flight.keys()].map((t) => read.get(t)?.object.metadata.name),
+      ["a", "b", undefined],
+      "a workload the LIST does not hold is left to its own GET (which fails it if it is gone)",
+    );
+  });
+
+  it("trusts the LIST's count over status's: a collection grown past the bound is read by GETs from then on", async () => {
+    const { api, paths } = listing(() => ({ items: Array.from({ length: 100 }, (_, i) => workload(`w${i}`)) }));
+    const reads = new CollectionReads(api, new Map([["data/StatefulSet", 8]]), 1_000);
+    await reads.read(inFlight("w1", "w2"));
+    assert.equal((await reads.read(inFlight("w1", "w2"))).size, 0);
+    assert.equal(paths.length, 1);
+  });
+
+  it("leaves a collection to GETs for good when its LIST is refused, and for a while when the API server is away", async () => {
+    const refused = listing(() => new ApiError(403, "Forbidden", "cannot list statefulsets"));
+    const byRefused = new CollectionReads(refused.api, new Map([["data/StatefulSet", 2]]), 1);
+    await byRefused.read(inFlight("a", "b"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await byRefused.read(inFlight("a", "b"));
+    assert.equal(refused.paths.length, 1, "a refused LIST is not asked again");
+
+    let away = true;
+    const outage = listing(() => (away ? new ApiError(503, "ServiceUnavailable", "restarting") : { items: ["a", "b"].map(workload) }));
+    const byOutage = new CollectionReads(outage.api, new Map([["data/StatefulSet", 2]]), 1_000);
+    await byOutage.read(inFlight("a", "b"));
+    away = false;
+    assert.equal((await byOutage.read(inFlight("a", "b"))).size, 0, "not asked again at once after an outage");
+    assert.equal(outage.paths.length, 1);
+    // Asked again after its backoff (2 × the poll after one failure: 2 s), within a bound.
+    const until = Date.now() + 15_000;
+    let answered: number;
+    while ((answered = (await byOutage.read(inFlight("a", "b"))).size) !== 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(answered, 2, "the LIST was not asked again within 15 s of an outage that ended (its backoff is 2 s)");
   });
 });

@@ -4,6 +4,7 @@ import { isTransient } from "../kube/errors.js";
 import type { KubeObject } from "../kube/object.js";
 import { readPatiently, RESTARTABLE, startRestart, pathOf, type Api, type RolloutTarget } from "./rollout-restart.js";
 import { readStuckCause } from "./rollout-cause.js";
+import { CollectionReads } from "./rollout-collections.js";
 import type { RolloutOrder } from "./rollout-order.js";
 import { rolloutProgress } from "./rollout-progress.js";
 import type { StatusReport, WorkloadStatus } from "./status.js";
@@ -17,8 +18,9 @@ export interface RolloutPlan {
   /** Stale workloads rollout does not restart, and why. */
   readonly skipped: readonly { readonly target: RolloutTarget; readonly reason: string }[];
   /**
-   * How many workloads of each kind each namespace holds as status read them (by collectionKey):
-   * what a LIST of that collection would return. Without it, each workload is read on its own.
+   * How many workloads of each kind each namespace holds as status read them (collectionSizesOf
+   * in status.ts): what a LIST of that collection would return. Without it, each workload is
+   * read on its own.
    */
   readonly collectionSizes?: ReadonlyMap<string, number>;
 }
@@ -58,37 +60,25 @@ const SKIP_REASONS: Record<string, string> = {
   Pod: "not deleted: bare pods come back only if you create them again; delete and re-create them yourself",
 };
 
-/** A namespace's collection of one kind of workload: what one LIST reads. */
-export const collectionKey = (t: { readonly namespace: string; readonly kind: string }): string => `${t.namespace}/${t.kind}`;
-
-/**
- * A LIST of a collection stands in for reading its in-flight workloads one by one when it answers
- * at least two of them and holds at most this many workloads per one it answers: one request
- * instead of several, and not much more to send than the GETs would.
- */
-export const LIST_SIZE_PER_IN_FLIGHT = 4;
-
-export const listIsCheaper = (inFlightInCollection: number, collectionSize: number | undefined): boolean =>
-  inFlightInCollection >= 2 && collectionSize !== undefined && collectionSize <= LIST_SIZE_PER_IN_FLIGHT * inFlightInCollection;
-
 const targetOf = (row: WorkloadStatus): RolloutTarget => ({ namespace: row.namespace, kind: row.kind, name: row.name });
 export const describeTarget = (t: RolloutTarget): string => `${t.kind.toLowerCase()}/${t.name} -n ${t.namespace}`;
 
-/** What a rollout restarts: the stale workloads (or, with ALL, every one shown), Deployments, StatefulSets and DaemonSets only. */
-export function planRollout(report: StatusReport, all = false): RolloutPlan {
+/**
+ * What a rollout restarts: the stale workloads (or, with ALL, every one shown), Deployments,
+ * StatefulSets and DaemonSets only. COLLECTIONSIZES lets it read several in one namespace at once.
+ */
+export function planRollout(report: StatusReport, all = false, collectionSizes?: ReadonlyMap<string, number>): RolloutPlan {
   const restart: RolloutTarget[] = [];
   const refused: { target: RolloutTarget; reason: string }[] = [];
   const skipped: { target: RolloutTarget; reason: string }[] = [];
-  const collectionSizes = new Map<string, number>();
   for (const row of report.workloads) {
-    collectionSizes.set(collectionKey(row), (collectionSizes.get(collectionKey(row)) ?? 0) + 1);
     if (!all && row.stale === 0) continue;
     // Only what a rollout would restart can stop it: Jobs and bare pods are listed, never restarted.
     if (!RESTARTABLE[row.kind]) skipped.push({ target: targetOf(row), reason: SKIP_REASONS[row.kind] ?? `not restarted: ${row.kind}` });
     else if (row.problem) refused.push({ target: targetOf(row), reason: `${row.service ? `service ${row.service}: ` : ""}${row.problem}` });
     else restart.push(targetOf(row));
   }
-  return { restart, refused, skipped, collectionSizes };
+  return { restart, refused, skipped, ...(collectionSizes ? { collectionSizes } : {}) };
 }
 
 interface InFlight {
@@ -112,48 +102,10 @@ export const nextReadAfterStandstill = (nowMs: number, pollMs: number, unchanged
   Math.min(nowMs + pollMs * 2 ** Math.min(unchangedReads, 3), deadlineMs);
 
 /**
- * The in-flight workloads read by one LIST of their collection where that is cheaper than a GET
- * each (listIsCheaper), for each collection with a workload due a read: at 50 in flight, mostly a
- * few namespaces' worth, a cycle costs a few requests instead of 50. A LIST that fails leaves its
- * workloads to their own reads, which wait out a brief outage within each one's timeout.
- */
-async function readByCollection(
-  api: Pick<KubeApi, "list">,
-  inFlight: ReadonlyMap<RolloutTarget, InFlight>,
-  collectionSizes: Map<string, number>,
-  signal: AbortSignal | undefined,
-): Promise<Map<RolloutTarget, KubeObject>> {
-  const now = Date.now();
-  const byCollection = new Map<string, RolloutTarget[]>();
-  for (const target of inFlight.keys()) {
-    const key = collectionKey(target);
-    byCollection.set(key, [...(byCollection.get(key) ?? []), target]);
-  }
-  const read = new Map<RolloutTarget, KubeObject>();
-  for (const [key, targets] of byCollection) {
-    if (!listIsCheaper(targets.length, collectionSizes.get(key))) continue;
-    if (!targets.some((target) => now >= inFlight.get(target)!.nextReadMs)) continue;
-    const { namespace, kind } = targets[0]!;
-    try {
-      const { items } = await api.list(`${RESTARTABLE[kind]}/namespaces/${namespace}/${kind.toLowerCase()}s`, {}, { signal });
-      collectionSizes.set(key, items.length);
-      const byName = new Map(items.map((item) => [item.metadata.name, item]));
-      for (const target of targets) {
-        const found = byName.get(target.name);
-        if (found) read.set(target, found);
-      }
-    } catch {
-      if (signal?.aborted) break;
-    }
-  }
-  return read;
-}
-
-/**
  * Restarts the plan's workloads as `kubectl rollout restart` does (a new restartedAt annotation
  * on the pod template), at most maxInFlight at a time, each waited for as `kubectl rollout
  * status` waits: read every second, less often while its progress stands still, and by one LIST
- * of a namespace's workloads where several are in flight there (readByCollection). An API server
+ * of a namespace's workloads where several are in flight there (rollout-collections.ts). An API server
  * away for a moment is waited for, within each workload's timeout;
  * a restart never goes out twice (rollout-restart.ts). The first failure or timeout stops new
  * starts; what is in flight is still waited for. By namespace, a namespace's first workload
@@ -173,8 +125,7 @@ export async function runRollout(
   let stopStarting = false;
   let lastStartMs = 0;
   const pollMs = options.pollMs ?? 1_000;
-  // Corrected by each LIST's answer: a collection may have grown since status read it.
-  const collectionSizes = new Map(plan.collectionSizes ?? []);
+  const collections = new CollectionReads(api, plan.collectionSizes, pollMs);
   const fail = (target: RolloutTarget, reason: string) => {
     failed.push({ target, reason });
     stopStarting = true;
@@ -206,7 +157,7 @@ export async function runRollout(
     }
     await sleep(pollMs, signal);
     if (signal?.aborted) break;
-    const listed = await readByCollection(api, inFlight, collectionSizes, signal);
+    const listed = await collections.read(inFlight, signal);
     if (signal?.aborted) break;
     for (const [target, state] of inFlight) {
       const now = Date.now();
@@ -216,7 +167,7 @@ export async function runRollout(
       let progress: ReturnType<typeof rolloutProgress>;
       let workload: KubeObject;
       try {
-        workload = fromList ?? (await readPatiently(api, pathOf(target), Math.min(deadlineMs, now + pollMs), signal));
+        workload = fromList?.object ?? (await readPatiently(api, pathOf(target), Math.min(deadlineMs, now + pollMs), signal));
         progress = rolloutProgress(target.kind, workload);
         state.failedReads = 0;
       } catch (error) {
@@ -248,7 +199,8 @@ export async function runRollout(
         }
         done.push(target);
         onEvent({ event: "done", target, seconds: Math.round((Date.now() - state.startedMs) / 100) / 10 });
-      } else if (progress.state === "failed" || Date.now() > deadlineMs) {
+      } else if (progress.state === "failed" || (fromList?.readAtMs ?? Date.now()) > deadlineMs) {
+        // Timed out only by a read made past its deadline: a LIST's answer may be seconds old here.
         inFlight.delete(target);
         // What the API shows of why: a webhook that refused the pods, pods that cannot be scheduled.
         const cause = await readStuckCause(api, target.kind, workload);

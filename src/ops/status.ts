@@ -402,18 +402,41 @@ export async function readStatusSnapshot(api: Pick<KubeApi, "list" | "get">, pol
 }
 
 /** Status read from the cluster (readStatusSnapshot), judged by POLICY, with what it read of Istio's injection. */
+/** A namespace's collection of one kind of workload: what one LIST reads. */
+export const collectionKey = (t: { readonly namespace: string; readonly kind: string }): string => `${t.namespace}/${t.kind}`;
+
+/**
+ * How many Deployments, StatefulSets and DaemonSets each namespace holds (by collectionKey),
+ * whatever a filter shows: what a LIST of one namespace's collection returns.
+ */
+export function collectionSizesOf(snapshot: Pick<StatusSnapshot, "deployments" | "statefulSets" | "daemonSets">): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const [kind, list] of [
+    ["Deployment", snapshot.deployments],
+    ["StatefulSet", snapshot.statefulSets],
+    ["DaemonSet", snapshot.daemonSets],
+  ] as const) {
+    for (const object of list ?? []) {
+      const key = collectionKey({ namespace: object.metadata.namespace ?? "", kind });
+      sizes.set(key, (sizes.get(key) ?? 0) + 1);
+    }
+  }
+  return sizes;
+}
+
 export async function readStatusAndInjectors(
   api: Pick<KubeApi, "list" | "get">,
   policy: CompiledPolicy,
   filter: StatusFilter = {},
-): Promise<{ report: StatusReport; injectors: IstioInjectors | undefined }> {
+): Promise<{ report: StatusReport; injectors: IstioInjectors | undefined; collectionSizes: Map<string, number> }> {
   const snapshot = await readStatusSnapshot(api, policy);
   const report = statusFromSnapshot(snapshot, policy, filter);
-  if ("gateways" in snapshot || !report.workloads.some((w) => w.dataplane === "ambient")) return { report, injectors: injectorsOf(snapshot) };
+  const collectionSizes = collectionSizesOf(snapshot);
+  if ("gateways" in snapshot || !report.workloads.some((w) => w.dataplane === "ambient")) return { report, injectors: injectorsOf(snapshot), collectionSizes };
   // A pod template that enrols itself in ambient, under a policy that puts no service there: its
   // gates are read and judged all the same.
   const gates = await readSnapshot(api, AMBIENT_COLLECTIONS, { ifAllowed: AMBIENT_COLLECTIONS, optional: AMBIENT_COLLECTIONS });
-  return { report: statusFromSnapshot({ ...snapshot, ...gates }, policy, filter), injectors: injectorsOf(snapshot) };
+  return { report: statusFromSnapshot({ ...snapshot, ...gates }, policy, filter), injectors: injectorsOf(snapshot), collectionSizes };
 }
 
 /** Status read from the cluster (readStatusSnapshot), judged by POLICY. */

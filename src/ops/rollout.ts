@@ -105,11 +105,11 @@ export const nextReadAfterStandstill = (nowMs: number, pollMs: number, unchanged
  * Restarts the plan's workloads as `kubectl rollout restart` does (a new restartedAt annotation
  * on the pod template), at most maxInFlight at a time, each waited for as `kubectl rollout
  * status` waits: read every second, less often while its progress stands still, and by one LIST
- * of a namespace's workloads where several are in flight there (rollout-collections.ts). An API server
- * away for a moment is waited for, within each workload's timeout;
- * a restart never goes out twice (rollout-restart.ts). The first failure or timeout stops new
- * starts; what is in flight is still waited for. By namespace, a namespace's first workload
- * starts once the last one's are all done. SIGNAL (Ctrl-C) stops new starts and returns at once.
+ * of a namespace's workloads where several are in flight there (rollout-collections.ts). An API
+ * server away for a moment is waited for, within each workload's timeout; a restart never goes
+ * out twice (rollout-restart.ts). The first failure or timeout stops new starts; what is in
+ * flight is still waited for. By namespace, a namespace's first workload starts once the last
+ * one's are all done. SIGNAL (Ctrl-C) stops new starts and returns at once.
  */
 export async function runRollout(
   api: Api & Pick<KubeApi, "list">,

@@ -401,7 +401,6 @@ export async function readStatusSnapshot(api: Pick<KubeApi, "list" | "get">, pol
   return { ...snapshot, injections, kubelets, unjudged };
 }
 
-/** Status read from the cluster (readStatusSnapshot), judged by POLICY, with what it read of Istio's injection. */
 /** A namespace's collection of one kind of workload: what one LIST reads. */
 export const collectionKey = (t: { readonly namespace: string; readonly kind: string }): string => `${t.namespace}/${t.kind}`;
 
@@ -424,6 +423,7 @@ export function collectionSizesOf(snapshot: Pick<StatusSnapshot, "deployments" |
   return sizes;
 }
 
+/** Status read from the cluster (readStatusSnapshot), judged by POLICY, with what it read of Istio's injection. */
 export async function readStatusAndInjectors(
   api: Pick<KubeApi, "list" | "get">,
   policy: CompiledPolicy,

@@ -137,7 +137,7 @@ export const rolloutCommand: Command = {
         write(io.stderr, summaryLine(report));
         // What it could not judge is not in the plan: said, not passed over.
         for (const line of unjudgedLines(report)) write(io.stderr, line);
-        const plan = planRollout(report, values.all === true, collectionSizes);
+        const plan = planRollout(report, values.all === true);
         printPlan(values["dry-run"] ? io.stdout : io.stderr, plan);
         if (plan.refused.length > 0) {
           // A restart cannot fix these, and a wave that restarts them would only loop: nothing starts.
@@ -195,7 +195,7 @@ export const rolloutCommand: Command = {
         let result: RolloutResult;
         try {
           const verify = tailoredCheck(api, policy, injectors);
-          result = await runRollout(api, plan, { ...options, verify }, onEvent, interrupt.signal);
+          result = await runRollout(api, plan, { ...options, verify, collectionSizes }, onEvent, interrupt.signal);
         } finally {
           process.off("SIGINT", onSigint);
           process.off("SIGTERM", onSigint);

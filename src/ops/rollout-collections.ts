@@ -1,7 +1,7 @@
 import type { KubeApi } from "../kube/client.js";
 import { isTransient } from "../kube/errors.js";
 import type { KubeObject } from "../kube/object.js";
-import { RESTARTABLE, type RolloutTarget } from "./rollout-restart.js";
+import { collectionPathOf, type RolloutTarget } from "./rollout-restart.js";
 import { collectionKey } from "./status.js";
 
 /**
@@ -49,21 +49,17 @@ export class CollectionReads {
     const byCollection = new Map<string, RolloutTarget[]>();
     for (const target of inFlight.keys()) {
       const key = collectionKey(target);
-      byCollection.set(key, [...(byCollection.get(key) ?? []), target]);
+      if (!byCollection.has(key)) byCollection.set(key, []);
+      byCollection.get(key)!.push(target);
     }
     const read = new Map<RolloutTarget, Listed>();
     for (const [key, targets] of byCollection) {
       if (!listIsCheaper(targets.length, this.sizes.get(key))) continue;
       if (now < (this.retry.get(key)?.atMs ?? 0)) continue;
       if (!targets.some((target) => now >= inFlight.get(target)!.nextReadMs)) continue;
-      const { namespace, kind } = targets[0]!;
       try {
         // As short a wait as a GET's (a second at the usual poll): the GETs are the fallback.
-        const { items } = await this.api.list(
-          `${RESTARTABLE[kind]}/namespaces/${namespace}/${kind.toLowerCase()}s`,
-          {},
-          { signal, timeoutMs: Math.max(1_000, Math.min(30_000, this.pollMs)) },
-        );
+        const { items } = await this.api.list(collectionPathOf(targets[0]!), {}, { signal, timeoutMs: Math.max(1_000, Math.min(30_000, this.pollMs)) });
         const readAtMs = Date.now();
         this.sizes.set(key, items.length);
         this.retry.delete(key);

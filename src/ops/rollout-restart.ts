@@ -12,7 +12,10 @@ export interface RolloutTarget {
 }
 
 export const RESTARTABLE: Readonly<Record<string, string>> = { Deployment: "/apis/apps/v1", StatefulSet: "/apis/apps/v1", DaemonSet: "/apis/apps/v1" };
-export const pathOf = (t: RolloutTarget): string => `${RESTARTABLE[t.kind]}/namespaces/${t.namespace}/${t.kind.toLowerCase()}s/${t.name}`;
+/** The namespace's collection of T's kind: what one LIST of its workloads reads. */
+export const collectionPathOf = (t: { readonly namespace: string; readonly kind: string }): string =>
+  `${RESTARTABLE[t.kind]}/namespaces/${t.namespace}/${t.kind.toLowerCase()}s`;
+export const pathOf = (t: RolloutTarget): string => `${collectionPathOf(t)}/${t.name}`;
 
 /** The restartedAt a workload's pod template carries (kubectl rollout restart's annotation), if any. */
 export const restartedAtOf = (workload: KubeObject): string | undefined =>

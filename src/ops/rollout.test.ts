@@ -258,27 +258,28 @@ describe("rollout's reads of a namespace's workloads in flight together", () => 
 
   it("reads them with one LIST a cycle, not a GET each, when the namespace holds few more than are in flight", async () => {
     const { api, calls, restart } = namespaceApi(10);
-    const plan = { restart, refused: [], skipped: [], collectionSizes: new Map([[collectionKey(restart[0]!), 10]]) };
-    const result = await runRollout(api, plan, { maxInFlight: 10, pauseMs: 0, timeoutMs: 10_000, pollMs: 5 }, () => undefined);
+    const collectionSizes = new Map([[collectionKey(restart[0]!), 10]]);
+    const options = { maxInFlight: 10, pauseMs: 0, timeoutMs: 10_000, pollMs: 5, collectionSizes };
+    const result = await runRollout(api, { restart, refused: [], skipped: [] }, options, () => undefined);
     assert.deepEqual([result.done.length, result.failed], [10, []]);
     // Each restart reads its workload first (startRestart); every read after it was a LIST.
     assert.equal(calls.gets, 10, "a GET per workload only to start it");
     assert.ok(calls.lists >= 2 && calls.lists <= 4, `${calls.lists} LISTs for 10 workloads rolled out on their second read`);
   });
 
-  it("reads each on its own where a LIST would send far more than it answers, or the plan does not say how big the namespace is", async () => {
+  it("reads each on its own where a LIST would send far more than it answers, or rollout is not told how big the namespace is", async () => {
     for (const collectionSizes of [new Map([["shop/Deployment", 200]]), undefined]) {
       const { api, calls, restart } = namespaceApi(10);
-      const plan = { restart, refused: [], skipped: [], ...(collectionSizes ? { collectionSizes } : {}) };
-      const result = await runRollout(api, plan, { maxInFlight: 10, pauseMs: 0, timeoutMs: 10_000, pollMs: 5 }, () => undefined);
+      const options = { maxInFlight: 10, pauseMs: 0, timeoutMs: 10_000, pollMs: 5, collectionSizes };
+      const result = await runRollout(api, { restart, refused: [], skipped: [] }, options, () => undefined);
       assert.deepEqual([result.done.length, result.failed, calls.lists], [10, [], 0]);
     }
   });
 
   it("falls back to a GET each when the LIST fails, and still finishes every workload", async () => {
     const { api, calls, restart } = namespaceApi(4, Infinity);
-    const plan = { restart, refused: [], skipped: [], collectionSizes: new Map([["shop/Deployment", 4]]) };
-    const result = await runRollout(api, plan, { maxInFlight: 4, pauseMs: 0, timeoutMs: 10_000, pollMs: 5 }, () => undefined);
+    const options = { maxInFlight: 4, pauseMs: 0, timeoutMs: 10_000, pollMs: 5, collectionSizes: new Map([["shop/Deployment", 4]]) };
+    const result = await runRollout(api, { restart, refused: [], skipped: [] }, options, () => undefined);
     assert.deepEqual([result.done.length, result.failed], [4, []]);
     assert.ok(calls.failedLists >= 1, "a LIST was tried");
     assert.ok(calls.gets > 4, `${calls.gets} GETs: the workloads were read on their own while the LIST failed`);

@@ -17,12 +17,6 @@ export interface RolloutPlan {
   readonly refused: readonly { readonly target: RolloutTarget; readonly reason: string }[];
   /** Stale workloads rollout does not restart, and why. */
   readonly skipped: readonly { readonly target: RolloutTarget; readonly reason: string }[];
-  /**
-   * How many workloads of each kind each namespace holds as status read them (collectionSizesOf
-   * in status.ts): what a LIST of that collection would return. Without it, each workload is
-   * read on its own.
-   */
-  readonly collectionSizes?: ReadonlyMap<string, number>;
 }
 
 export type RolloutEvent =
@@ -42,6 +36,12 @@ export interface RolloutOptions {
   readonly pollMs?: number;
   /** One namespace at a time, or as many workloads as allowed (rollout-order.ts). */
   readonly order?: RolloutOrder | undefined;
+  /**
+   * How many workloads of each kind each namespace holds, as status read them (collectionSizesOf
+   * in status.ts): what a LIST of that collection returns. Without it, each workload is read on
+   * its own.
+   */
+  readonly collectionSizes?: ReadonlyMap<string, number> | undefined;
 }
 
 export interface RolloutResult {
@@ -63,11 +63,8 @@ const SKIP_REASONS: Record<string, string> = {
 const targetOf = (row: WorkloadStatus): RolloutTarget => ({ namespace: row.namespace, kind: row.kind, name: row.name });
 export const describeTarget = (t: RolloutTarget): string => `${t.kind.toLowerCase()}/${t.name} -n ${t.namespace}`;
 
-/**
- * What a rollout restarts: the stale workloads (or, with ALL, every one shown), Deployments,
- * StatefulSets and DaemonSets only. COLLECTIONSIZES lets it read several in one namespace at once.
- */
-export function planRollout(report: StatusReport, all = false, collectionSizes?: ReadonlyMap<string, number>): RolloutPlan {
+/** What a rollout restarts: the stale workloads (or, with ALL, every one shown), Deployments, StatefulSets and DaemonSets only. */
+export function planRollout(report: StatusReport, all = false): RolloutPlan {
   const restart: RolloutTarget[] = [];
   const refused: { target: RolloutTarget; reason: string }[] = [];
   const skipped: { target: RolloutTarget; reason: string }[] = [];
@@ -78,7 +75,7 @@ export function planRollout(report: StatusReport, all = false, collectionSizes?:
     else if (row.problem) refused.push({ target: targetOf(row), reason: `${row.service ? `service ${row.service}: ` : ""}${row.problem}` });
     else restart.push(targetOf(row));
   }
-  return { restart, refused, skipped, ...(collectionSizes ? { collectionSizes } : {}) };
+  return { restart, refused, skipped };
 }
 
 interface InFlight {
@@ -125,7 +122,7 @@ export async function runRollout(
   let stopStarting = false;
   let lastStartMs = 0;
   const pollMs = options.pollMs ?? 1_000;
-  const collections = new CollectionReads(api, plan.collectionSizes, pollMs);
+  const collections = new CollectionReads(api, options.collectionSizes, pollMs);
   const fail = (target: RolloutTarget, reason: string) => {
     failed.push({ target, reason });
     stopStarting = true;
